@@ -1,0 +1,17 @@
+// Jest runs TypeScript through SWC. NestJS 12 ships ES modules only, so its packages
+// (and the few other ESM-only dependencies) are transformed to CommonJS too.
+const esmOnly = ['@nestjs', 'fast-check', 'pure-rand'];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/{libs,services,scripts}/**/*.{spec,int-spec,e2e-spec}.ts'],
+  transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { swcrc: true }] },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  moduleNameMapper: { '^@clearline/(.*)$': '<rootDir>/libs/$1/src' },
+  globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
+  testTimeout: 60_000,
+  maxWorkers: 1,
+};

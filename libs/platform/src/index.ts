@@ -1,0 +1,7 @@
+export * from './environment';
+export * from './observability.module';
+export * from './broker-health.indicator';
+export * from './health.controller';
+export * from './service-modules';
+export * from './bootstrap';
+export * from './ping.consumer';

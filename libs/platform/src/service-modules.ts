@@ -1,0 +1,57 @@
+import type { DynamicModule } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { WORK_QUEUES } from '@clearline/contracts';
+import { dataSourceOptions } from '@clearline/persistence';
+import { TasksModule, type TasksModuleOptions } from '@clearline/tasks';
+import { validateEnvironment, type CommonEnvironment } from './environment';
+import { ObservabilityModule } from './observability.module';
+
+export interface ServiceModulesOptions<E extends CommonEnvironment> {
+  service: string;
+  environment: new () => E;
+  /** Overrides for the task layer (tests inject fault hooks here). */
+  tasks?: Partial<TasksModuleOptions>;
+  /** Variables that take precedence over process.env (tests run several apps in one process). */
+  env?: Record<string, string>;
+}
+
+/**
+ * What every Clearline service is made of: validated configuration, logs, metrics
+ * and health, the database, and the task layer.
+ */
+export function serviceModules<E extends CommonEnvironment>(
+  options: ServiceModulesOptions<E>,
+): (DynamicModule | Promise<DynamicModule>)[] {
+  return [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      cache: true,
+      ignoreEnvFile: true,
+      validate: (raw) => validateEnvironment(options.environment, { ...raw, ...options.env }),
+    }),
+    ObservabilityModule.forService(options.service),
+    TypeOrmModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<CommonEnvironment, true>) =>
+        dataSourceOptions({
+          url: config.get('DATABASE_URL', { infer: true }),
+          applicationName: `clearline-${options.service}`,
+          poolSize: config.get('DATABASE_POOL_SIZE', { infer: true }),
+        }),
+    }),
+    TasksModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<CommonEnvironment, true>): TasksModuleOptions => ({
+        amqpUrl: config.get('AMQP_URL', { infer: true }),
+        databaseUrl: config.get('DATABASE_URL', { infer: true }),
+        serviceName: options.service,
+        workQueues: WORK_QUEUES,
+        prefetch: config.get('TASK_PREFETCH', { infer: true }),
+        concurrency: config.get('TASK_CONCURRENCY', { infer: true }),
+        outboxRelay: true,
+        ...options.tasks,
+      }),
+    }),
+  ];
+}

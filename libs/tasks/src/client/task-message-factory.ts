@@ -1,0 +1,55 @@
+import { hostname } from 'node:os';
+import { encodeTask, newTaskId, type EncodedTask } from '../protocol/celery-message';
+import { delayRoute, TASK_EXCHANGE } from '../topology';
+import { defaultQueue, type SendOptions } from './task-options';
+
+export interface RoutedTask {
+  id: string;
+  queue: string;
+  exchange: string;
+  routingKey: string;
+  encoded: EncodedTask;
+}
+
+export const ORIGIN = `${process.pid}@${hostname()}`;
+
+function toKwargs(payload: unknown): Record<string, unknown> {
+  if (payload === undefined || payload === null) return {};
+  if (typeof payload === 'object' && !Array.isArray(payload))
+    return payload as Record<string, unknown>;
+  throw new TypeError(
+    'a task payload is an object of keyword arguments; use options.args for positional ones',
+  );
+}
+
+/** Encodes a task and chooses its route: straight to its queue, or through the delay levels. */
+export function buildTask(task: string, payload: unknown, options: SendOptions = {}): RoutedTask {
+  const id = options.id ?? newTaskId();
+  const queue = options.queue ?? defaultQueue(task);
+  const now = Date.now();
+  const eta =
+    options.eta ?? (options.countdownMs !== undefined ? new Date(now + options.countdownMs) : null);
+  const expires =
+    typeof options.expires === 'number'
+      ? new Date(now + options.expires)
+      : (options.expires ?? null);
+  const encoded = encodeTask({
+    task,
+    id,
+    args: options.args ?? [],
+    kwargs: toKwargs(payload),
+    eta,
+    expires,
+    rootId: options.rootId ?? id,
+    parentId: options.parentId ?? null,
+    group: options.group ?? null,
+    groupIndex: options.groupIndex ?? null,
+    timeLimitSoftS: options.timeLimitSoftS ?? null,
+    timeLimitHardS: options.timeLimitHardS ?? null,
+    origin: ORIGIN,
+  });
+  const delayMs = eta ? eta.getTime() - now : 0;
+  const route =
+    delayMs > 0 ? delayRoute(queue, delayMs) : { exchange: TASK_EXCHANGE, routingKey: queue };
+  return { id, queue, ...route, encoded };
+}

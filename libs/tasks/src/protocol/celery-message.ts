@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { Options } from 'amqplib';
+
+/**
+ * Celery message protocol version 2, JSON serializer.
+ *
+ * A task message carries its metadata in AMQP headers and its arguments in a
+ * JSON body `[args, kwargs, embed]`. Python Celery 5 clients and workers read
+ * and write exactly this shape, which is why it is spelled out field by field.
+ */
+export interface CeleryHeaders {
+  lang: string;
+  task: string;
+  id: string;
+  shadow: string | null;
+  eta: string | null;
+  expires: string | null;
+  group: string | null;
+  group_index: number | null;
+  retries: number;
+  timelimit: [number | null, number | null];
+  root_id: string;
+  parent_id: string | null;
+  argsrepr: string;
+  kwargsrepr: string;
+  origin: string;
+  ignore_result: boolean;
+}
+
+export interface CeleryEmbed {
+  callbacks: unknown[] | null;
+  errbacks: unknown[] | null;
+  chain: unknown[] | null;
+  chord: unknown;
+}
+
+export type CeleryBody = [unknown[], Record<string, unknown>, CeleryEmbed];
+
+/** What a producer says about one task; everything but the name is optional. */
+export interface TaskMessageInit {
+  task: string;
+  id?: string;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  retries?: number;
+  eta?: Date | null;
+  expires?: Date | null;
+  rootId?: string;
+  parentId?: string | null;
+  group?: string | null;
+  groupIndex?: number | null;
+  timeLimitSoftS?: number | null;
+  timeLimitHardS?: number | null;
+  origin: string;
+  ignoreResult?: boolean;
+  embed?: Partial<CeleryEmbed>;
+}
+
+/** A decoded task message, as the worker sees it. */
+export interface TaskMessage {
+  id: string;
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  embed: CeleryEmbed;
+  retries: number;
+  eta: Date | null;
+  expires: Date | null;
+  rootId: string;
+  parentId: string | null;
+  group: string | null;
+  groupIndex: number | null;
+  timeLimitSoftS: number | null;
+  timeLimitHardS: number | null;
+  origin: string;
+  ignoreResult: boolean;
+}
+
+export interface EncodedTask {
+  content: Buffer;
+  properties: Options.Publish;
+}
+
+const REPR_LENGTH_MAX = 1024;
+const EMPTY_EMBED: CeleryEmbed = { callbacks: null, errbacks: null, chain: null, chord: null };
+
+export function newTaskId(): string {
+  return randomUUID();
+}
+
+function repr(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length > REPR_LENGTH_MAX ? `${text.slice(0, REPR_LENGTH_MAX - 3)}...` : text;
+}
+
+/** Builds the AMQP body and properties of a protocol-2 task message. */
+export function encodeTask(init: TaskMessageInit): EncodedTask {
+  const id = init.id ?? newTaskId();
+  const args = init.args ?? [];
+  const kwargs = init.kwargs ?? {};
+  const headers: CeleryHeaders = {
+    lang: 'py',
+    task: init.task,
+    id,
+    shadow: null,
+    eta: init.eta ? init.eta.toISOString() : null,
+    expires: init.expires ? init.expires.toISOString() : null,
+    group: init.group ?? null,
+    group_index: init.groupIndex ?? null,
+    retries: init.retries ?? 0,
+    timelimit: [init.timeLimitHardS ?? null, init.timeLimitSoftS ?? null],
+    root_id: init.rootId ?? id,
+    parent_id: init.parentId ?? null,
+    argsrepr: repr(args),
+    kwargsrepr: repr(kwargs),
+    origin: init.origin,
+    ignore_result: init.ignoreResult ?? false,
+  };
+  const body: CeleryBody = [args, kwargs, { ...EMPTY_EMBED, ...init.embed }];
+  return {
+    content: Buffer.from(JSON.stringify(body)),
+    properties: {
+      messageId: id,
+      correlationId: id,
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      deliveryMode: 2,
+      priority: 0,
+      headers,
+    },
+  };
+}
+
+/** A message that is not a task this layer can run; it goes to the dead-letter queue. */
+export class MalformedTaskError extends Error {
+  override readonly name = 'MalformedTaskError';
+}
+
+function optionalDate(value: unknown, field: string): Date | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') throw new MalformedTaskError(`header ${field} is not a string`);
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new MalformedTaskError(`header ${field} is not a date`);
+  return date;
+}
+
+function optionalString(value: unknown, field: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') throw new MalformedTaskError(`header ${field} is not a string`);
+  return value;
+}
+
+function optionalNumber(value: unknown, field: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new MalformedTaskError(`header ${field} is not a number`);
+  }
+  return value;
+}
+
+function parseBody(content: Buffer): CeleryBody {
+  let body: unknown;
+  try {
+    body = JSON.parse(content.toString('utf8'));
+  } catch {
+    throw new MalformedTaskError('body is not valid JSON');
+  }
+  if (!Array.isArray(body) || body.length !== 3) {
+    throw new MalformedTaskError('body is not [args, kwargs, embed]');
+  }
+  const [args, kwargs, embed] = body as unknown[];
+  if (!Array.isArray(args)) throw new MalformedTaskError('body args is not a list');
+  if (typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs)) {
+    throw new MalformedTaskError('body kwargs is not an object');
+  }
+  if (typeof embed !== 'object' || embed === null || Array.isArray(embed)) {
+    throw new MalformedTaskError('body embed is not an object');
+  }
+  return [args, kwargs as Record<string, unknown>, { ...EMPTY_EMBED, ...embed }];
+}
+
+/** Reads a protocol-2 message; throws {@link MalformedTaskError} naming what is wrong. */
+export function decodeTask(
+  content: Buffer,
+  properties: { headers?: Record<string, unknown>; contentType?: string | undefined },
+): TaskMessage {
+  const headers = properties.headers ?? {};
+  if (properties.contentType !== undefined && properties.contentType !== 'application/json') {
+    throw new MalformedTaskError(`content type ${properties.contentType} is not application/json`);
+  }
+  const task = headers['task'];
+  const id = headers['id'];
+  if (typeof task !== 'string' || task.length === 0)
+    throw new MalformedTaskError('header task is missing');
+  if (typeof id !== 'string' || id.length === 0)
+    throw new MalformedTaskError('header id is missing');
+  const [args, kwargs, embed] = parseBody(content);
+  const timelimit = Array.isArray(headers['timelimit']) ? (headers['timelimit'] as unknown[]) : [];
+  const retries = optionalNumber(headers['retries'], 'retries') ?? 0;
+  return {
+    id,
+    task,
+    args,
+    kwargs,
+    embed,
+    retries,
+    eta: optionalDate(headers['eta'], 'eta'),
+    expires: optionalDate(headers['expires'], 'expires'),
+    rootId: optionalString(headers['root_id'], 'root_id') ?? id,
+    parentId: optionalString(headers['parent_id'], 'parent_id'),
+    group: optionalString(headers['group'], 'group'),
+    groupIndex: optionalNumber(headers['group_index'], 'group_index'),
+    timeLimitHardS: optionalNumber(timelimit[0], 'timelimit'),
+    timeLimitSoftS: optionalNumber(timelimit[1], 'timelimit'),
+    origin: optionalString(headers['origin'], 'origin') ?? 'unknown',
+    ignoreResult: headers['ignore_result'] === true,
+  };
+}
+
+/** The payload a handler receives: the kwargs, or the single positional argument. */
+export function payloadOf(message: TaskMessage): unknown {
+  if (message.args.length === 0) return message.kwargs;
+  if (message.args.length === 1 && Object.keys(message.kwargs).length === 0) return message.args[0];
+  return { args: message.args, ...message.kwargs };
+}

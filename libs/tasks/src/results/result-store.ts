@@ -1,0 +1,185 @@
+import { Logger } from '@nestjs/common';
+import type { DataSource, EntityManager } from 'typeorm';
+import { type ResultUpdate, type TaskResultRecord, type TaskState } from './task-state';
+
+export const RESULTS_CHANNEL = 'clearline_task_results';
+const BATCH_SIZE_MAX = 1_000;
+
+/** JSON that carries bigint amounts as decimal strings instead of throwing. */
+export function toJson(value: unknown): string | null {
+  if (value === undefined) return null;
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/**
+ * One statement upserts a batch of state changes and, for finished tasks, notifies
+ * waiting callers; PostgreSQL delivers the notifications only when the rows commit.
+ * A finished state is never overwritten by an earlier one from a late duplicate.
+ */
+const UPSERT_SQL = `
+  WITH incoming AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
+                         $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[], $13::text[])
+      AS r(id, task, queue, state, result, error_type, error_message, traceback, retries,
+           root_id, parent_id, group_id, worker)
+  ), written AS (
+    INSERT INTO task_results AS t
+      (id, task, queue, state, result, error_type, error_message, traceback, retries,
+       root_id, parent_id, group_id, worker, started_at, date_done, updated_at)
+    SELECT id, task, queue, state, result, error_type, error_message, traceback, retries,
+           root_id, parent_id, group_id, worker,
+           CASE WHEN state = 'STARTED' THEN now() END,
+           CASE WHEN state IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN now() END,
+           now()
+      FROM incoming
+    ON CONFLICT (id) DO UPDATE SET
+      task = excluded.task,
+      queue = coalesce(excluded.queue, t.queue),
+      state = excluded.state,
+      result = excluded.result,
+      error_type = excluded.error_type,
+      error_message = excluded.error_message,
+      traceback = excluded.traceback,
+      retries = excluded.retries,
+      worker = coalesce(excluded.worker, t.worker),
+      started_at = coalesce(t.started_at, excluded.started_at),
+      date_done = excluded.date_done,
+      updated_at = now()
+    WHERE t.state NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')
+       OR excluded.state IN ('SUCCESS', 'FAILURE', 'REVOKED')
+    RETURNING t.id, t.state
+  )
+  SELECT count(pg_notify('${RESULTS_CHANNEL}', id)) AS notified
+    FROM written WHERE state IN ('SUCCESS', 'FAILURE', 'REVOKED')`;
+
+function toParameters(updates: readonly ResultUpdate[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 13 }, () => []);
+  for (const u of updates) {
+    const row = [
+      u.id,
+      u.task,
+      u.queue,
+      u.state,
+      toJson(u.result),
+      u.errorType ?? null,
+      u.errorMessage ?? null,
+      u.traceback ?? null,
+      u.retries,
+      u.rootId ?? null,
+      u.parentId ?? null,
+      u.groupId ?? null,
+      u.worker ?? null,
+    ];
+    row.forEach((value, column) => columns[column]?.push(value));
+  }
+  return columns;
+}
+
+interface RawResultRow {
+  id: string;
+  task: string;
+  queue: string | null;
+  state: TaskState;
+  result: unknown;
+  error_type: string | null;
+  error_message: string | null;
+  traceback: string | null;
+  retries: number;
+  root_id: string | null;
+  parent_id: string | null;
+  group_id: string | null;
+  worker: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  date_done: Date | null;
+}
+
+function toRecord(row: RawResultRow): TaskResultRecord {
+  return {
+    id: row.id,
+    task: row.task,
+    queue: row.queue,
+    state: row.state,
+    result: row.result,
+    errorType: row.error_type,
+    errorMessage: row.error_message,
+    traceback: row.traceback,
+    retries: row.retries,
+    rootId: row.root_id,
+    parentId: row.parent_id,
+    groupId: row.group_id,
+    worker: row.worker,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    dateDone: row.date_done,
+  };
+}
+
+interface QueuedUpdate {
+  update: ResultUpdate;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The result backend: task states in PostgreSQL.
+ *
+ * `write` batches: updates that arrive while a batch is being written go into the
+ * next one, so under load one statement and one commit carry hundreds of results,
+ * and with nothing else in flight a result is written at once.
+ */
+export class ResultStore {
+  private readonly logger = new Logger(ResultStore.name);
+  private queued: QueuedUpdate[] = [];
+  private flushing: Promise<void> | null = null;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Records a state change; resolves once it is committed. */
+  write(update: ResultUpdate): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ update, resolve, reject });
+      if (!this.flushing) this.flushing = this.flushLoop();
+    });
+  }
+
+  /** Records a state change inside the caller's transaction (it commits with the effects). */
+  async writeIn(manager: EntityManager, update: ResultUpdate): Promise<void> {
+    await manager.query(UPSERT_SQL, toParameters([update]));
+  }
+
+  private async flushLoop(): Promise<void> {
+    // Let updates from the same tick join the first batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.queued.length > 0) {
+      const batch = this.queued.splice(0, BATCH_SIZE_MAX);
+      // Within one statement a row may change once: keep the last update per task.
+      const latest = new Map<string, ResultUpdate>();
+      for (const item of batch) latest.set(item.update.id, item.update);
+      try {
+        await this.dataSource.query(UPSERT_SQL, toParameters([...latest.values()]));
+        for (const item of batch) item.resolve();
+      } catch (error) {
+        this.logger.error(`writing ${batch.length} task results failed: ${String(error)}`);
+        for (const item of batch) item.reject(error);
+      }
+    }
+    this.flushing = null;
+  }
+
+  async get(id: string): Promise<TaskResultRecord | null> {
+    const rows: RawResultRow[] = await this.dataSource.query(
+      `SELECT id, task, queue, state, result, error_type, error_message, traceback, retries,
+              root_id, parent_id, group_id, worker, created_at, started_at, date_done
+         FROM task_results WHERE id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    return row ? toRecord(row) : null;
+  }
+
+  /** Waits until every queued update is written (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+}

@@ -1,0 +1,157 @@
+import {
+  Inject,
+  Injectable,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { BrokerConnection } from './broker/broker-connection';
+import { Publisher } from './broker/publisher';
+import { TaskClient } from './client/task-client';
+import { DeadLetterAdmin } from './dead-letters/dead-letter-admin';
+import { OutboxRelay } from './outbox/outbox-relay';
+import type { TaskMessage } from './protocol/celery-message';
+import { ResultStore } from './results/result-store';
+import { ResultWaiter } from './results/result-waiter';
+import { buildTopology, type WorkQueueSpec } from './topology';
+import { TaskServer } from './worker/task-server';
+
+export interface TasksModuleOptions {
+  amqpUrl: string;
+  databaseUrl: string;
+  /** Names this process's connections in the management UI. */
+  serviceName: string;
+  /** Every work queue of the system: each process declares the whole topology. */
+  workQueues: readonly WorkQueueSpec[];
+  prefetch?: number;
+  concurrency?: number;
+  /** Run the outbox relay in this process. */
+  outboxRelay?: boolean;
+  afterCommit?: (message: TaskMessage) => Promise<void> | void;
+}
+
+export interface TasksModuleAsyncOptions {
+  imports?: DynamicModule['imports'];
+  inject?: (string | symbol | (abstract new (...args: never[]) => unknown))[];
+  useFactory: (...args: never[]) => TasksModuleOptions | Promise<TasksModuleOptions>;
+}
+
+export const TASKS_OPTIONS = Symbol('TASKS_OPTIONS');
+const PUBLISH_CONNECTION = Symbol('PUBLISH_CONNECTION');
+
+/** Opens the publishing side at boot and closes everything in order at shutdown. */
+@Injectable()
+class TasksLifecycle
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  constructor(
+    @Inject(TASKS_OPTIONS) private readonly options: TasksModuleOptions,
+    @Inject(PUBLISH_CONNECTION) private readonly connection: BrokerConnection,
+    private readonly publisher: Publisher,
+    private readonly server: TaskServer,
+    private readonly store: ResultStore,
+    private readonly waiter: ResultWaiter,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.publisher.start();
+    await this.connection.connect();
+    if (this.options.outboxRelay) await this.relay.start();
+  }
+
+  /** Consumers stop and drain while the publisher and database are still there. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.server.close();
+    await this.relay.stop();
+    await this.store.drain();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.waiter.close();
+    await this.connection.close();
+  }
+}
+
+@Module({})
+export class TasksModule {
+  static forRootAsync(async: TasksModuleAsyncOptions): DynamicModule {
+    return {
+      module: TasksModule,
+      global: true,
+      imports: async.imports ?? [],
+      providers: [
+        { provide: TASKS_OPTIONS, useFactory: async.useFactory, inject: async.inject ?? [] },
+        {
+          provide: PUBLISH_CONNECTION,
+          inject: [TASKS_OPTIONS],
+          useFactory: (o: TasksModuleOptions) =>
+            new BrokerConnection({
+              url: o.amqpUrl,
+              connectionName: `${o.serviceName}-publish`,
+              topology: buildTopology(o.workQueues),
+            }),
+        },
+        {
+          provide: Publisher,
+          inject: [PUBLISH_CONNECTION],
+          useFactory: (c: BrokerConnection) => new Publisher(c),
+        },
+        {
+          provide: ResultStore,
+          inject: [DataSource],
+          useFactory: (ds: DataSource) => new ResultStore(ds),
+        },
+        {
+          provide: ResultWaiter,
+          inject: [TASKS_OPTIONS, ResultStore],
+          useFactory: (o: TasksModuleOptions, s: ResultStore) => new ResultWaiter(o.databaseUrl, s),
+        },
+        {
+          provide: TaskClient,
+          inject: [Publisher, ResultStore, ResultWaiter],
+          useFactory: (p: Publisher, s: ResultStore, w: ResultWaiter) => new TaskClient(p, s, w),
+        },
+        {
+          provide: OutboxRelay,
+          inject: [TASKS_OPTIONS, DataSource, Publisher],
+          useFactory: (o: TasksModuleOptions, ds: DataSource, p: Publisher) =>
+            new OutboxRelay(ds, p, { databaseUrl: o.databaseUrl }),
+        },
+        {
+          provide: DeadLetterAdmin,
+          inject: [TASKS_OPTIONS, Publisher],
+          useFactory: (o: TasksModuleOptions, p: Publisher) =>
+            new DeadLetterAdmin(
+              o.amqpUrl,
+              p,
+              o.workQueues.map((q) => q.name),
+            ),
+        },
+        {
+          provide: TaskServer,
+          inject: [TASKS_OPTIONS, DataSource, ResultStore, Publisher],
+          useFactory: (o: TasksModuleOptions, ds: DataSource, s: ResultStore, p: Publisher) =>
+            new TaskServer(
+              {
+                amqpUrl: o.amqpUrl,
+                topology: buildTopology(o.workQueues),
+                connectionName: `${o.serviceName}-consume`,
+                prefetch: o.prefetch ?? 100,
+                concurrency: o.concurrency ?? 50,
+                ...(o.afterCommit ? { afterCommit: o.afterCommit } : {}),
+              },
+              ds,
+              s,
+              p,
+            ),
+        },
+        TasksLifecycle,
+      ],
+      exports: [TaskClient, TaskServer, ResultStore, DeadLetterAdmin, Publisher, TASKS_OPTIONS],
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import type { ClassConstructor } from 'class-transformer';
+
+export type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** How a task is run; declared once with its handler (`@Task(name, options)`). */
+export interface TaskHandlerOptions {
+  /** The queue this task is consumed from; by default the name's first segment. */
+  queue?: string;
+  /** Payload class; the payload is validated with class-validator before the handler runs. */
+  payload?: ClassConstructor<object>;
+  /** Errors worth retrying (transient); anything else fails the task at once. */
+  retryOn?: readonly ErrorClass[];
+  /** Retries after the first attempt. */
+  retryCountMax?: number;
+  /** Backoff before retry n is a random delay in [0, min(ceiling, base * 2^n)] ms. */
+  retryBackoffMs?: number;
+  retryBackoffMaxMs?: number;
+  /** Full jitter (true) or the exact exponential delay (false). */
+  retryJitter?: boolean;
+  /**
+   * Run the handler in a database transaction that also records the task id in the
+   * inbox and the SUCCESS result: effects, deduplication and outcome commit together,
+   * and the message is acknowledged after the commit.
+   */
+  transactional?: boolean;
+  /** Record STARTED when the handler begins (one more write per task). */
+  trackStarted?: boolean;
+}
+
+export const RETRY_COUNT_MAX_DEFAULT = 3;
+export const RETRY_BACKOFF_MS_DEFAULT = 1_000;
+export const RETRY_BACKOFF_MAX_MS_DEFAULT = 600_000;
+
+/** The delay before retry number `retries + 1` (exponential, with a ceiling and full jitter). */
+export function retryDelayMs(
+  options: TaskHandlerOptions,
+  retries: number,
+  random: () => number = Math.random,
+): number {
+  const base = options.retryBackoffMs ?? RETRY_BACKOFF_MS_DEFAULT;
+  const ceiling = options.retryBackoffMaxMs ?? RETRY_BACKOFF_MAX_MS_DEFAULT;
+  const exponential = Math.min(ceiling, base * 2 ** retries);
+  return options.retryJitter === false ? exponential : Math.round(random() * exponential);
+}
+
+export function shouldRetry(options: TaskHandlerOptions, error: unknown, retries: number): boolean {
+  const retryable = (options.retryOn ?? []).some((errorClass) => error instanceof errorClass);
+  return retryable && retries < (options.retryCountMax ?? RETRY_COUNT_MAX_DEFAULT);
+}

@@ -1,0 +1,298 @@
+import { Logger } from '@nestjs/common';
+import type { MessageHandler } from '@nestjs/microservices';
+import type { Message } from 'amqplib';
+import { plainToInstance } from 'class-transformer';
+import { validate, type ValidationError } from 'class-validator';
+import { lastValueFrom, type Observable } from 'rxjs';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Publisher } from '../broker/publisher';
+import { ORIGIN } from '../client/task-message-factory';
+import { publishDeadLetter, type DeadLetterReason } from '../dead-letters/dead-letter';
+import { claimInbox } from '../outbox/task-outbox';
+import {
+  decodeTask,
+  encodeTask,
+  MalformedTaskError,
+  payloadOf,
+  type TaskMessage,
+} from '../protocol/celery-message';
+import type { ResultStore } from '../results/result-store';
+import type { ResultUpdate, TaskState } from '../results/task-state';
+import { delayRoute } from '../topology';
+import { TaskContext } from './task-context';
+import { taskMetrics } from './task-metrics';
+import { retryDelayMs, shouldRetry, type TaskHandlerOptions } from './task-options';
+
+/** What to do with the delivery once processing is over. */
+export type Disposition = 'ack' | 'requeue';
+
+export interface RegisteredTask {
+  handler: MessageHandler;
+  options: TaskHandlerOptions;
+}
+
+export interface TaskRunnerDeps {
+  dataSource: DataSource;
+  store: ResultStore;
+  publisher: Publisher;
+  resolve: (task: string) => RegisteredTask | null;
+  toObservable: (value: unknown) => Observable<unknown>;
+  /** Called after a task's effects and result are committed, before the ack (fault tests, metrics). */
+  afterCommit?: (message: TaskMessage) => Promise<void> | void;
+}
+
+/** An eta this close is due now; the delay levels have millisecond granularity anyway. */
+const ETA_TOLERANCE_MS = 5;
+
+export class PayloadValidationError extends Error {
+  override readonly name = 'PayloadValidationError';
+}
+
+function describe(errors: ValidationError[], path = ''): string[] {
+  return errors.flatMap((error) => {
+    const field = path ? `${path}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((text) => `${field}: ${text}`);
+    return [...own, ...describe(error.children ?? [], field)];
+  });
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Runs one delivery through the task lifecycle; never throws for bad input or handler errors. */
+export class TaskRunner {
+  private readonly logger = new Logger(TaskRunner.name);
+
+  constructor(private readonly deps: TaskRunnerDeps) {}
+
+  async process(delivery: Message, queue: string): Promise<Disposition> {
+    let message: TaskMessage;
+    try {
+      message = decodeTask(delivery.content, delivery.properties);
+    } catch (error) {
+      if (!(error instanceof MalformedTaskError)) throw error;
+      await this.deadLetter(delivery, queue, 'malformed', error, null);
+      return 'ack';
+    }
+    const registered = this.deps.resolve(message.task);
+    if (!registered) {
+      await this.deadLetter(
+        delivery,
+        queue,
+        'unregistered',
+        new Error(`no handler for task ${message.task}`),
+        message,
+      );
+      return 'ack';
+    }
+    if (message.expires && message.expires.getTime() <= Date.now()) {
+      await this.record(message, queue, 'REVOKED', {
+        errorType: 'TaskExpired',
+        errorMessage: 'expired before it ran',
+      });
+      return 'ack';
+    }
+    const dueInMs = message.eta ? message.eta.getTime() - Date.now() : 0;
+    if (dueInMs > ETA_TOLERANCE_MS) {
+      // Delays longer than the delay levels can hold arrive early: send them round again.
+      const route = delayRoute(queue, dueInMs);
+      await this.deps.publisher.publish(
+        route.exchange,
+        route.routingKey,
+        delivery.content,
+        delivery.properties,
+      );
+      return 'ack';
+    }
+    let payload: unknown;
+    try {
+      payload = await this.validatePayload(registered.options, payloadOf(message));
+    } catch (error) {
+      await this.deadLetter(delivery, queue, 'invalid-payload', asError(error), message);
+      return 'ack';
+    }
+    return this.run(delivery, queue, message, registered, payload);
+  }
+
+  private async validatePayload(options: TaskHandlerOptions, payload: unknown): Promise<unknown> {
+    if (!options.payload) return payload;
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      throw new PayloadValidationError('payload must be an object');
+    }
+    const instance = plainToInstance(options.payload, payload);
+    const errors = await validate(instance, {
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+    });
+    if (errors.length > 0) throw new PayloadValidationError(describe(errors).join('; '));
+    return instance;
+  }
+
+  private async run(
+    delivery: Message,
+    queue: string,
+    message: TaskMessage,
+    registered: RegisteredTask,
+    payload: unknown,
+  ): Promise<Disposition> {
+    const { options } = registered;
+    if (options.trackStarted) await this.record(message, queue, 'STARTED', {});
+    const stopTimer = taskMetrics.duration.startTimer({ task: message.task });
+    try {
+      const ran = options.transactional
+        ? await this.runInTransaction(queue, message, registered, payload)
+        : await this.runPlain(queue, message, registered, payload);
+      if (ran) taskMetrics.outcomes.inc({ task: message.task, state: 'SUCCESS' });
+      else taskMetrics.duplicates.inc({ task: message.task });
+      await this.deps.afterCommit?.(message);
+      return 'ack';
+    } catch (error) {
+      await this.fail(delivery, queue, message, options, asError(error));
+      return 'ack';
+    } finally {
+      stopTimer();
+    }
+  }
+
+  private async invoke(
+    registered: RegisteredTask,
+    payload: unknown,
+    context: TaskContext,
+  ): Promise<unknown> {
+    const source: unknown = await registered.handler(payload, context);
+    return lastValueFrom(this.deps.toObservable(source), { defaultValue: undefined });
+  }
+
+  private async runPlain(
+    queue: string,
+    message: TaskMessage,
+    registered: RegisteredTask,
+    payload: unknown,
+  ): Promise<boolean> {
+    const result = await this.invoke(registered, payload, new TaskContext(message, queue, null));
+    await this.deps.store.write(this.update(message, queue, 'SUCCESS', { result }));
+    return true;
+  }
+
+  /** Effects, inbox row and SUCCESS commit together; a duplicate returns false without running. */
+  private runInTransaction(
+    queue: string,
+    message: TaskMessage,
+    registered: RegisteredTask,
+    payload: unknown,
+  ): Promise<boolean> {
+    return this.deps.dataSource.transaction('READ COMMITTED', async (manager: EntityManager) => {
+      if (!(await claimInbox(manager, message.id, message.task))) {
+        this.logger.debug(`task ${message.id} already applied; acknowledging the redelivery`);
+        return false;
+      }
+      const result = await this.invoke(
+        registered,
+        payload,
+        new TaskContext(message, queue, manager),
+      );
+      await this.deps.store.writeIn(manager, this.update(message, queue, 'SUCCESS', { result }));
+      return true;
+    });
+  }
+
+  private async fail(
+    delivery: Message,
+    queue: string,
+    message: TaskMessage,
+    options: TaskHandlerOptions,
+    error: Error,
+  ): Promise<void> {
+    const errorFields = {
+      errorType: error.name,
+      errorMessage: error.message,
+      traceback: error.stack ?? null,
+    };
+    if (shouldRetry(options, error, message.retries)) {
+      const delayMs = retryDelayMs(options, message.retries);
+      const retry = encodeTask({
+        ...message,
+        retries: message.retries + 1,
+        eta: new Date(Date.now() + delayMs),
+        origin: ORIGIN,
+        embed: message.embed,
+      });
+      const route = delayRoute(queue, delayMs);
+      await this.deps.publisher.publish(
+        route.exchange,
+        route.routingKey,
+        retry.content,
+        retry.properties,
+      );
+      await this.record(message, queue, 'RETRY', errorFields);
+      taskMetrics.retries.inc({ task: message.task });
+      this.logger.warn(
+        `task ${message.task} ${message.id} retry ${message.retries + 1} in ${delayMs} ms: ${error.message}`,
+      );
+      return;
+    }
+    const exhausted = (options.retryOn ?? []).some((errorClass) => error instanceof errorClass);
+    await this.deadLetter(
+      delivery,
+      queue,
+      exhausted ? 'retries-exhausted' : 'failed',
+      error,
+      message,
+    );
+  }
+
+  /** Dead-letters the delivery and, when it is a task, records FAILURE for anyone waiting. */
+  private async deadLetter(
+    delivery: Message,
+    queue: string,
+    reason: DeadLetterReason,
+    error: Error,
+    message: TaskMessage | null,
+  ): Promise<void> {
+    await publishDeadLetter(this.deps.publisher, delivery, queue, reason, error);
+    taskMetrics.deadLetters.inc({ queue, reason });
+    this.logger.warn(
+      `dead-lettered ${message ? `${message.task} ${message.id}` : 'a message'} from ${queue} (${reason}): ${error.message}`,
+    );
+    if (message) {
+      await this.record(message, queue, 'FAILURE', {
+        errorType: error.name,
+        errorMessage: error.message,
+        traceback: error.stack ?? null,
+      });
+    }
+  }
+
+  private async record(
+    message: TaskMessage,
+    queue: string,
+    state: TaskState,
+    fields: Partial<ResultUpdate>,
+  ): Promise<void> {
+    if (state === 'FAILURE' || state === 'REVOKED')
+      taskMetrics.outcomes.inc({ task: message.task, state });
+    await this.deps.store.write(this.update(message, queue, state, fields));
+  }
+
+  private update(
+    message: TaskMessage,
+    queue: string,
+    state: TaskState,
+    fields: Partial<ResultUpdate>,
+  ): ResultUpdate {
+    return {
+      id: message.id,
+      task: message.task,
+      queue,
+      state,
+      retries: message.retries,
+      rootId: message.rootId,
+      parentId: message.parentId,
+      groupId: message.group,
+      worker: ORIGIN,
+      ...fields,
+    };
+  }
+}

@@ -1,0 +1,187 @@
+import { Logger } from '@nestjs/common';
+import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { DataSource } from 'typeorm';
+import { BrokerConnection } from '../broker/broker-connection';
+import type { Publisher } from '../broker/publisher';
+import { defaultQueue } from '../client/task-options';
+import type { TaskMessage } from '../protocol/celery-message';
+import type { ResultStore } from '../results/result-store';
+import type { Topology } from '../topology';
+import { TaskRunner, type RegisteredTask } from './task-runner';
+import type { TaskHandlerOptions } from './task-options';
+
+export interface TaskServerOptions {
+  amqpUrl: string;
+  topology: Topology;
+  connectionName: string;
+  /** Unacknowledged messages the broker may push to each queue's consumer. */
+  prefetch: number;
+  /** Handlers running at once in this process. */
+  concurrency: number;
+  /** How long graceful shutdown waits for in-flight tasks. */
+  shutdownTimeoutMs?: number;
+  afterCommit?: (message: TaskMessage) => Promise<void> | void;
+}
+
+/** A counting semaphore: at most `size` holders. */
+class Slots {
+  private used = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+  async acquire(): Promise<void> {
+    if (this.used < this.size) {
+      this.used += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.used -= 1;
+  }
+}
+
+/**
+ * The worker side, as a Nest custom transport: `@Task` handlers become consumers of
+ * their queues. Every delivery is acknowledged only after its outcome is committed
+ * (acks-late); a handler error never escapes to the process.
+ */
+export class TaskServer extends Server implements CustomTransportStrategy {
+  private readonly log = new Logger(TaskServer.name);
+  private readonly connection: BrokerConnection;
+  private readonly slots: Slots;
+  private readonly runner: TaskRunner;
+  private readonly inFlight = new Set<Promise<void>>();
+  private channel: Channel | null = null;
+  private consumerTags: string[] = [];
+  private closing = false;
+
+  constructor(
+    private readonly options: TaskServerOptions,
+    dataSource: DataSource,
+    store: ResultStore,
+    publisher: Publisher,
+  ) {
+    super();
+    this.connection = new BrokerConnection({
+      url: options.amqpUrl,
+      connectionName: options.connectionName,
+      topology: options.topology,
+    });
+    this.slots = new Slots(options.concurrency);
+    this.runner = new TaskRunner({
+      dataSource,
+      store,
+      publisher,
+      resolve: (task) => this.resolveTask(task),
+      toObservable: (value) => this.transformToObservable(value),
+      ...(options.afterCommit ? { afterCommit: options.afterCommit } : {}),
+    });
+  }
+
+  /** The queues this worker consumes: those of its registered tasks. */
+  get queues(): string[] {
+    const queues = new Set<string>();
+    for (const [task, handler] of this.getHandlers()) {
+      const options = (handler.extras ?? {}) as TaskHandlerOptions;
+      queues.add(options.queue ?? defaultQueue(task));
+    }
+    return [...queues].sort();
+  }
+
+  private resolveTask(task: string): RegisteredTask | null {
+    const handler = this.getHandlerByPattern(task);
+    return handler ? { handler, options: (handler.extras ?? {}) as TaskHandlerOptions } : null;
+  }
+
+  listen(callback: (error?: unknown) => void): void {
+    this.connection
+      .onConnect((model) => this.consume(model))
+      .then(() => this.connection.connect())
+      .then(() => callback(), callback);
+  }
+
+  private async consume(model: ChannelModel): Promise<void> {
+    if (this.closing) return;
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) =>
+      this.log.warn(`consumer channel error: ${error.message}`),
+    );
+    await channel.prefetch(this.options.prefetch, false);
+    this.channel = channel;
+    this.consumerTags = [];
+    for (const queue of this.queues) {
+      const { consumerTag } = await channel.consume(
+        queue,
+        (delivery) => {
+          if (delivery) this.track(this.deliver(channel, delivery, queue));
+        },
+        { noAck: false },
+      );
+      this.consumerTags.push(consumerTag);
+    }
+    this.log.log(
+      `consuming ${this.queues.join(', ')} (prefetch ${this.options.prefetch}, concurrency ${this.options.concurrency})`,
+    );
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async deliver(channel: Channel, delivery: ConsumeMessage, queue: string): Promise<void> {
+    await this.slots.acquire();
+    try {
+      const disposition = await this.runner.process(delivery, queue);
+      if (disposition === 'ack') channel.ack(delivery);
+      else channel.nack(delivery, false, true);
+    } catch (error) {
+      // The database or broker failed under us: give the message back for another try.
+      // (The quorum queue's delivery limit stops a message that fails like this forever.)
+      this.log.error(`task delivery from ${queue} not settled: ${String(error)}`);
+      try {
+        channel.nack(delivery, false, true);
+      } catch {
+        // Channel already closed: the broker requeues the message itself.
+      }
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  on(): never {
+    throw new Error('TaskServer does not emit events');
+  }
+
+  // Nest's transport contract: callers name the type of the underlying client.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  unwrap<T>(): T {
+    return this.channel as T;
+  }
+
+  /** Stops consuming, lets in-flight tasks finish and acknowledge, then disconnects. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const channel = this.channel;
+    if (channel) {
+      await Promise.all(this.consumerTags.map((tag) => channel.cancel(tag).catch(() => undefined)));
+    }
+    const timeoutMs = this.options.shutdownTimeoutMs ?? 15_000;
+    const timedOut = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), timeoutMs).unref(),
+    );
+    const outcome = await Promise.race([
+      Promise.all([...this.inFlight]).then(() => 'done' as const),
+      timedOut,
+    ]);
+    if (outcome === 'timeout')
+      this.log.warn(
+        `${this.inFlight.size} tasks still running at shutdown; the broker will redeliver them`,
+      );
+    await this.connection.close();
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The task lifecycle against a real RabbitMQ and PostgreSQL: a task sent with
+ * `TaskClient.send` is confirmed by the broker, consumed by a `@Task` handler, and its
+ * result lands in `task_results`, where `result()` is woken by NOTIFY. Retries go
+ * through the broker's delay levels; failures and bad messages go to the dead-letter
+ * queue with their reason; countdown and expires are honoured.
+ */
+import { Controller } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { IsInt, IsPositive } from 'class-validator';
+import type { Channel, ChannelModel } from 'amqplib';
+import { connect } from 'amqplib';
+import {
+  Task,
+  TASK_EXCHANGE,
+  TaskContext,
+  TaskFailedError,
+  TaskTimeoutError,
+  UnroutableError,
+} from '@clearline/tasks';
+import {
+  eventually,
+  isolatedInfrastructure,
+  startTaskApp,
+  type IsolatedInfrastructure,
+  type TaskApp,
+} from '@clearline/testing';
+
+class TransientError extends Error {
+  override readonly name = 'TransientError';
+}
+
+class AddPayload {
+  @IsInt()
+  a!: number;
+
+  @IsInt()
+  @IsPositive()
+  b!: number;
+}
+
+const switches = { broken: false };
+const calls = {
+  flaky: new Map<string, number>(),
+  slowStarted: 0,
+  expired: 0,
+  runTimes: new Map<string, number>(),
+};
+
+@Controller()
+class TestTasks {
+  @Task('gateway.add', { payload: AddPayload })
+  add(@Payload() payload: AddPayload): { sum: number } {
+    return { sum: payload.a + payload.b };
+  }
+
+  @Task('gateway.flaky', {
+    retryOn: [TransientError],
+    retryCountMax: 3,
+    retryBackoffMs: 100,
+    retryJitter: false,
+  })
+  flaky(@Payload() payload: { failTimes: number }, @Ctx() ctx: TaskContext): string {
+    const seen = (calls.flaky.get(ctx.taskId) ?? 0) + 1;
+    calls.flaky.set(ctx.taskId, seen);
+    calls.runTimes.set(`${ctx.taskId}:${seen}`, Date.now());
+    if (seen <= payload.failTimes) throw new TransientError(`attempt ${seen} failed`);
+    return `ok after ${seen}`;
+  }
+
+  @Task('gateway.broken')
+  broken(): never {
+    throw new Error('permanently broken');
+  }
+
+  @Task('gateway.switch')
+  switch(): string {
+    if (switches.broken) throw new Error('switched off');
+    return 'switched on';
+  }
+
+  @Task('gateway.stamp')
+  stamp(): number {
+    calls.expired += 1;
+    return Date.now();
+  }
+}
+
+describe('task lifecycle', () => {
+  let infra: IsolatedInfrastructure;
+  let worker: TaskApp;
+  let raw: ChannelModel;
+  let channel: Channel;
+
+  beforeAll(async () => {
+    infra = await isolatedInfrastructure();
+    worker = await startTaskApp({
+      infra,
+      controllers: [TestTasks],
+      tasks: { prefetch: 20, concurrency: 10 },
+    });
+    raw = await connect(infra.amqpUrl);
+    channel = await raw.createChannel();
+  });
+
+  afterAll(async () => {
+    await raw.close();
+    await worker.close();
+    await infra.destroy();
+  });
+
+  it('runs a task and returns its stored result to the caller', async () => {
+    const handle = await worker.client.send('gateway.add', { a: 2, b: 40 });
+    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toEqual({ sum: 42 });
+    const record = await handle.state();
+    expect(record).toMatchObject({
+      state: 'SUCCESS',
+      task: 'gateway.add',
+      queue: 'gateway',
+      retries: 0,
+    });
+    expect(record?.dateDone).toBeInstanceOf(Date);
+  });
+
+  it('rejects a publish that no queue can take instead of dropping it', async () => {
+    await expect(worker.client.send('nowhere.task', {})).rejects.toBeInstanceOf(UnroutableError);
+  });
+
+  it('retries a transient failure with exponential backoff through the broker, then succeeds', async () => {
+    const handle = await worker.client.send('gateway.flaky', { failTimes: 2 });
+    await expect(handle.result({ timeoutMs: 10_000 })).resolves.toBe('ok after 3');
+    const record = await handle.state();
+    expect(record).toMatchObject({ state: 'SUCCESS', retries: 2 });
+    const first = calls.runTimes.get(`${handle.id}:1`)!;
+    const second = calls.runTimes.get(`${handle.id}:2`)!;
+    const third = calls.runTimes.get(`${handle.id}:3`)!;
+    // Backoff without jitter: 100 ms, then 200 ms.
+    expect(second - first).toBeGreaterThanOrEqual(95);
+    expect(third - second).toBeGreaterThanOrEqual(195);
+  });
+
+  it('dead-letters a task that exhausts its retries, with the reason, and records FAILURE', async () => {
+    const handle = await worker.client.send('gateway.flaky', { failTimes: 100 });
+    const record = await handle.settled({ timeoutMs: 10_000 });
+    expect(record).toMatchObject({ state: 'FAILURE', retries: 3, errorType: 'TransientError' });
+    expect(calls.flaky.get(handle.id)).toBe(4);
+    const letters = await eventually(async () => {
+      const list = await worker.deadLetters.list({ queue: 'gateway' });
+      return list.find((l) => l.id === handle.id);
+    });
+    expect(letters).toMatchObject({
+      reason: 'retries-exhausted',
+      task: 'gateway.flaky',
+      queue: 'gateway',
+    });
+    expect(letters.error).toContain('attempt 4 failed');
+  });
+
+  it('fails a permanent error at once, dead-lettered, and result() throws it', async () => {
+    const handle = await worker.client.send('gateway.broken', {});
+    const failure = await handle.result({ timeoutMs: 5_000 }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TaskFailedError);
+    expect((failure as TaskFailedError).record.errorMessage).toBe('permanently broken');
+    expect((failure as TaskFailedError).record.traceback).toContain('broken');
+    const letter = await eventually(async () =>
+      (await worker.deadLetters.list({ queue: 'gateway' })).find((l) => l.id === handle.id),
+    );
+    expect(letter.reason).toBe('failed');
+  });
+
+  it('dead-letters a malformed message and an invalid payload, and keeps consuming', async () => {
+    channel.publish(TASK_EXCHANGE, 'gateway', Buffer.from('{not json'), {
+      messageId: 'garbage-1',
+      contentType: 'application/json',
+      headers: { task: 'gateway.add', id: 'garbage-1' },
+    });
+    const invalid = await worker.client.send('gateway.add', { a: 1, b: -5, extra: true });
+    const invalidRecord = await invalid.settled({ timeoutMs: 5_000 });
+    expect(invalidRecord.state).toBe('FAILURE');
+    expect(invalidRecord.errorMessage).toContain('b: b must be a positive number');
+    expect(invalidRecord.errorMessage).toContain('extra');
+    const after = await worker.client.send('gateway.add', { a: 1, b: 1 });
+    await expect(after.result({ timeoutMs: 5_000 })).resolves.toEqual({ sum: 2 });
+    const letters = await eventually(async () => {
+      const list = await worker.deadLetters.list({ queue: 'gateway' });
+      const garbage = list.find((l) => l.id === 'garbage-1');
+      const bad = list.find((l) => l.id === invalid.id);
+      return garbage && bad ? { garbage, bad } : undefined;
+    });
+    expect(letters.garbage).toMatchObject({ reason: 'malformed', error: 'body is not valid JSON' });
+    expect(letters.garbage.originalRoutingKey).toBe('gateway');
+    expect(letters.bad.reason).toBe('invalid-payload');
+  });
+
+  it('replays a dead letter back to its queue, where it runs again', async () => {
+    switches.broken = true;
+    const handle = await worker.client.send<string>('gateway.switch', {});
+    expect((await handle.settled({ timeoutMs: 5_000 })).state).toBe('FAILURE');
+    await eventually(async () =>
+      (await worker.deadLetters.list({ queue: 'gateway' })).some((l) => l.id === handle.id),
+    );
+    switches.broken = false;
+    const replayed = await worker.deadLetters.replay(handle.id);
+    expect(replayed).toMatchObject({ id: handle.id, reason: 'failed', task: 'gateway.switch' });
+    await eventually(async () => (await handle.state())?.state === 'SUCCESS');
+    const remaining = await worker.deadLetters.list({ queue: 'gateway' });
+    expect(remaining.map((l) => l.id)).not.toContain(handle.id);
+    await expect(worker.deadLetters.replay(handle.id)).resolves.toBeNull();
+  });
+
+  it('honours a countdown within tolerance', async () => {
+    const sentAt = Date.now();
+    const handle = await worker.client.send<number>('gateway.stamp', {}, { countdownMs: 1_500 });
+    const ranAt = await handle.result({ timeoutMs: 5_000 });
+    expect(ranAt - sentAt).toBeGreaterThanOrEqual(1_500);
+    expect(ranAt - sentAt).toBeLessThan(1_500 + 500);
+  });
+
+  it('does not run an expired task and records it REVOKED', async () => {
+    const before = calls.expired;
+    const handle = await worker.client.send(
+      'gateway.stamp',
+      {},
+      { countdownMs: 400, expires: 100 },
+    );
+    const record = await handle.settled({ timeoutMs: 5_000 });
+    expect(record).toMatchObject({ state: 'REVOKED', errorType: 'TaskExpired' });
+    expect(calls.expired).toBe(before);
+  });
+
+  it('times out waiting for a task nobody runs', async () => {
+    const handle = worker.client.handle('never-sent');
+    await expect(handle.result({ timeoutMs: 200 })).rejects.toBeInstanceOf(TaskTimeoutError);
+  });
+});

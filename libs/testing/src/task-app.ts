@@ -1,0 +1,67 @@
+import { Module, type INestApplication, type Provider, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { CommonEnvironment, serviceModules } from '@clearline/platform';
+import {
+  DeadLetterAdmin,
+  ResultStore,
+  TaskClient,
+  TaskServer,
+  type TasksModuleOptions,
+} from '@clearline/tasks';
+import { DataSource } from 'typeorm';
+import type { IsolatedInfrastructure } from './isolated-infrastructure';
+
+export interface TaskAppOptions {
+  infra: IsolatedInfrastructure;
+  service?: string;
+  controllers?: Type[];
+  providers?: Provider[];
+  tasks?: Partial<TasksModuleOptions>;
+  env?: Record<string, string>;
+}
+
+export interface TaskApp {
+  app: INestApplication;
+  client: TaskClient;
+  server: TaskServer;
+  store: ResultStore;
+  deadLetters: DeadLetterAdmin;
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+/**
+ * A real Clearline service in this process, wired to the test file's own vhost and
+ * database: the same modules as production, with the given task handlers.
+ */
+export async function startTaskApp(options: TaskAppOptions): Promise<TaskApp> {
+  @Module({
+    imports: [
+      ...serviceModules({
+        service: options.service ?? 'test',
+        environment: CommonEnvironment,
+        env: { ...options.infra.env, ...options.env },
+        ...(options.tasks ? { tasks: options.tasks } : {}),
+      }),
+    ],
+    controllers: options.controllers ?? [],
+    providers: options.providers ?? [],
+  })
+  class TestServiceModule {}
+
+  const app = await NestFactory.create(TestServiceModule, { logger: ['error', 'warn'] });
+  const server = app.get(TaskServer);
+  app.connectMicroservice<MicroserviceOptions>({ strategy: server }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  await app.init();
+  return {
+    app,
+    server,
+    client: app.get(TaskClient),
+    store: app.get(ResultStore),
+    deadLetters: app.get(DeadLetterAdmin),
+    dataSource: app.get(DataSource),
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,7 @@
+import { TASK_MIGRATIONS } from '@clearline/tasks';
+
+/**
+ * Every migration of the one Clearline database, in order. Libraries and services
+ * export their own; this list is where they meet.
+ */
+export const ALL_MIGRATIONS = [...TASK_MIGRATIONS];
