@@ -1,0 +1,12 @@
+/**
+ * The exported definitions file must describe the topology the services declare:
+ * an operator importing it gets the same exchanges, queues and bindings.
+ */
+import { readFileSync } from 'node:fs';
+import { DEFINITIONS_PATH, renderDefinitions } from './export-topology';
+
+describe('infra/rabbitmq/definitions.json', () => {
+  it('is up to date with the topology declared in code (npm run topology:export)', () => {
+    expect(readFileSync(DEFINITIONS_PATH, 'utf8')).toBe(renderDefinitions());
+  });
+});
