@@ -52,7 +52,7 @@ describe('Celery protocol 2 messages', () => {
       expires: new Date(0),
       origin: 'o',
     });
-    const message = decodeTask(content, properties as { headers: Record<string, unknown> });
+    const message = decodeTask(content, properties);
     expect(message).toMatchObject({ task: 'refund.process', retries: 2, kwargs: { id: 're_1' } });
     expect(message.expires?.getTime()).toBe(0);
     expect(payloadOf(message)).toEqual({ id: 're_1' });
