@@ -1,3 +1,5 @@
+import { CreateTaskTables1764000000000 } from './migrations/1764000000000-CreateTaskTables';
+
 export * from './protocol/celery-message';
 export * from './topology';
 export * from './broker/broker-connection';
@@ -20,6 +22,7 @@ export * from './worker/task-server';
 export * from './worker/task-runner';
 export * from './worker/task-metrics';
 export * from './tasks.module';
-export { CreateTaskTables1764000000000 } from './migrations/1764000000000-CreateTaskTables';
+
+export { CreateTaskTables1764000000000 };
+/** The task layer's migrations, in order. */
 export const TASK_MIGRATIONS = [CreateTaskTables1764000000000];
-import { CreateTaskTables1764000000000 } from './migrations/1764000000000-CreateTaskTables';

@@ -1,0 +1,84 @@
+import { Controller } from '@nestjs/common';
+import { WORK_QUEUES } from '@clearline/contracts';
+import { Task } from '@clearline/tasks';
+import { startTaskApp, type IsolatedInfrastructure } from '@clearline/testing';
+import { latency, paced, round, sleep, windowed, type Latency, type Throughput } from './stats';
+
+@Controller()
+class NoopTasks {
+  @Task('bench.noop')
+  noop(): boolean {
+    return true;
+  }
+}
+
+export interface ClearlineFigures {
+  throughput: Throughput;
+  paced: Latency;
+  rttP99Ms: number;
+  rttP50Ms: number;
+}
+
+/**
+ * Our task layer end to end: `TaskClient.send` (confirmed publish), the `@Task` worker
+ * (acks after the SUCCESS row is committed), every result stored in PostgreSQL.
+ * Throughput counts until the last result is committed; latency is send → result
+ * available to the caller (woken by NOTIFY).
+ */
+export async function clearlineTasks(
+  infra: Pick<IsolatedInfrastructure, 'env'>,
+  count: number,
+  pacedCount: number,
+  rttCount: number,
+): Promise<ClearlineFigures> {
+  const app = await startTaskApp({
+    infra: {
+      ...infra,
+      name: 'bench',
+      amqpUrl: '',
+      databaseUrl: '',
+      destroy: () => Promise.resolve(),
+    },
+    controllers: [NoopTasks],
+    tasks: {
+      workQueues: [...WORK_QUEUES, { name: 'bench' }],
+      prefetch: 200,
+      concurrency: 200,
+      outboxRelay: false,
+    },
+  });
+  const countSuccess = async (): Promise<number> => {
+    const rows: { n: string }[] = await app.dataSource.query(
+      `SELECT count(*) AS n FROM task_results WHERE state = 'SUCCESS'`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  };
+
+  const started = performance.now();
+  await windowed(count, 1_000, () => app.client.send('bench.noop', {}));
+  while ((await countSuccess()) < count) await sleep(20);
+  const seconds = (performance.now() - started) / 1_000;
+
+  const samples = await paced(pacedCount, 1_000, async () => {
+    const t0 = performance.now();
+    const handle = await app.client.send('bench.noop', {});
+    await handle.result({ timeoutMs: 30_000 });
+    return performance.now() - t0;
+  });
+
+  const rtt: number[] = [];
+  for (let i = 0; i < rttCount; i += 1) {
+    const t0 = performance.now();
+    const handle = await app.client.send('bench.noop', {});
+    await handle.result({ timeoutMs: 30_000 });
+    rtt.push(performance.now() - t0);
+  }
+  await app.close();
+  const rttLatency = latency(rtt);
+  return {
+    throughput: { perS: round(count / seconds, 0), count, seconds: round(seconds) },
+    paced: latency(samples),
+    rttP99Ms: rttLatency.p99Ms,
+    rttP50Ms: rttLatency.p50Ms,
+  };
+}
