@@ -182,6 +182,10 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       this.log.warn(
         `${this.inFlight.size} tasks still running at shutdown; the broker will redeliver them`,
       );
+    // Close the consumer channel first and wait for the broker's close-ok, so the acks just
+    // sent are processed: closing only the connection can drop them, and a finished task
+    // would then be redelivered.
+    await this.channel?.close().catch(() => undefined);
     await this.connection.close();
   }
 }
