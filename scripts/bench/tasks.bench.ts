@@ -16,11 +16,18 @@ const COUNT = Number(process.env['BENCH_TASKS'] ?? 20_000);
 const PACED = Number(process.env['BENCH_PACED'] ?? 5_000);
 const RTT = Number(process.env['BENCH_RTT'] ?? 2_000);
 
+function progress(step: string): void {
+  process.stderr.write(`bench:tasks: ${step}…\n`);
+}
+
 async function main(): Promise<void> {
   const infra = await benchInfra('tasks');
   try {
+    progress('raw amqplib');
     const raw = await rawAmqp(infra.amqpUrl, COUNT, PACED);
+    progress('clearline task layer');
     const ours = await clearlineTasks(infra, COUNT, PACED, RTT);
+    progress('nest rmq request-response');
     const nest = await nestRmq(infra.amqpUrl, COUNT, PACED);
     console.table({
       'raw amqplib': {

@@ -1,15 +1,23 @@
-import { Controller } from '@nestjs/common';
-import { WORK_QUEUES } from '@clearline/contracts';
-import { Task } from '@clearline/tasks';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
 import { startTaskApp, type IsolatedInfrastructure } from '@clearline/testing';
+import { BENCH_TASK_OPTIONS } from './bench-queue';
 import { latency, paced, round, sleep, windowed, type Latency, type Throughput } from './stats';
 
-@Controller()
-class NoopTasks {
-  @Task('bench.noop')
-  noop(): boolean {
-    return true;
-  }
+const WORKER = resolve(__dirname, 'bench-worker.ts');
+
+/** Starts the worker process and resolves once it consumes. */
+function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', WORKER], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolveReady, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench worker exited with ${String(code)}`)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolveReady(child);
+    });
+  });
 }
 
 export interface ClearlineFigures {
@@ -31,6 +39,7 @@ export async function clearlineTasks(
   pacedCount: number,
   rttCount: number,
 ): Promise<ClearlineFigures> {
+  const worker = await startWorker(infra.env);
   const app = await startTaskApp({
     infra: {
       ...infra,
@@ -39,13 +48,7 @@ export async function clearlineTasks(
       databaseUrl: '',
       destroy: () => Promise.resolve(),
     },
-    controllers: [NoopTasks],
-    tasks: {
-      workQueues: [...WORK_QUEUES, { name: 'bench' }],
-      prefetch: 200,
-      concurrency: 200,
-      outboxRelay: false,
-    },
+    tasks: BENCH_TASK_OPTIONS,
   });
   const countSuccess = async (): Promise<number> => {
     const rows: { n: string }[] = await app.dataSource.query(
@@ -74,6 +77,9 @@ export async function clearlineTasks(
     rtt.push(performance.now() - t0);
   }
   await app.close();
+  const stopped = new Promise((resolveExit) => worker.once('exit', resolveExit));
+  worker.kill('SIGTERM');
+  await stopped;
   const rttLatency = latency(rtt);
   return {
     throughput: { perS: round(count / seconds, 0), count, seconds: round(seconds) },

@@ -2,6 +2,8 @@ import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   ClientProxyFactory,
+  Ctx,
+  RmqContext,
   MessagePattern,
   Transport,
   type ClientProxy,
@@ -15,7 +17,10 @@ const QUEUE = 'bench.nest';
 @Controller()
 class NoopController {
   @MessagePattern('bench.noop')
-  noop(): boolean {
+  noop(@Ctx() context: RmqContext): boolean {
+    // Manual acknowledgement, as the other two contenders do.
+    const channel = context.getChannelRef() as { ack(message: unknown): void };
+    channel.ack(context.getMessage());
     return true;
   }
 }

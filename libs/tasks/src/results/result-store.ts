@@ -4,6 +4,8 @@ import { type ResultUpdate, type TaskResultRecord, type TaskState } from './task
 
 export const RESULTS_CHANNEL = 'clearline_task_results';
 const BATCH_SIZE_MAX = 1_000;
+/** PostgreSQL refuses notification payloads of 8000 bytes or more. */
+const NOTIFY_PAYLOAD_MAX = 7_900;
 
 /** JSON that carries bigint amounts as decimal strings instead of throwing. */
 export function toJson(value: unknown): string | null {
@@ -47,10 +49,22 @@ const UPSERT_SQL = `
       updated_at = now()
     WHERE t.state NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')
        OR excluded.state IN ('SUCCESS', 'FAILURE', 'REVOKED')
-    RETURNING t.id, t.state
+    RETURNING t.id, t.task, t.queue, t.state, t.result, t.error_type, t.error_message, t.retries,
+              t.root_id, t.parent_id, t.group_id, t.worker, t.created_at, t.started_at, t.date_done
+  ), payloads AS (
+    SELECT id, json_build_object(
+             'id', id, 'task', task, 'queue', queue, 'state', state, 'result', result,
+             'error_type', error_type, 'error_message', error_message, 'retries', retries,
+             'root_id', root_id, 'parent_id', parent_id, 'group_id', group_id, 'worker', worker,
+             'created_at', created_at, 'started_at', started_at, 'date_done', date_done)::text AS body
+      FROM written WHERE state IN ('SUCCESS', 'FAILURE', 'REVOKED')
   )
-  SELECT count(pg_notify('${RESULTS_CHANNEL}', id)) AS notified
-    FROM written WHERE state IN ('SUCCESS', 'FAILURE', 'REVOKED')`;
+  -- The finished row travels in the notification, so a waiting caller needs no query;
+  -- a row too big for a notification sends its id only and the caller reads it.
+  SELECT count(pg_notify('${RESULTS_CHANNEL}',
+           CASE WHEN octet_length(body) < ${NOTIFY_PAYLOAD_MAX} THEN body ELSE json_build_object('id', id)::text END))
+           AS notified
+    FROM payloads`;
 
 function toParameters(updates: readonly ResultUpdate[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 13 }, () => []);
@@ -75,7 +89,7 @@ function toParameters(updates: readonly ResultUpdate[]): unknown[][] {
   return columns;
 }
 
-interface RawResultRow {
+export interface RawResultRow {
   id: string;
   task: string;
   queue: string | null;
@@ -94,7 +108,7 @@ interface RawResultRow {
   date_done: Date | null;
 }
 
-function toRecord(row: RawResultRow): TaskResultRecord {
+export function toRecord(row: RawResultRow): TaskResultRecord {
   return {
     id: row.id,
     task: row.task,
@@ -176,6 +190,16 @@ export class ResultStore {
     );
     const row = rows[0];
     return row ? toRecord(row) : null;
+  }
+
+  async getMany(ids: readonly string[]): Promise<TaskResultRecord[]> {
+    const rows: RawResultRow[] = await this.dataSource.query(
+      `SELECT id, task, queue, state, result, error_type, error_message, traceback, retries,
+              root_id, parent_id, group_id, worker, created_at, started_at, date_done
+         FROM task_results WHERE id = ANY($1::text[])`,
+      [ids],
+    );
+    return rows.map(toRecord);
   }
 
   /** Waits until every queued update is written (graceful shutdown). */

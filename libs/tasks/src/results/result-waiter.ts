@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
-import { RESULTS_CHANNEL, type ResultStore } from './result-store';
+import { RESULTS_CHANNEL, toRecord, type RawResultRow, type ResultStore } from './result-store';
 import { isReady, type TaskResultRecord } from './task-state';
 
 export class TaskTimeoutError extends Error {
@@ -24,6 +24,7 @@ type Waiter = (record: TaskResultRecord) => void;
 export class ResultWaiter {
   private readonly logger = new Logger(ResultWaiter.name);
   private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly toCheck = new Set<string>();
   private client: Client | null = null;
   private connecting: Promise<void> | null = null;
   private closed = false;
@@ -48,7 +49,7 @@ export class ResultWaiter {
       const set = this.waiters.get(taskId) ?? new Set<Waiter>();
       set.add(waiter);
       this.waiters.set(taskId, set);
-      void this.check(taskId);
+      this.check(taskId);
     });
   }
 
@@ -58,14 +59,50 @@ export class ResultWaiter {
     if (set?.size === 0) this.waiters.delete(taskId);
   }
 
-  private async check(taskId: string): Promise<void> {
+  /** Reads the rows of these tasks (batched per tick) and wakes those that are finished. */
+  private check(taskId: string): void {
+    this.toCheck.add(taskId);
+    if (this.toCheck.size === 1) setImmediate(() => void this.checkQueued());
+  }
+
+  private async checkQueued(): Promise<void> {
+    const ids = [...this.toCheck];
+    this.toCheck.clear();
     try {
-      const record = await this.store.get(taskId);
-      if (record && isReady(record.state)) {
-        for (const waiter of [...(this.waiters.get(taskId) ?? [])]) waiter(record);
+      for (const record of await this.store.getMany(ids)) {
+        if (isReady(record.state)) this.wake(record);
       }
     } catch (error) {
-      this.logger.warn(`reading result ${taskId} failed: ${String(error)}`);
+      this.logger.warn(`reading ${ids.length} results failed: ${String(error)}`);
+    }
+  }
+
+  private wake(record: TaskResultRecord): void {
+    for (const waiter of [...(this.waiters.get(record.id) ?? [])]) waiter(record);
+  }
+
+  /** A SUCCESS or REVOKED row arrives whole in the notification; failures are read for their traceback. */
+  private onNotification(payload: string | undefined): void {
+    if (!payload) return;
+    let row: Partial<RawResultRow> & { id?: string };
+    try {
+      row = JSON.parse(payload) as Partial<RawResultRow>;
+    } catch {
+      return;
+    }
+    if (!row.id || !this.waiters.has(row.id)) return;
+    if (row.state === 'SUCCESS' || row.state === 'REVOKED') {
+      this.wake(
+        toRecord({
+          ...(row as RawResultRow),
+          traceback: null,
+          created_at: new Date(row.created_at ?? Date.now()),
+          started_at: row.started_at ? new Date(row.started_at) : null,
+          date_done: row.date_done ? new Date(row.date_done) : null,
+        }),
+      );
+    } else {
+      this.check(row.id);
     }
   }
 
@@ -83,7 +120,7 @@ export class ResultWaiter {
       application_name: 'clearline-results',
     });
     client.on('notification', (message) => {
-      if (message.payload && this.waiters.has(message.payload)) void this.check(message.payload);
+      this.onNotification(message.payload);
     });
     client.on('error', (error) => {
       this.logger.warn(`result listener lost: ${error.message}`);
@@ -101,7 +138,7 @@ export class ResultWaiter {
     for (let attempt = 1; !this.closed; attempt += 1) {
       try {
         await this.listen();
-        await Promise.all([...this.waiters.keys()].map((id) => this.check(id)));
+        for (const id of this.waiters.keys()) this.check(id);
         return;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
