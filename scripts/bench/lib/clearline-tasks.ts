@@ -6,9 +6,15 @@ import { latency, paced, round, sleep, windowed, type Latency, type Throughput }
 
 const WORKER = resolve(__dirname, 'bench-worker.ts');
 
+/** BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of the worker process there. */
+function profileArgs(): string[] {
+  const dir = process.env['BENCH_PROFILE_DIR'];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Starts the worker process and resolves once it consumes. */
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', WORKER], {
+  const child = spawn(process.execPath, [...profileArgs(), '-r', '@swc-node/register', WORKER], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

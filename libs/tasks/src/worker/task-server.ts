@@ -8,6 +8,7 @@ import { defaultQueue } from '../client/task-options';
 import type { TaskMessage } from '../protocol/celery-message';
 import type { ResultStore } from '../results/result-store';
 import type { Topology } from '../topology';
+import { AckBatcher } from './ack-batcher';
 import { TaskRunner, type RegisteredTask } from './task-runner';
 import type { TaskHandlerOptions } from './task-options';
 
@@ -55,6 +56,9 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   private readonly runner: TaskRunner;
   private readonly inFlight = new Set<Promise<void>>();
   private channel: Channel | null = null;
+  private acks: AckBatcher | null = null;
+  /** Handler lookups by task name; Nest's own lookup normalises the pattern every time. */
+  private readonly registry = new Map<string, RegisteredTask | null>();
   private consumerTags: string[] = [];
   private closing = false;
 
@@ -92,6 +96,15 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   }
 
   private resolveTask(task: string): RegisteredTask | null {
+    const known = this.registry.get(task);
+    if (known !== undefined) return known;
+    const registered = this.lookupTask(task);
+    // Unknown names come from the wire: remember only what is registered, so junk cannot grow the map.
+    if (registered) this.registry.set(task, registered);
+    return registered;
+  }
+
+  private lookupTask(task: string): RegisteredTask | null {
     const handler = this.getHandlerByPattern(task);
     return handler ? { handler, options: (handler.extras ?? {}) as TaskHandlerOptions } : null;
   }
@@ -110,13 +123,17 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       this.log.warn(`consumer channel error: ${error.message}`),
     );
     await channel.prefetch(this.options.prefetch, false);
+    const acks = new AckBatcher(channel);
     this.channel = channel;
+    this.acks = acks;
     this.consumerTags = [];
     for (const queue of this.queues) {
       const { consumerTag } = await channel.consume(
         queue,
         (delivery) => {
-          if (delivery) this.track(this.deliver(channel, delivery, queue));
+          if (!delivery) return;
+          acks.received(delivery);
+          this.track(this.deliver(acks, delivery, queue));
         },
         { noAck: false },
       );
@@ -132,18 +149,18 @@ export class TaskServer extends Server implements CustomTransportStrategy {
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async deliver(channel: Channel, delivery: ConsumeMessage, queue: string): Promise<void> {
+  private async deliver(acks: AckBatcher, delivery: ConsumeMessage, queue: string): Promise<void> {
     await this.slots.acquire();
     try {
       const disposition = await this.runner.process(delivery, queue);
-      if (disposition === 'ack') channel.ack(delivery);
-      else channel.nack(delivery, false, true);
+      if (disposition === 'ack') acks.ack(delivery);
+      else acks.requeue(delivery);
     } catch (error) {
       // The database or broker failed under us: give the message back for another try.
       // (The quorum queue's delivery limit stops a message that fails like this forever.)
       this.log.error(`task delivery from ${queue} not settled: ${String(error)}`);
       try {
-        channel.nack(delivery, false, true);
+        acks.requeue(delivery);
       } catch {
         // Channel already closed: the broker requeues the message itself.
       }
@@ -185,6 +202,11 @@ export class TaskServer extends Server implements CustomTransportStrategy {
     // Close the consumer channel first and wait for the broker's close-ok, so the acks just
     // sent are processed: closing only the connection can drop them, and a finished task
     // would then be redelivered.
+    try {
+      this.acks?.flush();
+    } catch {
+      // The channel is gone; the broker redelivers what was not acknowledged.
+    }
     await this.channel?.close().catch(() => undefined);
     await this.connection.close();
   }

@@ -1,0 +1,45 @@
+import type { Channel, Message } from 'amqplib';
+import { AckBatcher } from './ack-batcher';
+
+function delivery(tag: number): Message {
+  return { fields: { deliveryTag: tag } } as Message;
+}
+
+function fakeChannel(): { channel: Channel; frames: string[] } {
+  const frames: string[] = [];
+  const channel = {
+    ack: (m: Message, multiple?: boolean) =>
+      frames.push(`ack ${m.fields.deliveryTag}${multiple ? '+' : ''}`),
+    nack: (m: Message) => frames.push(`nack ${m.fields.deliveryTag}`),
+  } as unknown as Channel;
+  return { channel, frames };
+}
+
+describe('AckBatcher', () => {
+  it('acknowledges a settled run with one multiple-ack, never past a delivery still running', () => {
+    const { channel, frames } = fakeChannel();
+    const batcher = new AckBatcher(channel);
+    const d = [1, 2, 3, 4].map(delivery);
+    d.forEach((m) => batcher.received(m));
+    batcher.ack(d[0]!);
+    batcher.ack(d[1]!);
+    batcher.ack(d[3]!);
+    batcher.flush();
+    expect(frames).toEqual(['ack 2+']);
+    batcher.ack(d[2]!);
+    batcher.flush();
+    expect(frames).toEqual(['ack 2+', 'ack 4+']);
+  });
+
+  it('acknowledges what came before a requeue first, then nacks it alone', () => {
+    const { channel, frames } = fakeChannel();
+    const batcher = new AckBatcher(channel);
+    const d = [1, 2, 3].map(delivery);
+    d.forEach((m) => batcher.received(m));
+    batcher.ack(d[0]!);
+    batcher.requeue(d[1]!);
+    batcher.ack(d[2]!);
+    batcher.flush();
+    expect(frames).toEqual(['ack 1+', 'nack 2', 'ack 3+']);
+  });
+});
