@@ -228,6 +228,19 @@ describe('task lifecycle', () => {
     expect(calls.expired).toBe(before);
   });
 
+  it('returns an outcome that finished before the caller started waiting', async () => {
+    const handle = await worker.client.send('gateway.add', { a: 3, b: 4 });
+    await eventually(async () => (await handle.state())?.state === 'SUCCESS');
+    await expect(handle.result({ timeoutMs: 1_000 })).resolves.toEqual({ sum: 7 });
+  });
+
+  it('answers a resend under the same id from the stored outcome', async () => {
+    const first = await worker.client.send('gateway.add', { a: 5, b: 5 }, { id: 'fixed-id-1' });
+    await expect(first.result({ timeoutMs: 5_000 })).resolves.toEqual({ sum: 10 });
+    const again = await worker.client.send('gateway.add', { a: 5, b: 5 }, { id: 'fixed-id-1' });
+    await expect(again.result({ timeoutMs: 2_000 })).resolves.toEqual({ sum: 10 });
+  });
+
   it('times out waiting for a task nobody runs', async () => {
     const handle = worker.client.handle('never-sent');
     await expect(handle.result({ timeoutMs: 200 })).rejects.toBeInstanceOf(TaskTimeoutError);

@@ -23,6 +23,9 @@ export class TaskClient {
     options: SendOptions = {},
   ): Promise<TaskHandle<T>> {
     const routed = buildTask(task, payload, options);
+    // A fresh id has no history, so its outcome can only arrive by notification. A
+    // caller-chosen id may have finished before (an idempotent resend): read it instead.
+    if (options.id === undefined) this.waiter.expect(routed.id);
     await this.publisher.publish(
       routed.exchange,
       routed.routingKey,

@@ -13,6 +13,9 @@ export class TaskTimeoutError extends Error {
   }
 }
 
+/** Outcomes caught before anyone waited, kept for at most this many tasks. */
+const EXPECTED_COUNT_MAX = 20_000;
+
 type Waiter = (record: TaskResultRecord) => void;
 
 /**
@@ -25,6 +28,12 @@ export class ResultWaiter {
   private readonly logger = new Logger(ResultWaiter.name);
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly toCheck = new Set<string>();
+  /**
+   * Tasks sent while the listener was up: their notification cannot be missed, so
+   * waiting for them needs no read. Holds the finished record if it came first.
+   * Bounded: the oldest entries go first (their waiters fall back to a read).
+   */
+  private readonly expected = new Map<string, TaskResultRecord | 'read' | null>();
   private client: Client | null = null;
   private connecting: Promise<void> | null = null;
   private closed = false;
@@ -34,8 +43,21 @@ export class ResultWaiter {
     private readonly store: ResultStore,
   ) {}
 
+  /** Called before a task is published, so its outcome is caught even if nobody waits yet. */
+  expect(taskId: string): void {
+    if (!this.client) return;
+    this.expected.set(taskId, null);
+    if (this.expected.size > EXPECTED_COUNT_MAX) {
+      const oldest = this.expected.keys().next();
+      if (!oldest.done) this.expected.delete(oldest.value);
+    }
+  }
+
   async wait(taskId: string, timeoutMs: number): Promise<TaskResultRecord> {
     await this.listen();
+    const caught = this.expected.get(taskId);
+    this.expected.delete(taskId);
+    if (caught && caught !== 'read') return caught;
     return new Promise<TaskResultRecord>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.remove(taskId, waiter);
@@ -49,7 +71,9 @@ export class ResultWaiter {
       const set = this.waiters.get(taskId) ?? new Set<Waiter>();
       set.add(waiter);
       this.waiters.set(taskId, set);
-      this.check(taskId);
+      // Expected and not yet finished: the notification will come. Otherwise read the row,
+      // registered first so that a result committed in between is not missed.
+      if (caught !== null) this.check(taskId);
     });
   }
 
@@ -90,19 +114,23 @@ export class ResultWaiter {
     } catch {
       return;
     }
-    if (!row.id || !this.waiters.has(row.id)) return;
+    if (!row.id) return;
+    const waited = this.waiters.has(row.id);
+    if (!waited && !this.expected.has(row.id)) return;
     if (row.state === 'SUCCESS' || row.state === 'REVOKED') {
-      this.wake(
-        toRecord({
-          ...(row as RawResultRow),
-          traceback: null,
-          created_at: new Date(row.created_at ?? Date.now()),
-          started_at: row.started_at ? new Date(row.started_at) : null,
-          date_done: row.date_done ? new Date(row.date_done) : null,
-        }),
-      );
-    } else {
+      const record = toRecord({
+        ...(row as RawResultRow),
+        traceback: null,
+        created_at: new Date(row.created_at ?? Date.now()),
+        started_at: row.started_at ? new Date(row.started_at) : null,
+        date_done: row.date_done ? new Date(row.date_done) : null,
+      });
+      if (waited) this.wake(record);
+      else this.expected.set(row.id, record);
+    } else if (waited) {
       this.check(row.id);
+    } else {
+      this.expected.set(row.id, 'read');
     }
   }
 
@@ -125,6 +153,8 @@ export class ResultWaiter {
     client.on('error', (error) => {
       this.logger.warn(`result listener lost: ${error.message}`);
       this.client = null;
+      // Notifications may be lost from here on: every expected task must be read.
+      this.expected.clear();
       void client.end().catch(() => undefined);
       if (!this.closed) void this.reconnect();
     });
