@@ -11,6 +11,7 @@ import { IsInt, IsPositive } from 'class-validator';
 import type { Channel, ChannelModel } from 'amqplib';
 import { connect } from 'amqplib';
 import {
+  enqueueTask,
   Task,
   TASK_EXCHANGE,
   TaskContext,
@@ -40,6 +41,7 @@ class AddPayload {
 }
 
 const switches = { broken: false };
+const gate: { open: () => void } = { open: () => undefined };
 const calls = {
   flaky: new Map<string, number>(),
   slowStarted: 0,
@@ -77,6 +79,12 @@ class TestTasks {
   switch(): string {
     if (switches.broken) throw new Error('switched off');
     return 'switched on';
+  }
+
+  @Task('gateway.tracked', { trackStarted: true })
+  async tracked(): Promise<string> {
+    await new Promise<void>((resolve) => (gate.open = resolve));
+    return 'done';
   }
 
   @Task('gateway.stamp')
@@ -239,6 +247,35 @@ describe('task lifecycle', () => {
     await expect(first.result({ timeoutMs: 5_000 })).resolves.toEqual({ sum: 10 });
     const again = await worker.client.send('gateway.add', { a: 5, b: 5 }, { id: 'fixed-id-1' });
     await expect(again.result({ timeoutMs: 2_000 })).resolves.toEqual({ sum: 10 });
+  });
+
+  it('records STARTED while a trackStarted task runs, and keeps its start time when it succeeds', async () => {
+    const handle = await worker.client.send('gateway.tracked', {});
+    const started = await eventually(async () => {
+      const record = await handle.state();
+      return record?.state === 'STARTED' ? record : undefined;
+    });
+    expect(started.startedAt).toBeInstanceOf(Date);
+    gate.open();
+    await expect(handle.result({ timeoutMs: 5_000 })).resolves.toBe('done');
+    expect((await handle.state())?.startedAt).toEqual(started.startedAt);
+  });
+
+  it('keeps an outbox row that cannot be published, with the reason, instead of dropping it', async () => {
+    const id = await worker.dataSource.transaction((manager) =>
+      enqueueTask(manager, 'nowhere.task', {}),
+    );
+    const row = await eventually(async () => {
+      const rows: { sent_at: Date | null; attempts: number; last_error: string | null }[] =
+        await worker.dataSource.query(
+          `SELECT sent_at, attempts, last_error FROM task_outbox WHERE task_id = $1`,
+          [id],
+        );
+      return rows[0]?.last_error ? rows[0] : undefined;
+    });
+    expect(row.sent_at).toBeNull();
+    expect(row.last_error).toContain('reached no queue');
+    expect(row.attempts).toBeGreaterThanOrEqual(1);
   });
 
   it('times out waiting for a task nobody runs', async () => {

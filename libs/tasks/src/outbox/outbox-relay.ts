@@ -92,7 +92,8 @@ export class OutboxRelay {
     do {
       try {
         while (!this.stopped && (await this.relayBatch()) === (this.options.batchSizeMax ?? 500)) {
-          // A full batch: there may be more.
+          // A full batch went out: there may be more. Rows that failed wait for the timer,
+          // so a batch of unpublishable rows cannot spin this loop.
         }
         await this.cleanup();
       } catch (error) {
@@ -101,7 +102,7 @@ export class OutboxRelay {
     } while (this.takeAgain() && !this.stopped);
   }
 
-  /** Publishes one batch; returns how many rows it claimed. */
+  /** Publishes one batch; returns how many rows were sent (rows that failed wait for the next sweep). */
   private async relayBatch(): Promise<number> {
     return this.dataSource.transaction('READ COMMITTED', async (manager) => {
       const rows: OutboxRow[] = await manager.query(
@@ -125,16 +126,23 @@ export class OutboxRelay {
           [sent],
         );
       }
-      for (const row of failed) {
-        const outcome = outcomes[rows.indexOf(row)];
-        const reason = outcome?.status === 'rejected' ? String(outcome.reason) : 'unknown';
-        this.logger.error(`outbox row ${row.id} to ${row.routing_key} not published: ${reason}`);
+      if (failed.length > 0) {
+        const reasons = failed.map((row) => {
+          const outcome = outcomes[rows.indexOf(row)];
+          return outcome?.status === 'rejected' ? String(outcome.reason) : 'unknown';
+        });
+        failed.forEach((row, i) => {
+          this.logger.error(
+            `outbox row ${row.id} to ${row.routing_key} not published: ${reasons[i] ?? ''}`,
+          );
+        });
         await manager.query(
-          `UPDATE task_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`,
-          [row.id, reason],
+          `UPDATE task_outbox AS o SET attempts = o.attempts + 1, last_error = f.reason
+             FROM unnest($1::bigint[], $2::text[]) AS f(id, reason) WHERE o.id = f.id`,
+          [failed.map((row) => row.id), reasons],
         );
       }
-      return rows.length;
+      return sent.length;
     });
   }
 

@@ -182,14 +182,8 @@ export class ResultStore {
   }
 
   async get(id: string): Promise<TaskResultRecord | null> {
-    const rows: RawResultRow[] = await this.dataSource.query(
-      `SELECT id, task, queue, state, result, error_type, error_message, traceback, retries,
-              root_id, parent_id, group_id, worker, created_at, started_at, date_done
-         FROM task_results WHERE id = $1`,
-      [id],
-    );
-    const row = rows[0];
-    return row ? toRecord(row) : null;
+    const [record] = await this.getMany([id]);
+    return record ?? null;
   }
 
   async getMany(ids: readonly string[]): Promise<TaskResultRecord[]> {

@@ -43,7 +43,13 @@ export function retryDelayMs(
   return options.retryJitter === false ? exponential : Math.round(random() * exponential);
 }
 
+/** The error is one the task declared transient (`retryOn`). */
+export function isRetryable(options: TaskHandlerOptions, error: unknown): boolean {
+  return (options.retryOn ?? []).some((errorClass) => error instanceof errorClass);
+}
+
 export function shouldRetry(options: TaskHandlerOptions, error: unknown, retries: number): boolean {
-  const retryable = (options.retryOn ?? []).some((errorClass) => error instanceof errorClass);
-  return retryable && retries < (options.retryCountMax ?? RETRY_COUNT_MAX_DEFAULT);
+  return (
+    isRetryable(options, error) && retries < (options.retryCountMax ?? RETRY_COUNT_MAX_DEFAULT)
+  );
 }

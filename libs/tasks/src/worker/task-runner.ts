@@ -21,7 +21,7 @@ import type { ResultUpdate, TaskState } from '../results/task-state';
 import { delayRoute } from '../topology';
 import { TaskContext } from './task-context';
 import { taskMetrics } from './task-metrics';
-import { retryDelayMs, shouldRetry, type TaskHandlerOptions } from './task-options';
+import { isRetryable, retryDelayMs, shouldRetry, type TaskHandlerOptions } from './task-options';
 
 /** What to do with the delivery once processing is over. */
 export type Disposition = 'ack' | 'requeue';
@@ -233,11 +233,10 @@ export class TaskRunner {
       );
       return;
     }
-    const exhausted = (options.retryOn ?? []).some((errorClass) => error instanceof errorClass);
     await this.deadLetter(
       delivery,
       queue,
-      exhausted ? 'retries-exhausted' : 'failed',
+      isRetryable(options, error) ? 'retries-exhausted' : 'failed',
       error,
       message,
     );

@@ -127,7 +127,8 @@ export class TaskServer extends Server implements CustomTransportStrategy {
     this.channel = channel;
     this.acks = acks;
     this.consumerTags = [];
-    for (const queue of this.queues) {
+    const queues = this.queues;
+    for (const queue of queues) {
       const { consumerTag } = await channel.consume(
         queue,
         (delivery) => {
@@ -140,7 +141,7 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       this.consumerTags.push(consumerTag);
     }
     this.log.log(
-      `consuming ${this.queues.join(', ')} (prefetch ${this.options.prefetch}, concurrency ${this.options.concurrency})`,
+      `consuming ${queues.join(', ')} (prefetch ${this.options.prefetch}, concurrency ${this.options.concurrency})`,
     );
   }
 
