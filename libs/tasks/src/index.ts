@@ -17,6 +17,7 @@ export * from './dead-letters/dead-letter';
 export * from './dead-letters/dead-letter-admin';
 export * from './worker/task-options';
 export * from './worker/task-context';
+export * from './worker/batch-collector';
 export * from './worker/task.decorator';
 export * from './worker/task-server';
 export * from './worker/task-runner';

@@ -1,4 +1,10 @@
-import { Module, type INestApplication, type Provider, type Type } from '@nestjs/common';
+import {
+  Module,
+  type DynamicModule,
+  type INestApplication,
+  type Provider,
+  type Type,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { CommonEnvironment, serviceModules } from '@clearline/platform';
@@ -15,6 +21,8 @@ import type { IsolatedInfrastructure } from './isolated-infrastructure';
 export interface TaskAppOptions {
   infra: IsolatedInfrastructure;
   service?: string;
+  /** Feature modules of the service under test (for example the ledger's). */
+  imports?: (Type | DynamicModule)[];
   controllers?: Type[];
   providers?: Provider[];
   tasks?: Partial<TasksModuleOptions>;
@@ -44,6 +52,7 @@ export async function startTaskApp(options: TaskAppOptions): Promise<TaskApp> {
         env: { ...options.infra.env, ...options.env },
         ...(options.tasks ? { tasks: options.tasks } : {}),
       }),
+      ...(options.imports ?? []),
     ],
     controllers: options.controllers ?? [],
     providers: options.providers ?? [],

@@ -49,3 +49,20 @@ export async function claimInbox(
   );
   return rows.length === 1;
 }
+
+/**
+ * `claimInbox` for a batch, in one statement: returns the ids that were not in the
+ * inbox yet (now claimed). Ids must be distinct.
+ */
+export async function claimInboxMany(
+  manager: EntityManager,
+  claims: readonly { taskId: string; task: string }[],
+): Promise<Set<string>> {
+  const rows: { task_id: string }[] = await manager.query(
+    `INSERT INTO task_inbox (task_id, task)
+       SELECT * FROM unnest($1::text[], $2::text[])
+     ON CONFLICT (task_id) DO NOTHING RETURNING task_id`,
+    [claims.map((c) => c.taskId), claims.map((c) => c.task)],
+  );
+  return new Set(rows.map((row) => row.task_id));
+}

@@ -159,7 +159,13 @@ export class ResultStore {
 
   /** Records a state change inside the caller's transaction (it commits with the effects). */
   async writeIn(manager: EntityManager, update: ResultUpdate): Promise<void> {
-    await manager.query(UPSERT_SQL, toParameters([update]));
+    await this.writeManyIn(manager, [update]);
+  }
+
+  /** `writeIn` for many tasks, in one statement; ids must be distinct. */
+  async writeManyIn(manager: EntityManager, updates: readonly ResultUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    await manager.query(UPSERT_SQL, toParameters(updates));
   }
 
   private async flushLoop(): Promise<void> {

@@ -37,3 +37,25 @@ export class TaskContext extends BaseRpcContext<[TaskMessage, string]> {
     return this.transaction;
   }
 }
+
+/**
+ * What a batch handler (`@Task(name, { batch })`) knows about its batch: the tasks, in
+ * the order of the payloads it receives, and the one transaction they commit in.
+ */
+export class TaskBatchContext extends BaseRpcContext<[TaskMessage[], string]> {
+  constructor(
+    messages: TaskMessage[],
+    queue: string,
+    readonly manager: EntityManager,
+  ) {
+    super([messages, queue]);
+  }
+
+  get messages(): TaskMessage[] {
+    return this.args[0];
+  }
+
+  get queue(): string {
+    return this.args[1];
+  }
+}

@@ -25,6 +25,23 @@ export interface TaskHandlerOptions {
   transactional?: boolean;
   /** Record STARTED when the handler begins (one more write per task). */
   trackStarted?: boolean;
+  /**
+   * Group commit: deliveries of this task that arrive together are handed to the
+   * handler as one array (`payloads[]`, `TaskBatchContext`) and applied in one
+   * transaction with one inbox claim and one result write; the handler returns one
+   * result per payload. Implies `transactional`. If the batch transaction fails,
+   * each task is run again alone, so one bad task never fails its neighbours.
+   */
+  batch?: TaskBatchOptions;
+}
+
+export interface TaskBatchOptions {
+  /** The most work one batch may carry, in units of `weight` (by default: tasks). */
+  sizeMax: number;
+  /** Batches of this task in flight at once in this process (default 1). */
+  concurrency?: number;
+  /** How much work one payload is (for example its number of transfers); at least 1. */
+  weight?: (payload: unknown) => number;
 }
 
 export const RETRY_COUNT_MAX_DEFAULT = 3;

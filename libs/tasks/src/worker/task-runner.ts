@@ -1,3 +1,4 @@
+import { strict as assert } from 'node:assert';
 import { Logger } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import type { Message } from 'amqplib';
@@ -8,7 +9,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Publisher } from '../broker/publisher';
 import { ORIGIN } from '../client/task-message-factory';
 import { publishDeadLetter, type DeadLetterReason } from '../dead-letters/dead-letter';
-import { claimInbox } from '../outbox/task-outbox';
+import { claimInbox, claimInboxMany } from '../outbox/task-outbox';
 import {
   decodeTask,
   encodeTask,
@@ -19,7 +20,7 @@ import {
 import type { ResultStore } from '../results/result-store';
 import type { ResultUpdate, TaskState } from '../results/task-state';
 import { delayRoute } from '../topology';
-import { TaskContext } from './task-context';
+import { TaskBatchContext, TaskContext } from './task-context';
 import { taskMetrics } from './task-metrics';
 import { isRetryable, retryDelayMs, shouldRetry, type TaskHandlerOptions } from './task-options';
 
@@ -39,6 +40,15 @@ export interface TaskRunnerDeps {
   toObservable: (value: unknown) => Observable<unknown>;
   /** Called after a task's effects and result are committed, before the ack (fault tests, metrics). */
   afterCommit?: (message: TaskMessage) => Promise<void> | void;
+}
+
+/** A delivery decoded, validated and matched to its handler, ready to run. */
+export interface PreparedTask {
+  delivery: Message;
+  queue: string;
+  message: TaskMessage;
+  registered: RegisteredTask;
+  payload: unknown;
 }
 
 /** An eta this close is due now; the delay levels have millisecond granularity anyway. */
@@ -67,6 +77,16 @@ export class TaskRunner {
   constructor(private readonly deps: TaskRunnerDeps) {}
 
   async process(delivery: Message, queue: string): Promise<Disposition> {
+    const prepared = await this.prepare(delivery, queue);
+    return typeof prepared === 'string' ? prepared : this.run(prepared);
+  }
+
+  /**
+   * Everything before the handler: decode, find the handler, honour expires and eta,
+   * validate the payload. Returns the task ready to run, or the delivery's disposition
+   * when it was settled here (dead-lettered, revoked, sent round again).
+   */
+  async prepare(delivery: Message, queue: string): Promise<PreparedTask | Disposition> {
     let message: TaskMessage;
     try {
       message = decodeTask(delivery.content, delivery.properties);
@@ -105,14 +125,13 @@ export class TaskRunner {
       );
       return 'ack';
     }
-    let payload: unknown;
     try {
-      payload = await this.validatePayload(registered.options, payloadOf(message));
+      const payload = await this.validatePayload(registered.options, payloadOf(message));
+      return { delivery, queue, message, registered, payload };
     } catch (error) {
       await this.deadLetter(delivery, queue, 'invalid-payload', asError(error), message);
       return 'ack';
     }
-    return this.run(delivery, queue, message, registered, payload);
   }
 
   private async validatePayload(options: TaskHandlerOptions, payload: unknown): Promise<unknown> {
@@ -130,13 +149,9 @@ export class TaskRunner {
     return instance;
   }
 
-  private async run(
-    delivery: Message,
-    queue: string,
-    message: TaskMessage,
-    registered: RegisteredTask,
-    payload: unknown,
-  ): Promise<Disposition> {
+  /** Runs one prepared task to its outcome: committed, retried or dead-lettered. */
+  async run(task: PreparedTask): Promise<Disposition> {
+    const { delivery, queue, message, registered, payload } = task;
     const { options } = registered;
     if (options.trackStarted) await this.record(message, queue, 'STARTED', {});
     const stopTimer = taskMetrics.duration.startTimer({ task: message.task });
@@ -159,7 +174,7 @@ export class TaskRunner {
   private async invoke(
     registered: RegisteredTask,
     payload: unknown,
-    context: TaskContext,
+    context: TaskContext | TaskBatchContext,
   ): Promise<unknown> {
     const source: unknown = await registered.handler(payload, context);
     return lastValueFrom(this.deps.toObservable(source), { defaultValue: undefined });
@@ -196,6 +211,80 @@ export class TaskRunner {
       await this.deps.store.writeIn(manager, this.update(message, queue, 'SUCCESS', { result }));
       return true;
     });
+  }
+
+  /**
+   * Runs tasks of one batch handler together: one transaction claims their inbox rows,
+   * runs the handler once over the fresh payloads and writes every SUCCESS; the caller
+   * acknowledges them all after the commit. If the transaction fails, each task runs
+   * again alone, so a task that cannot commit fails (retry or dead letter) by itself.
+   */
+  async runBatch(tasks: readonly PreparedTask[]): Promise<Disposition[]> {
+    const [first] = tasks;
+    assert(first !== undefined, 'a batch is never empty');
+    const stopTimer = taskMetrics.duration.startTimer({ task: first.message.task });
+    try {
+      const applied = await this.deps.dataSource.transaction('READ COMMITTED', (manager) =>
+        this.applyBatch(manager, tasks),
+      );
+      taskMetrics.outcomes.inc({ task: first.message.task, state: 'SUCCESS' }, applied.length);
+      taskMetrics.duplicates.inc({ task: first.message.task }, tasks.length - applied.length);
+      for (const task of applied) await this.deps.afterCommit?.(task.message);
+      return tasks.map(() => 'ack');
+    } catch (error) {
+      if (tasks.length === 1) {
+        await this.fail(
+          first.delivery,
+          first.queue,
+          first.message,
+          first.registered.options,
+          asError(error),
+        );
+        return ['ack'];
+      }
+      this.logger.warn(
+        `batch of ${tasks.length} ${first.message.task} tasks failed (${asError(error).message}); running them one by one`,
+      );
+      const dispositions: Disposition[] = [];
+      for (const task of tasks) dispositions.push(...(await this.runBatch([task])));
+      return dispositions;
+    } finally {
+      stopTimer();
+    }
+  }
+
+  private async applyBatch(
+    manager: EntityManager,
+    tasks: readonly PreparedTask[],
+  ): Promise<PreparedTask[]> {
+    // A task published twice may arrive twice in one batch: the first copy claims it.
+    const distinct = [...new Map(tasks.map((t) => [t.message.id, t])).values()];
+    const claimed = await claimInboxMany(
+      manager,
+      distinct.map((t) => ({ taskId: t.message.id, task: t.message.task })),
+    );
+    const fresh = distinct.filter((t) => claimed.has(t.message.id));
+    const [first] = fresh;
+    if (first === undefined) return [];
+    const context = new TaskBatchContext(
+      fresh.map((t) => t.message),
+      first.queue,
+      manager,
+    );
+    const results = await this.invoke(
+      first.registered,
+      fresh.map((t) => t.payload),
+      context,
+    );
+    assert(Array.isArray(results), `batch handler ${first.message.task} returns an array`);
+    assert(results.length === fresh.length, 'a batch handler returns one result per task');
+    await this.deps.store.writeManyIn(
+      manager,
+      fresh.map((t, i) =>
+        this.update(t.message, t.queue, 'SUCCESS', { result: results[i] as unknown }),
+      ),
+    );
+    return fresh;
   }
 
   private async fail(

@@ -1,3 +1,4 @@
+import { strict as assert } from 'node:assert';
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
@@ -9,7 +10,13 @@ import type { TaskMessage } from '../protocol/celery-message';
 import type { ResultStore } from '../results/result-store';
 import type { Topology } from '../topology';
 import { AckBatcher } from './ack-batcher';
-import { TaskRunner, type RegisteredTask } from './task-runner';
+import { BatchCollector } from './batch-collector';
+import {
+  TaskRunner,
+  type Disposition,
+  type PreparedTask,
+  type RegisteredTask,
+} from './task-runner';
 import type { TaskHandlerOptions } from './task-options';
 
 export interface TaskServerOptions {
@@ -59,6 +66,8 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   private acks: AckBatcher | null = null;
   /** Handler lookups by task name; Nest's own lookup normalises the pattern every time. */
   private readonly registry = new Map<string, RegisteredTask | null>();
+  /** Group-commit collectors of batch tasks, by task and queue. */
+  private readonly collectors = new Map<string, BatchCollector<PreparedTask, Disposition>>();
   private consumerTags: string[] = [];
   private closing = false;
 
@@ -151,9 +160,8 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   }
 
   private async deliver(acks: AckBatcher, delivery: ConsumeMessage, queue: string): Promise<void> {
-    await this.slots.acquire();
     try {
-      const disposition = await this.runner.process(delivery, queue);
+      const disposition = await this.dispose(delivery, queue);
       if (disposition === 'ack') acks.ack(delivery);
       else acks.requeue(delivery);
     } catch (error) {
@@ -165,9 +173,45 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       } catch {
         // Channel already closed: the broker requeues the message itself.
       }
+    }
+  }
+
+  /**
+   * A handler slot bounds the tasks running at once. A batch task gives its slot back
+   * once it is prepared and waits in its batch: a batch of a thousand tasks is one
+   * unit of work, bounded by the batch's own concurrency.
+   */
+  private async dispose(delivery: ConsumeMessage, queue: string): Promise<Disposition> {
+    await this.slots.acquire();
+    let prepared: PreparedTask;
+    try {
+      const outcome = await this.runner.prepare(delivery, queue);
+      if (typeof outcome === 'string') return outcome;
+      if (!outcome.registered.options.batch) return await this.runner.run(outcome);
+      prepared = outcome;
     } finally {
       this.slots.release();
     }
+    return this.collectorFor(prepared).add(prepared);
+  }
+
+  private collectorFor(task: PreparedTask): BatchCollector<PreparedTask, Disposition> {
+    const key = `${task.message.task}\u0000${task.queue}`;
+    const known = this.collectors.get(key);
+    if (known) return known;
+    const batch = task.registered.options.batch;
+    assert(batch !== undefined, 'only batch tasks are collected');
+    const weigh = batch.weight;
+    const collector = new BatchCollector<PreparedTask, Disposition>(
+      {
+        sizeMax: batch.sizeMax,
+        concurrency: batch.concurrency ?? 1,
+        weight: weigh ? (t) => weigh(t.payload) : () => 1,
+      },
+      (tasks) => this.runner.runBatch(tasks),
+    );
+    this.collectors.set(key, collector);
+    return collector;
   }
 
   on(): never {
