@@ -1,2 +1,3 @@
 export * from './queues';
 export * from './system';
+export * from './ledger';

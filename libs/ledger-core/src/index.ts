@@ -1,5 +1,8 @@
 export * from './assert';
 export * from './currency';
+export * from './amount';
 export * from './model';
+export * from './results';
+export type { LedgerChanges, TransferBatchOutcome } from './changes';
 export * from './ledger';
 export * from './invariants';

@@ -1,3 +1,5 @@
+import { parseAmount } from './amount';
+import { LedgerAssertionError } from './assert';
 import { AMOUNT_MAX } from './currency';
 import { checkLedger } from './invariants';
 import { Ledger } from './ledger';
@@ -193,6 +195,128 @@ describe('Ledger', () => {
         NOW,
       ),
     ).toEqual(['ok', 'ok']);
+    expectBalanced(l);
+  });
+
+  it('checks a transfer currency against the accounts, case-insensitively', () => {
+    const l = ledger();
+    expect(
+      l.createTransfers(
+        [
+          pay('usd', 5n, { currency: 'USD' }),
+          pay('lower', 5n, { currency: 'usd' }),
+          pay('none', 5n),
+          pay('eur', 5n, { currency: 'EUR' }),
+          pay('jpy', 5n, { currency: 'JPY' }),
+          pay('xxx', 5n, { currency: 'XXX' }),
+          pay('empty', 5n, { currency: '' }),
+          pay('yen', 5n, { creditAccountId: 'yen', currency: 'USD' }),
+        ],
+        NOW,
+      ),
+    ).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'transfer_must_have_the_same_currency_as_accounts',
+      'transfer_must_have_the_same_currency_as_accounts',
+      'currency_not_supported',
+      'currency_not_supported',
+      'accounts_must_have_the_same_currency',
+    ]);
+    expect(l.transfers.get('lower')?.currency).toBe('USD');
+    expect(l.accounts.get('merchant')?.creditsPosted).toBe(15n);
+    expectBalanced(l);
+  });
+
+  it('names a different currency when a transfer id is used again', () => {
+    const l = ledger();
+    l.createTransfers([pay('t1', 5n, { currency: 'USD' })], NOW);
+    expect(
+      l.createTransfers(
+        [
+          pay('t1', 5n),
+          pay('t1', 5n, { currency: 'usd' }),
+          pay('t1', 5n, { currency: 'JPY' }),
+          pay('t1', 5n, { currency: 'XXX' }),
+        ],
+        NOW,
+      ),
+    ).toEqual([
+      'exists',
+      'exists',
+      'exists_with_different_currency',
+      'exists_with_different_currency',
+    ]);
+  });
+
+  it("holds a post or void to the pending transfer's currency when it names one", () => {
+    const l = ledger();
+    l.createTransfers([pay('auth', 50n, { flags: { pending: true }, currency: 'USD' })], NOW);
+    const post = { id: 'post', pendingId: 'auth', code: 2, flags: { postPending: true } };
+    expect(
+      l.createTransfers(
+        [
+          { ...post, currency: 'JPY' },
+          { ...post, currency: 'XXX' },
+          { ...post, id: 'void', flags: { voidPending: true }, currency: 'EUR' },
+          { ...post, currency: 'usd' },
+        ],
+        NOW,
+      ),
+    ).toEqual([
+      'pending_transfer_has_different_currency',
+      'currency_not_supported',
+      'pending_transfer_has_different_currency',
+      'ok',
+    ]);
+    expect(l.transfers.get('post')?.currency).toBe('USD');
+    expectBalanced(l);
+  });
+
+  it('fails a transfer its parser marked invalid, and the whole chain with it', () => {
+    const l = ledger();
+    const wire = (id: string, raw: unknown, extra: Partial<TransferInput> = {}): TransferInput => {
+      const parsed = parseAmount(raw);
+      return pay(id, 'amount' in parsed ? parsed.amount : 0n, {
+        ...('invalid' in parsed ? { invalid: parsed.invalid } : {}),
+        ...extra,
+      });
+    };
+    expect(
+      l.createTransfers(
+        [
+          wire('frac', 1.5),
+          wire('str', '1e3'),
+          wire('big', 2 ** 60),
+          wire('neg', '-3'),
+          wire('huge', '9'.repeat(30)),
+          wire('good', '100'),
+          wire('c1', '5', { flags: { linked: true } }),
+          wire('c2', 'abc', { flags: { linked: true } }),
+          wire('c3', '5'),
+          wire('', 'abc'),
+        ],
+        NOW,
+      ),
+    ).toEqual([
+      'amount_must_be_integer',
+      'amount_must_be_integer',
+      'amount_is_imprecise',
+      'amount_must_be_positive',
+      'amount_exceeds_maximum',
+      'ok',
+      'linked_event_failed',
+      'amount_must_be_integer',
+      'linked_event_failed',
+      'id_must_not_be_empty',
+    ]);
+    expect([...l.transfers.keys()]).toEqual(['good']);
+    // A parse failure wins over everything but the id, even a transfer of that id.
+    expect(l.createTransfers([wire('good', 'x')], NOW)).toEqual(['amount_must_be_integer']);
+    expect(() => l.createTransfers([pay('bug', 1n, { invalid: 'ok' })], NOW)).toThrow(
+      LedgerAssertionError,
+    );
     expectBalanced(l);
   });
 });

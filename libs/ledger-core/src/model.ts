@@ -1,3 +1,5 @@
+import type { TransferResult } from './results';
+
 /** What an account is for; the ledger's chart of accounts. */
 export const ACCOUNT_CODES = {
   merchantPending: 100,
@@ -16,16 +18,32 @@ export interface AccountFlags {
   creditsMustNotExceedDebits: boolean;
 }
 
-export interface Account {
-  id: string;
-  currency: string;
-  code: number;
-  owner: string;
-  flags: AccountFlags;
+/** The four balances an account keeps, in minor units of its currency. */
+export interface AccountBalances {
   debitsPending: bigint;
   debitsPosted: bigint;
   creditsPending: bigint;
   creditsPosted: bigint;
+}
+
+export interface Account extends AccountBalances {
+  id: string;
+  /** Upper-case ISO 4217 code, one of CURRENCY_EXPONENTS. */
+  currency: string;
+  code: number;
+  owner: string;
+  flags: AccountFlags;
+}
+
+/** An account as asked for; it starts with zero balances. */
+export interface AccountInput {
+  id: string;
+  /** ISO 4217 code in any case; stored upper case. */
+  currency: string;
+  /** What the account is for (see ACCOUNT_CODES); never 0. */
+  code: number;
+  owner: string;
+  flags?: Partial<AccountFlags>;
 }
 
 export interface TransferFlags {
@@ -37,17 +55,29 @@ export interface TransferFlags {
   linked: boolean;
 }
 
-/** A transfer as asked for; post/void may leave accounts and amount to the pending one. */
+/** A transfer as asked for; post/void may leave accounts, amount and currency to the pending one. */
 export interface TransferInput {
   id: string;
   debitAccountId?: string;
   creditAccountId?: string;
   amount?: bigint;
+  /**
+   * ISO 4217 code (compared case-insensitively). When given it must be supported and
+   * be the accounts' currency (or the pending transfer's, for a post or void); when
+   * absent the accounts decide.
+   */
+  currency?: string;
   code: number;
   flags?: Partial<TransferFlags>;
   pendingId?: string;
   /** Seconds a pending transfer may wait to be posted; 0 = no timeout. */
   timeoutS?: number;
+  /**
+   * Set by a wire parser when a raw field could not be parsed (see parseAmount): the
+   * transfer fails with this result, after the id check and before anything else. Never
+   * a success result.
+   */
+  invalid?: TransferResult;
 }
 
 /** A transfer as recorded: immutable, every field resolved. */
@@ -67,48 +97,10 @@ export interface Transfer {
 
 export type PendingStatus = 'pending' | 'posted' | 'voided' | 'expired';
 
-/** TigerBeetle-style outcomes, one per transfer of a batch. */
-export const TRANSFER_RESULTS = [
-  'ok',
-  'exists',
-  'linked_event_failed',
-  'linked_event_chain_open',
-  'id_must_not_be_empty',
-  'flags_are_mutually_exclusive',
-  'amount_must_be_positive',
-  'amount_exceeds_maximum',
-  'accounts_must_be_different',
-  'debit_account_id_required',
-  'credit_account_id_required',
-  'debit_account_not_found',
-  'credit_account_not_found',
-  'accounts_must_have_the_same_currency',
-  'pending_id_required',
-  'pending_id_must_be_empty',
-  'pending_id_must_be_different',
-  'timeout_reserved_for_pending_transfer',
-  'pending_transfer_not_found',
-  'pending_transfer_not_pending',
-  'pending_transfer_has_different_debit_account_id',
-  'pending_transfer_has_different_credit_account_id',
-  'pending_transfer_has_different_amount',
-  'exceeds_pending_transfer_amount',
-  'pending_transfer_already_posted',
-  'pending_transfer_already_voided',
-  'pending_transfer_expired',
-  'exists_with_different_flags',
-  'exists_with_different_debit_account_id',
-  'exists_with_different_credit_account_id',
-  'exists_with_different_amount',
-  'exists_with_different_pending_id',
-  'exists_with_different_code',
-  'exists_with_different_timeout',
-  'overflows_balance',
-  'exceeds_credits',
-  'exceeds_debits',
-] as const;
-export type TransferResult = (typeof TRANSFER_RESULTS)[number];
-
 export function noFlags(): TransferFlags {
   return { pending: false, postPending: false, voidPending: false, linked: false };
+}
+
+export function noAccountFlags(): AccountFlags {
+  return { debitsMustNotExceedCredits: false, creditsMustNotExceedDebits: false };
 }

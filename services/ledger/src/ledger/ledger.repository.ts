@@ -1,0 +1,188 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Account, AccountInput, PendingStatus, Transfer } from '@clearline/ledger-core';
+import type { DataSource, EntityManager } from 'typeorm';
+import { accountFromRow, transferFromRow, type AccountRow, type TransferRow } from './ledger.rows';
+
+const ACCOUNT_COLUMNS = `id, currency, code, owner, debits_must_not_exceed_credits,
+  credits_must_not_exceed_debits, debits_pending, debits_posted, credits_pending, credits_posted`;
+
+const TRANSFER_SELECT = `
+  SELECT t.id, t.debit_account_id, t.credit_account_id, t.amount, t.currency, t.code, t.pending,
+         t.post_pending, t.void_pending, t.linked, t.pending_id, t.timeout_s, t.created_at,
+         p.status AS pending_status
+    FROM ledger_transfers t LEFT JOIN ledger_pending_transfers p ON p.id = t.id`;
+
+/** A pending transfer's new state, written in the batch that changed it. */
+export interface PendingChange {
+  id: string;
+  status: PendingStatus;
+  /** When a new pending transfer times out; null = never. */
+  expiresAtS: number | null;
+}
+
+/**
+ * All SQL of the ledger. Writes are set-based: one statement per table per batch,
+ * whatever the number of transfers; balances are written once per touched account.
+ */
+@Injectable()
+export class LedgerRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Locks the pending rows a batch will resolve, in id order (every transaction locks
+   * pending rows first and accounts second, each sorted, so two batches never deadlock).
+   */
+  async lockPendings(manager: EntityManager, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await manager.query(
+      `SELECT id FROM ledger_pending_transfers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+      [ids],
+    );
+  }
+
+  /** Locks accounts in id order and returns them with their balances. */
+  async lockAccounts(manager: EntityManager, ids: readonly string[]): Promise<Account[]> {
+    if (ids.length === 0) return [];
+    const rows: AccountRow[] = await manager.query(
+      `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::text[])
+        ORDER BY id FOR UPDATE`,
+      [ids],
+    );
+    return rows.map(accountFromRow);
+  }
+
+  async findTransfers(
+    manager: EntityManager | DataSource,
+    ids: readonly string[],
+  ): Promise<{ transfer: Transfer; status: PendingStatus | null; createdAt: Date }[]> {
+    if (ids.length === 0) return [];
+    const rows: TransferRow[] = await manager.query(
+      `${TRANSFER_SELECT} WHERE t.id = ANY($1::text[])`,
+      [ids],
+    );
+    return rows.map((row) => ({
+      transfer: transferFromRow(row),
+      status: row.pending_status,
+      createdAt: row.created_at,
+    }));
+  }
+
+  async findAccounts(ids: readonly string[]): Promise<Account[]> {
+    const rows: AccountRow[] = await this.dataSource.query(
+      `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::text[])`,
+      [ids],
+    );
+    return rows.map(accountFromRow);
+  }
+
+  async findAccountsOfOwner(owner: string): Promise<Account[]> {
+    const rows: AccountRow[] = await this.dataSource.query(
+      `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE owner = $1 ORDER BY id`,
+      [owner],
+    );
+    return rows.map(accountFromRow);
+  }
+
+  /** Inserts new transfers in one statement; `createdAt` is the batch's time. */
+  async insertTransfers(
+    manager: EntityManager,
+    transfers: readonly Transfer[],
+    createdAt: Date,
+  ): Promise<void> {
+    if (transfers.length === 0) return;
+    const column = <T>(pick: (t: Transfer) => T): T[] => transfers.map(pick);
+    await manager.query(
+      `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, currency,
+         code, pending, post_pending, void_pending, linked, pending_id, timeout_s, created_at)
+       SELECT *, $13::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
+         $5::text[], $6::int[], $7::bool[], $8::bool[], $9::bool[], $10::bool[], $11::text[],
+         $12::int[])`,
+      [
+        column((t) => t.id),
+        column((t) => t.debitAccountId),
+        column((t) => t.creditAccountId),
+        column((t) => t.amount.toString()),
+        column((t) => t.currency),
+        column((t) => t.code),
+        column((t) => t.flags.pending),
+        column((t) => t.flags.postPending),
+        column((t) => t.flags.voidPending),
+        column((t) => t.flags.linked),
+        column((t) => t.pendingId),
+        column((t) => t.timeoutS),
+        createdAt,
+      ],
+    );
+  }
+
+  /** New pending transfers and resolutions of existing ones, in one statement. */
+  async writePendingChanges(
+    manager: EntityManager,
+    changes: readonly PendingChange[],
+  ): Promise<void> {
+    if (changes.length === 0) return;
+    await manager.query(
+      `INSERT INTO ledger_pending_transfers AS p (id, status, expires_at, resolved_at)
+       SELECT id, status, to_timestamp(expires_at_s),
+              CASE WHEN status <> 'pending' THEN now() END
+         FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(id, status, expires_at_s)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, resolved_at = now()`,
+      [changes.map((c) => c.id), changes.map((c) => c.status), changes.map((c) => c.expiresAtS)],
+    );
+  }
+
+  /** Writes each touched account's balances once (absolute values: the rows are locked). */
+  async writeBalances(manager: EntityManager, accounts: readonly Account[]): Promise<void> {
+    if (accounts.length === 0) return;
+    await manager.query(
+      `UPDATE ledger_accounts a
+          SET debits_pending = b.debits_pending, debits_posted = b.debits_posted,
+              credits_pending = b.credits_pending, credits_posted = b.credits_posted
+         FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+           AS b(id, debits_pending, debits_posted, credits_pending, credits_posted)
+        WHERE a.id = b.id`,
+      [
+        accounts.map((a) => a.id),
+        accounts.map((a) => a.debitsPending.toString()),
+        accounts.map((a) => a.debitsPosted.toString()),
+        accounts.map((a) => a.creditsPending.toString()),
+        accounts.map((a) => a.creditsPosted.toString()),
+      ],
+    );
+  }
+
+  /** Inserts accounts that do not exist yet; returns the ids it inserted. */
+  async insertAccounts(
+    manager: EntityManager,
+    accounts: readonly AccountInput[],
+  ): Promise<Set<string>> {
+    if (accounts.length === 0) return new Set();
+    const rows: { id: string }[] = await manager.query(
+      `INSERT INTO ledger_accounts (id, currency, code, owner, debits_must_not_exceed_credits,
+         credits_must_not_exceed_debits)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::bool[])
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        accounts.map((a) => a.id),
+        accounts.map((a) => a.currency),
+        accounts.map((a) => a.code),
+        accounts.map((a) => a.owner),
+        accounts.map((a) => a.flags?.debitsMustNotExceedCredits ?? false),
+        accounts.map((a) => a.flags?.creditsMustNotExceedDebits ?? false),
+      ],
+    );
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** Pending transfers past their timeout, locked for the sweep (other sweepers skip them). */
+  async lockExpiredPendings(manager: EntityManager, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await manager.query(
+      `SELECT id FROM ledger_pending_transfers
+        WHERE status = 'pending' AND expires_at <= now()
+        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    return rows.map((row) => row.id);
+  }
+}
