@@ -12,11 +12,10 @@
  */
 import 'reflect-metadata';
 import { LEDGER_TASK, type CreateTransfersResult, type TransferWire } from '@clearline/contracts';
-import { startTaskApp, type TaskApp } from '@clearline/testing';
+import { startService, startTaskApp, type TaskApp } from '@clearline/testing';
 import { Client } from 'pg';
 import { benchInfra, type BenchInfra } from './lib/bench-infra';
 import { rawAmqp } from './lib/raw-amqp';
-import { startService } from './lib/service-process';
 import { latency, round, windowed, type Latency } from './lib/stats';
 
 const TRANSFERS = Number(process.env['BENCH_TRANSFERS'] ?? 200_000);

@@ -1,12 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { sleep } from './stats';
+import { sleep } from './wait';
 
 const ROOT = resolve(__dirname, '../../..');
+const READY_TIMEOUT_MS = 60_000;
 
 export interface ServiceProcess {
   child: ChildProcess;
+  /** SIGTERM (graceful shutdown), then waits for the exit. */
   stop(): Promise<void>;
+  /** SIGKILL: the process dies at once, in the middle of whatever it is doing. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -25,10 +29,14 @@ export async function startService(
   );
   const state = { exited: false };
   child.once('exit', () => (state.exited = true));
-  const deadline = Date.now() + 60_000;
+  const exit = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (state.exited) throw new Error(`${service} exited during start-up`);
-    if (Date.now() > deadline) throw new Error(`${service} not ready after 60 s`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${service} not ready after ${READY_TIMEOUT_MS} ms`);
+    }
     const ready = await fetch(`http://127.0.0.1:${port}/health/ready`)
       .then((response) => response.ok)
       .catch(() => false);
@@ -38,10 +46,12 @@ export async function startService(
   return {
     child,
     stop: async () => {
-      if (state.exited) return;
-      const gone = new Promise((resolveExit) => child.once('exit', resolveExit));
-      child.kill('SIGTERM');
-      await gone;
+      if (!state.exited) child.kill('SIGTERM');
+      await exit;
+    },
+    kill: async () => {
+      if (!state.exited) child.kill('SIGKILL');
+      await exit;
     },
   };
 }
