@@ -8,7 +8,8 @@
  * and, in the same run, the raw limits for the same work: PostgreSQL inserting the same
  * rows with a plain multi-row INSERT loop, and the broker as in `bench:tasks`.
  * Prints a table, then one line of JSON.
- * Options: BENCH_TRANSFERS (default 200000), BENCH_SINGLE (20000), BENCH_ACCOUNTS (10000).
+ * Options: BENCH_TRANSFERS (default 200000), BENCH_SINGLE (20000), BENCH_ACCOUNTS (10000),
+ * BENCH_PROFILE_DIR (a CPU profile of the ledger process).
  */
 import 'reflect-metadata';
 import { LEDGER_TASK, type CreateTransfersResult, type TransferWire } from '@clearline/contracts';
@@ -26,6 +27,12 @@ const BATCH_WINDOW = 16;
 const SINGLE_WINDOW = 1_000;
 const LEDGER_PORT = 3_901;
 const HOT = 'bench:hot';
+
+/** BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of the ledger process there. */
+function profileArgs(): string[] {
+  const dir = process.env['BENCH_PROFILE_DIR'];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
 
 function progress(step: string): void {
   process.stderr.write(`bench:ledger: ${step}…\n`);
@@ -125,10 +132,15 @@ async function main(): Promise<void> {
     progress('raw postgresql inserts');
     const pgRawPerS = await pgRaw(infra, TRANSFERS);
     progress('starting the ledger service');
-    const ledger = await startService('ledger', LEDGER_PORT, {
-      ...infra.env,
-      LEDGER_PORT: String(LEDGER_PORT),
-    });
+    const ledger = await startService(
+      'ledger',
+      LEDGER_PORT,
+      {
+        ...infra.env,
+        LEDGER_PORT: String(LEDGER_PORT),
+      },
+      profileArgs(),
+    );
     const app = await startTaskApp({
       infra: { ...infra, name: 'bench', destroy: () => Promise.resolve() },
     });

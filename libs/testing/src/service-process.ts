@@ -21,10 +21,11 @@ export async function startService(
   service: string,
   port: number,
   env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
 ): Promise<ServiceProcess> {
   const child = spawn(
     process.execPath,
-    ['-r', '@swc-node/register', resolve(ROOT, `services/${service}/src/main.ts`)],
+    [...nodeArgs, '-r', '@swc-node/register', resolve(ROOT, `services/${service}/src/main.ts`)],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const state = { exited: false };
