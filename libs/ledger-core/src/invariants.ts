@@ -1,4 +1,4 @@
-import type { Account, PendingStatus, Transfer } from './model';
+import type { Account, AccountBalances, PendingStatus, Transfer } from './model';
 
 export interface CurrencyTotals {
   currency: string;
@@ -12,10 +12,7 @@ export interface LedgerCheck {
   violations: string[];
 }
 
-type Balances = Pick<
-  Account,
-  'debitsPending' | 'debitsPosted' | 'creditsPending' | 'creditsPosted'
->;
+type Balances = AccountBalances;
 
 function empty(): Balances {
   return { debitsPending: 0n, debitsPosted: 0n, creditsPending: 0n, creditsPosted: 0n };
@@ -50,17 +47,39 @@ export function balancesFromTransfers(
   return balances;
 }
 
+/** Transfers whose currency is not that of an account they name. */
+function currencyViolations(
+  accounts: readonly Account[],
+  transfers: readonly Transfer[],
+): string[] {
+  const currencies = new Map(accounts.map((a) => [a.id, a.currency]));
+  const violations: string[] = [];
+  for (const t of transfers) {
+    for (const accountId of [t.debitAccountId, t.creditAccountId]) {
+      const currency = currencies.get(accountId);
+      if (currency !== undefined && currency !== t.currency) {
+        violations.push(`transfer ${t.id}: ${t.currency} but account ${accountId} is ${currency}`);
+      }
+    }
+  }
+  return violations;
+}
+
 /**
  * Every invariant of the ledger, over all of it: per currency debits equal credits
  * (posted and pending), each account's stored balances equal the sum of its
- * transfers, and no balance flag is violated.
+ * transfers, every transfer is in its accounts' currency, and no balance flag is
+ * violated.
  */
 export function checkLedger(
-  accounts: Iterable<Account>,
-  transfers: Iterable<Transfer>,
+  accountRows: Iterable<Account>,
+  transferRows: Iterable<Transfer>,
   pendingStatus: ReadonlyMap<string, PendingStatus>,
 ): LedgerCheck {
-  const violations: string[] = [];
+  // Iterables may be one-shot (Map.values()); each is read twice.
+  const accounts = [...accountRows];
+  const transfers = [...transferRows];
+  const violations = currencyViolations(accounts, transfers);
   const totals = new Map<
     string,
     { debits: bigint; credits: bigint; debitsPending: bigint; creditsPending: bigint }

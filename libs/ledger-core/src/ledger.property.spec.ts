@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import {
   BATCH_ARB,
-  CURRENCY_ARB,
   AMOUNT_FIELDS_ARB,
+  currencyFieldArb,
   freshLedger,
   NOW,
   snapshot,
@@ -47,6 +47,85 @@ function expectOutcomeMatches(
     }
   });
 }
+
+// Independent batches for the delivery-order property.
+/** Two different accounts of `ids`, with their currency. */
+const distinct = (ids: string[], currency: string) =>
+  fc
+    .shuffledSubarray(ids, { minLength: 2, maxLength: 2 })
+    .map(([d, c]) => [d ?? '', c ?? '', currency] as const);
+const anyAccount = fc.constantFrom('u0', 'u1', 'u2', 'j0', 'j1', 'nobody');
+const accountsArb = fc.oneof(
+  { weight: 3, arbitrary: distinct(['u0', 'u1', 'u2'], 'USD') },
+  { weight: 2, arbitrary: distinct(['j0', 'j1'], 'JPY') },
+  { weight: 1, arbitrary: fc.tuple(anyAccount, anyAccount, fc.constant('USD')) },
+);
+const transferKind = accountsArb.chain(([debitAccountId, creditAccountId, currency]) =>
+  fc.record({
+    kind: fc.constantFrom('plain', 'pending', 'pending', 'post', 'void'),
+    debitAccountId: fc.constant(debitAccountId),
+    creditAccountId: fc.constant(creditAccountId),
+    amountFields: AMOUNT_FIELDS_ARB,
+    omitAmount: fc.boolean(),
+    currency: currencyFieldArb(currency),
+    // Mostly an earlier transfer of the batch, sometimes itself or one that never exists.
+    target: fc.oneof(
+      { weight: 8, arbitrary: fc.nat().map((n) => ({ earlier: n })) },
+      { weight: 1, arbitrary: fc.constant('self' as const) },
+      { weight: 1, arbitrary: fc.constant('none' as const) },
+    ),
+    linked: fc.constantFrom(false, false, false, true),
+  }),
+);
+type Kind = typeof transferKind extends fc.Arbitrary<infer K> ? K : never;
+/** Transfer `k` of batch `b`: ids are unique, and posts and voids look back only. */
+const toInput = (b: number, k: number, t: Kind): TransferInput => {
+  const id = `b${b}.t${k}`;
+  const flags = { linked: t.linked };
+  const amount = t.omitAmount && (t.kind === 'post' || t.kind === 'void') ? {} : t.amountFields;
+  if (t.kind === 'plain' || t.kind === 'pending') {
+    const { debitAccountId, creditAccountId, currency } = t;
+    const pending = t.kind === 'pending';
+    return {
+      id,
+      debitAccountId,
+      creditAccountId,
+      currency,
+      code: 1,
+      flags: { ...flags, pending },
+      ...amount,
+    };
+  }
+  const earlier = typeof t.target === 'object' && k > 0 ? `t${t.target.earlier % k}` : 'none';
+  const target = typeof t.target === 'object' ? earlier : t.target;
+  const pendingId = target === 'self' ? id : `b${b}.${target}`;
+  const resolve = t.kind === 'post' ? { postPending: true } : { voidPending: true };
+  return {
+    id,
+    pendingId,
+    currency: t.currency,
+    code: 2,
+    flags: { ...flags, ...resolve },
+    ...amount,
+  };
+};
+/** Independent batches (see the property below). */
+const batchesArb = fc
+  .array(fc.array(transferKind, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 8 })
+  .map((batches) => batches.map((kinds, b) => kinds.map((t, k) => toInput(b, k, t))));
+/** Three USD and two JPY accounts, none with a balance flag. */
+const unlimitedLedger = (): Ledger => {
+  const l = new Ledger();
+  l.createAccounts(
+    ['u0', 'u1', 'u2', 'j0', 'j1'].map((id) => ({
+      id,
+      currency: id.startsWith('u') ? 'USD' : 'JPY',
+      code: 1,
+      owner: 'o',
+    })),
+  );
+  return l;
+};
 
 describe('ledger properties', () => {
   it('keeps every invariant and reports exactly its changes, whatever arrives', () => {
@@ -113,63 +192,6 @@ describe('ledger properties', () => {
    * it), so the final ledger is the same.
    */
   it('ends the same for independent batches in any delivery order, with redeliveries', () => {
-    const accounts = ['u0', 'u1', 'u2', 'j0', 'j1', 'nobody'];
-    const transferKind = fc.record({
-      kind: fc.constantFrom('plain', 'pending', 'post', 'void'),
-      debitAccountId: fc.constantFrom(...accounts),
-      creditAccountId: fc.constantFrom(...accounts),
-      amountFields: AMOUNT_FIELDS_ARB,
-      omitAmount: fc.boolean(),
-      currency: CURRENCY_ARB,
-      target: fc.nat(),
-      linked: fc.boolean(),
-    });
-    type Kind = typeof transferKind extends fc.Arbitrary<infer K> ? K : never;
-    const toInput = (b: number, k: number, t: Kind): TransferInput => {
-      const id = `b${b}.t${k}`;
-      const flags = { linked: t.linked };
-      const amount = t.omitAmount && (t.kind === 'post' || t.kind === 'void') ? {} : t.amountFields;
-      if (t.kind === 'plain' || t.kind === 'pending') {
-        const { debitAccountId, creditAccountId, currency } = t;
-        const pending = t.kind === 'pending';
-        return {
-          id,
-          debitAccountId,
-          creditAccountId,
-          currency,
-          code: 1,
-          flags: { ...flags, pending },
-          ...amount,
-        };
-      }
-      // An earlier transfer of the batch, itself (pending_id_must_be_different) or none at all.
-      const target = t.target % (k + 2);
-      const pendingId = target <= k ? `b${b}.t${target}` : `b${b}.none`;
-      const resolve = t.kind === 'post' ? { postPending: true } : { voidPending: true };
-      return {
-        id,
-        pendingId,
-        currency: t.currency,
-        code: 2,
-        flags: { ...flags, ...resolve },
-        ...amount,
-      };
-    };
-    const batchesArb = fc
-      .array(fc.array(transferKind, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 8 })
-      .map((batches) => batches.map((kinds, b) => kinds.map((t, k) => toInput(b, k, t))));
-    const build = (): Ledger => {
-      const l = new Ledger();
-      l.createAccounts(
-        ['u0', 'u1', 'u2', 'j0', 'j1'].map((id) => ({
-          id,
-          currency: id.startsWith('u') ? 'USD' : 'JPY',
-          code: 1,
-          owner: 'o',
-        })),
-      );
-      return l;
-    };
     fc.assert(
       fc.property(
         batchesArb.chain((batches) =>
@@ -185,9 +207,9 @@ describe('ledger properties', () => {
           ),
         ),
         ([batches, order]) => {
-          const inOrder = build();
+          const inOrder = unlimitedLedger();
           const expected = batches.map((batch) => inOrder.createTransfers(batch, NOW));
-          const shuffled = build();
+          const shuffled = unlimitedLedger();
           const delivered = new Set<number>();
           for (const b of order) {
             const results = shuffled.createTransfers(batches[b]!, NOW);

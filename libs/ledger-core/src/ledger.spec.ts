@@ -64,6 +64,7 @@ describe('Ledger', () => {
           pay('e', 5n, { creditAccountId: 'yen' }),
           pay('f', 5n, { creditAccountId: 'customer' }),
           pay('g', 5n, { flags: { pending: true, postPending: true } }),
+          pay('h', 5n, { code: 0 }),
           { id: '', debitAccountId: 'customer', creditAccountId: 'merchant', amount: 1n, code: 1 },
         ],
         NOW,
@@ -76,6 +77,7 @@ describe('Ledger', () => {
       'accounts_must_have_the_same_currency',
       'accounts_must_be_different',
       'flags_are_mutually_exclusive',
+      'code_must_not_be_zero',
       'id_must_not_be_empty',
     ]);
     expect(l.transfers.size).toBe(0);

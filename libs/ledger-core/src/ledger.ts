@@ -32,9 +32,16 @@ const BALANCE_FIELDS: readonly (keyof AccountBalances)[] = [
  * two-phase pending/post/void and linked chains, with no I/O.
  *
  * It serves two ways. Whole, in memory, it is the model the tests hold everything to.
- * Hydrated, it is the rule engine of the ledger service: the service loads the rows a
- * batch needs (loadAccount, loadTransfer), runs createTransfers, and writes back what
- * drainChanges (or createTransfersDetailed) reports.
+ * Hydrated, it is the rule engine of the ledger service: for each batch the service
+ * loads into a fresh Ledger the rows the batch can read, runs createTransfersDetailed,
+ * and writes back what it reports (ledger.hydration.spec.ts plays this against the
+ * whole ledger). The rows a batch of transfers can read:
+ * - every account a transfer names as debit or credit (loadAccount);
+ * - every stored transfer whose id is a transfer's id or pending id (loadTransfer),
+ *   with its status if it is pending, and then both of its accounts too.
+ * Expiry reads the pending transfers past their timeout and their accounts; creating
+ * accounts reads the accounts of the ids asked for. A row missing from a hydrated
+ * ledger is, to the rules, a row that does not exist.
  */
 export class Ledger implements LedgerView {
   readonly accounts = new Map<string, Account>();

@@ -1,4 +1,9 @@
-/** TigerBeetle-style outcomes, one per transfer of a batch. */
+/**
+ * TigerBeetle-style outcomes, one per transfer of a batch. A few name wire input that a
+ * TransferInput cannot even hold (amount_must_be_integer, amount_is_imprecise,
+ * flags_must_be_booleans, timeout_must_be_integer): only a wire parser sets those, as
+ * `TransferInput.invalid`.
+ */
 export const TRANSFER_RESULTS = [
   'ok',
   'exists',

@@ -61,7 +61,7 @@ function unsupportedCurrency(input: TransferInput): boolean {
 
 /**
  * The rules of one transfer against the ledger as it stands (TigerBeetle's order: id,
- * parse failures, flags, idempotency by id, then the fields and the accounts).
+ * parse failures, flags, code, idempotency by id, then the fields and the accounts).
  */
 export function validateTransfer(
   view: LedgerView,
@@ -77,6 +77,7 @@ export function validateTransfer(
   if ([flags.pending, flags.postPending, flags.voidPending].filter(Boolean).length > 1) {
     return { result: 'flags_are_mutually_exclusive' };
   }
+  if (input.code === 0) return { result: 'code_must_not_be_zero' };
   const existing = view.transfers.get(input.id);
   if (existing) return { result: compareExisting(existing, input, flags) };
   return flags.postPending || flags.voidPending
