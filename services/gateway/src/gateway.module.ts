@@ -1,9 +1,43 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { pingConsumer, serviceModules } from '@clearline/platform';
+import type { TasksModuleOptions } from '@clearline/tasks';
+import { AuthModule } from './auth/auth.module';
+import { EventsModule } from './events/events.module';
 import { GatewayEnvironment } from './gateway.env';
+import { IdempotencyModule } from './idempotency/idempotency.module';
+import { MerchantsModule } from './merchants/merchants.module';
+import { OperationsModule } from './operations/operations.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
-@Module({
-  imports: [...serviceModules({ service: 'gateway', environment: GatewayEnvironment })],
-  controllers: [pingConsumer('gateway')],
-})
-export class GatewayModule {}
+export interface GatewayModuleOptions {
+  /** Variables that take precedence over process.env (tests run apps in one process). */
+  env?: Record<string, string>;
+  /** Task-layer overrides (tests). */
+  tasks?: Partial<TasksModuleOptions>;
+}
+
+@Module({})
+export class GatewayModule {
+  static forRoot(options: GatewayModuleOptions = {}): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        ...serviceModules({
+          service: 'gateway',
+          environment: GatewayEnvironment,
+          ...(options.env ? { env: options.env } : {}),
+          ...(options.tasks ? { tasks: options.tasks } : {}),
+        }),
+        RateLimitModule,
+        IdempotencyModule,
+        AuthModule,
+        MerchantsModule,
+        EventsModule,
+        WebhooksModule,
+        OperationsModule,
+      ],
+      controllers: [pingConsumer('gateway')],
+    };
+  }
+}

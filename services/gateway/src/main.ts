@@ -1,15 +1,13 @@
 import 'reflect-metadata';
-import type { ConfigService } from '@nestjs/config';
-import { bootstrapService } from '@clearline/platform';
-import { GatewayModule } from './gateway.module';
+import { ConfigService } from '@nestjs/config';
+import { createGatewayApp } from './gateway.app';
 import type { GatewayEnvironment } from './gateway.env';
 
 async function main(): Promise<void> {
-  await bootstrapService({
-    module: GatewayModule,
-    port: (config: ConfigService<GatewayEnvironment, true>) =>
-      config.get('GATEWAY_PORT', { infer: true }),
-  });
+  const app = await createGatewayApp();
+  app.enableShutdownHooks();
+  const config = app.get(ConfigService<GatewayEnvironment, true>);
+  await app.listen(config.get('GATEWAY_PORT', { infer: true }), '0.0.0.0');
 }
 
 main().catch((error: unknown) => {

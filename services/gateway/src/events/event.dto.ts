@@ -1,0 +1,93 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { ListQuery } from '../http/pagination';
+
+export const EVENT_TYPE_LENGTH_MAX = 100;
+
+export class ListEventsQuery extends ListQuery {
+  @ApiPropertyOptional({ example: 'payment.succeeded', description: 'Only events of this type.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(EVENT_TYPE_LENGTH_MAX)
+  type?: string;
+}
+
+export class WebhookAttemptDto {
+  @ApiProperty({ enum: ['webhook_attempt'] })
+  object!: 'webhook_attempt';
+
+  @ApiProperty({ description: '1 for the first attempt.' })
+  attempt!: number;
+
+  @ApiProperty()
+  url!: string;
+
+  @ApiProperty({ type: Number, nullable: true, description: "The endpoint's HTTP status." })
+  status_code!: number | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Why no status came back (timeout, refused).',
+  })
+  error!: string | null;
+
+  @ApiProperty({ description: 'A 2xx answer.' })
+  succeeded!: boolean;
+
+  @ApiProperty()
+  duration_ms!: number;
+
+  @ApiProperty({ description: 'Unix time in seconds.' })
+  created!: number;
+}
+
+export class EventDataDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The object as it was when the event happened.',
+  })
+  object!: unknown;
+}
+
+/** The event as webhooks carry it. */
+export class EventPayloadDto {
+  @ApiProperty({ example: 'evt_…' })
+  id!: string;
+
+  @ApiProperty({ enum: ['event'] })
+  object!: 'event';
+
+  @ApiProperty({ example: 'payment.succeeded' })
+  type!: string;
+
+  @ApiProperty({ description: 'Unix time in seconds.' })
+  created!: number;
+
+  @ApiProperty({ type: EventDataDto })
+  data!: EventDataDto;
+}
+
+/** The event as the API shows it: with its webhook delivery attempts. */
+export class EventDto extends EventPayloadDto {
+  @ApiProperty({
+    type: [WebhookAttemptDto],
+    description: 'Webhook deliveries so far, oldest first.',
+  })
+  delivery_attempts!: WebhookAttemptDto[];
+}
+
+export class EventListDto {
+  @ApiProperty({ enum: ['list'] })
+  object!: 'list';
+
+  @ApiProperty({ example: '/v1/events' })
+  url!: string;
+
+  @ApiProperty()
+  has_more!: boolean;
+
+  @ApiProperty({ type: [EventDto] })
+  data!: EventDto[];
+}

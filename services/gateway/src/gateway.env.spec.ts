@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { validateEnvironment } from '@clearline/platform';
+import { GatewayEnvironment } from './gateway.env';
+
+describe('gateway environment', () => {
+  it('requires ADMIN_API_KEY and names it, without echoing values', () => {
+    expect(() => validateEnvironment(GatewayEnvironment, {})).toThrow(/ADMIN_API_KEY: must be set/);
+    const bad = (): unknown =>
+      validateEnvironment(GatewayEnvironment, {
+        ADMIN_API_KEY: 'has space',
+        REDIS_URL: 'http://secret@x',
+      });
+    expect(bad).toThrow(/ADMIN_API_KEY[\s\S]*REDIS_URL/);
+    expect(bad).not.toThrow(/has space|secret/);
+  });
+
+  it('defaults the port, Redis and the rate limit', () => {
+    const env = validateEnvironment(GatewayEnvironment, { ADMIN_API_KEY: 'sk_admin_x' });
+    expect(env).toMatchObject({
+      GATEWAY_PORT: 3000,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      RATE_LIMIT_PER_S: 100,
+    });
+  });
+
+  it('refuses a bad rate limit or Redis URL', () => {
+    const base = { ADMIN_API_KEY: 'k' };
+    expect(() =>
+      validateEnvironment(GatewayEnvironment, { ...base, RATE_LIMIT_PER_S: '0' }),
+    ).toThrow(/RATE_LIMIT_PER_S/);
+    expect(() =>
+      validateEnvironment(GatewayEnvironment, { ...base, RATE_LIMIT_PER_S: 'fast' }),
+    ).toThrow(/RATE_LIMIT_PER_S/);
+    expect(() =>
+      validateEnvironment(GatewayEnvironment, { ...base, REDIS_URL: 'localhost:6379' }),
+    ).toThrow(/REDIS_URL/);
+  });
+});

@@ -1,0 +1,143 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+
+/** How long a key and its response are kept; after that the key may be used again. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1_000;
+/**
+ * A claim older than this whose request never finished (its process died) may be taken
+ * over by a retry of the same request. Handlers must answer well within it.
+ */
+export const IDEMPOTENCY_LOCK_TIMEOUT_MS = 60_000;
+/** Expired rows deleted per sweep statement. */
+export const IDEMPOTENCY_SWEEP_BATCH_MAX = 10_000;
+
+export interface IdempotencyRow {
+  request_hash: string;
+  state: 'in_progress' | 'done';
+  status_code: number | null;
+  response_body: string | null;
+}
+
+export interface ClaimInput {
+  scope: string;
+  key: string;
+  requestHash: string;
+  method: string;
+  path: string;
+}
+
+type Queryable = Pick<EntityManager, 'query'>;
+
+/** TypeORM answers UPDATE and DELETE with `[rows, affected]` instead of the rows. */
+type Affected = [unknown[], number];
+
+/**
+ * One statement claims a key: a new key is inserted; an expired one, or an abandoned
+ * claim of the same request, is taken over; anything else is left alone and the
+ * statement returns no row. Never check-then-insert: two racing requests cannot both
+ * get a row back.
+ */
+const CLAIM_SQL = `
+  INSERT INTO idempotency_keys AS k
+    (scope, key, request_hash, method, path, state, locked_at, expires_at)
+  VALUES ($1, $2, $3, $4, $5, 'in_progress', now(), now() + $6 * interval '1 millisecond')
+  ON CONFLICT (scope, key) DO UPDATE SET
+    request_hash  = excluded.request_hash,
+    method        = excluded.method,
+    path          = excluded.path,
+    state         = 'in_progress',
+    status_code   = NULL,
+    response_body = NULL,
+    completed_at  = NULL,
+    locked_at     = now(),
+    reference     = CASE WHEN k.expires_at <= now() THEN NULL ELSE k.reference END,
+    created_at    = CASE WHEN k.expires_at <= now() THEN now() ELSE k.created_at END,
+    expires_at    = CASE WHEN k.expires_at <= now() THEN excluded.expires_at ELSE k.expires_at END
+  WHERE k.expires_at <= now()
+     OR (k.state = 'in_progress'
+         AND k.request_hash = excluded.request_hash
+         AND (k.locked_at IS NULL OR k.locked_at < now() - $7 * interval '1 millisecond'))
+  RETURNING reference`;
+
+@Injectable()
+export class IdempotencyRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Returns the claim's recovered reference (or null), or undefined if the key is taken. */
+  async claim(input: ClaimInput): Promise<{ reference: string | null } | undefined> {
+    const rows = await this.dataSource.query<{ reference: string | null }[]>(CLAIM_SQL, [
+      input.scope,
+      input.key,
+      input.requestHash,
+      input.method,
+      input.path,
+      IDEMPOTENCY_TTL_MS,
+      IDEMPOTENCY_LOCK_TIMEOUT_MS,
+    ]);
+    return rows[0];
+  }
+
+  async find(scope: string, key: string): Promise<IdempotencyRow | undefined> {
+    const rows = await this.dataSource.query<IdempotencyRow[]>(
+      `SELECT request_hash, state, status_code, response_body
+         FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+      [scope, key],
+    );
+    return rows[0];
+  }
+
+  /** Stores the response; false if the claim was lost (it expired and was taken over). */
+  async complete(
+    db: Queryable,
+    claim: ClaimInput,
+    statusCode: number,
+    responseBody: string,
+  ): Promise<boolean> {
+    const [, affected] = await db.query<Affected>(
+      `UPDATE idempotency_keys
+          SET state = 'done', status_code = $4, response_body = $5, completed_at = now(),
+              locked_at = NULL
+        WHERE scope = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'`,
+      [claim.scope, claim.key, claim.requestHash, statusCode, responseBody],
+    );
+    return affected === 1;
+  }
+
+  async setReference(db: Queryable, claim: ClaimInput, reference: string): Promise<void> {
+    await db.query(
+      `UPDATE idempotency_keys SET reference = $4
+        WHERE scope = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'`,
+      [claim.scope, claim.key, claim.requestHash, reference],
+    );
+  }
+
+  /**
+   * Gives the key back after a failure of ours. A claim that committed nothing is
+   * deleted, so the key is free for any request; one whose handler committed a
+   * reference is only unlocked, so a retry of the same request resumes from it.
+   */
+  async release(claim: ClaimInput): Promise<void> {
+    await this.dataSource.query(
+      `WITH mine AS (
+         SELECT scope, key, reference FROM idempotency_keys
+          WHERE scope = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'
+       ), deleted AS (
+         DELETE FROM idempotency_keys k USING mine
+          WHERE k.scope = mine.scope AND k.key = mine.key AND mine.reference IS NULL
+       )
+       UPDATE idempotency_keys k SET locked_at = NULL FROM mine
+        WHERE k.scope = mine.scope AND k.key = mine.key AND mine.reference IS NOT NULL`,
+      [claim.scope, claim.key, claim.requestHash],
+    );
+  }
+
+  /** Deletes up to a batch of expired keys; returns how many. */
+  async sweepExpired(): Promise<number> {
+    const [, affected] = await this.dataSource.query<Affected>(
+      `DELETE FROM idempotency_keys WHERE (scope, key) IN (
+         SELECT scope, key FROM idempotency_keys WHERE expires_at <= now() LIMIT $1)`,
+      [IDEMPOTENCY_SWEEP_BATCH_MAX],
+    );
+    return affected;
+  }
+}

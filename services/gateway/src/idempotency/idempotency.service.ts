@@ -1,0 +1,171 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
+import { IdempotencyRepository, type ClaimInput } from './idempotency.repository';
+import { requestHash } from './request-fingerprint';
+
+/** A key this request holds until it completes or releases it. */
+export interface IdempotencyClaim extends ClaimInput {
+  /**
+   * What an earlier, failed run of the same request committed (`setReference`), e.g.
+   * the id of the payment it created; null on a first run. A handler that finds one
+   * resumes from it instead of creating the object again.
+   */
+  reference: string | null;
+  /** Set once the response is stored (by the handler's transaction or the interceptor). */
+  completed: boolean;
+}
+
+export type ClaimOutcome =
+  { kind: 'claimed'; claim: IdempotencyClaim } | { kind: 'replay'; status: number; body: string };
+
+export interface RequestFingerprint {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+/** A key released between our failed claim and our read is tried again this many times. */
+const CLAIM_ATTEMPTS_MAX = 3;
+const SWEEP_INTERVAL_MS = 10 * 60 * 1_000;
+
+/** JSON that carries bigint amounts as decimal strings instead of throwing. */
+export function responseJson(body: unknown): string {
+  return JSON.stringify(body ?? null, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
+}
+
+/**
+ * Idempotency-Key handling (Stripe's rules): one request runs per key; a retry of the
+ * same request replays its stored response; another request with the key is refused.
+ */
+@Injectable()
+export class IdempotencyService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(IdempotencyService.name);
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly repository: IdempotencyRepository,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /** Claims `key` for this request, or says what to answer instead (replay, 409, 422). */
+  async claim(scope: string, key: string, request: RequestFingerprint): Promise<ClaimOutcome> {
+    const input: ClaimInput = {
+      scope,
+      key,
+      requestHash: requestHash(request.method, request.path, request.body),
+      method: request.method,
+      path: request.path,
+    };
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS_MAX; attempt += 1) {
+      const claimed = await this.repository.claim(input);
+      if (claimed) {
+        return {
+          kind: 'claimed',
+          claim: { ...input, reference: claimed.reference, completed: false },
+        };
+      }
+      const existing = await this.repository.find(scope, key);
+      if (!existing) continue; // released just now: claim again
+      if (existing.request_hash !== input.requestHash) {
+        throw new GatewayError(
+          'Keys for idempotent requests can only be used with the same parameters they were first used with',
+          GatewayErrorCode.IdempotencyError,
+          'Idempotency-Key',
+        );
+      }
+      if (existing.state === 'done' && existing.status_code !== null) {
+        return {
+          kind: 'replay',
+          status: existing.status_code,
+          body: existing.response_body ?? 'null',
+        };
+      }
+      break;
+    }
+    throw new GatewayError(
+      'A request with this Idempotency-Key is still being processed; retry later',
+      GatewayErrorCode.IdempotencyKeyInUse,
+      'Idempotency-Key',
+    );
+  }
+
+  /**
+   * Stores the response. Pass the handler's transaction to commit the response with the
+   * rows it describes; without one it is written on its own.
+   */
+  async complete(
+    manager: EntityManager | null,
+    claim: IdempotencyClaim,
+    status: number,
+    body: unknown,
+  ): Promise<void> {
+    const stored = await this.repository.complete(
+      manager ?? this.dataSource,
+      claim,
+      status,
+      responseJson(body),
+    );
+    if (!stored) this.logger.warn(`idempotency key ${claim.key} was lost before completion`);
+    // Inside a transaction the response is stored only once it commits (see transaction()).
+    if (manager === null) claim.completed = true;
+  }
+
+  /** Records, in the handler's transaction, what a retry after a failure should resume from. */
+  async setReference(
+    manager: EntityManager,
+    claim: IdempotencyClaim,
+    reference: string,
+  ): Promise<void> {
+    await this.repository.setReference(manager, claim, reference);
+    claim.reference = reference;
+  }
+
+  /** Frees the key after a failure of ours (5xx), so the client may retry. */
+  async release(claim: IdempotencyClaim): Promise<void> {
+    await this.repository.release(claim);
+  }
+
+  /**
+   * Runs `work` in one transaction that also stores its result as the response of
+   * `claim` (when there is one): the rows and the stored response commit together.
+   */
+  async transaction<T>(
+    claim: IdempotencyClaim | null,
+    status: number,
+    work: (manager: EntityManager) => Promise<T>,
+  ): Promise<T> {
+    const result = await this.dataSource.transaction('READ COMMITTED', async (manager) => {
+      const done = await work(manager);
+      if (claim) await this.complete(manager, claim, status, done);
+      return done;
+    });
+    if (claim) claim.completed = true;
+    return result;
+  }
+
+  onApplicationBootstrap(): void {
+    this.sweeper = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const deleted = await this.repository.sweepExpired();
+      if (deleted > 0) this.logger.log(`deleted ${deleted} expired idempotency keys`);
+    } catch (error) {
+      this.logger.warn(`sweeping expired idempotency keys failed: ${String(error)}`);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { WORK_QUEUES } from '@clearline/contracts';
+import { DEAD_LETTER_PAGE_MAX, TASK_STATES, type TaskState } from '@clearline/tasks';
+
+const QUEUE_NAMES = WORK_QUEUES.map((queue) => queue.name);
+
+export class TaskErrorDto {
+  @ApiProperty({ example: 'ProcessorUnavailable' })
+  type!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  message!: string | null;
+}
+
+/** A task's state and outcome, from the task layer's result store. */
+export class TaskDto {
+  @ApiProperty()
+  id!: string;
+
+  @ApiProperty({ enum: ['task'] })
+  object!: 'task';
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'ledger.open_merchant',
+    description: 'Null while PENDING (nothing recorded yet).',
+  })
+  task!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  queue!: string | null;
+
+  @ApiProperty({ enum: TASK_STATES })
+  state!: TaskState;
+
+  @ApiProperty({ nullable: true, description: "The handler's return value (SUCCESS)." })
+  result!: unknown;
+
+  @ApiProperty({ type: TaskErrorDto, nullable: true })
+  error!: TaskErrorDto | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  traceback!: string | null;
+
+  @ApiProperty()
+  retries!: number;
+
+  @ApiProperty({ type: String, nullable: true })
+  root_id!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  parent_id!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  group_id!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  worker!: string | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Unix time in seconds.' })
+  created!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true })
+  started!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true })
+  date_done!: number | null;
+}
+
+export class ListDeadLettersQuery {
+  @ApiPropertyOptional({ enum: QUEUE_NAMES, description: 'Only this work queue.' })
+  @IsOptional()
+  @IsIn(QUEUE_NAMES)
+  queue?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: DEAD_LETTER_PAGE_MAX, default: 10 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(DEAD_LETTER_PAGE_MAX)
+  limit: number = 10;
+}
+
+export class DeadLetterDto {
+  @ApiProperty({ description: 'The task id (message id).' })
+  id!: string;
+
+  @ApiProperty({ enum: ['dead_letter'] })
+  object!: 'dead_letter';
+
+  @ApiProperty()
+  queue!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  task!: string | null;
+
+  @ApiProperty({ example: 'retries-exhausted' })
+  reason!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  error!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  error_type!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  original_routing_key!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  failed_at!: string | null;
+
+  @ApiProperty({ type: Number, nullable: true })
+  delivery_count!: number | null;
+
+  @ApiProperty({ description: 'The message body (Celery protocol 2 JSON), possibly cut short.' })
+  body!: string;
+}
+
+export class DeadLetterListDto {
+  @ApiProperty({ enum: ['list'] })
+  object!: 'list';
+
+  @ApiProperty()
+  url!: string;
+
+  @ApiProperty({ description: 'More dead letters wait beyond this page.' })
+  has_more!: boolean;
+
+  @ApiProperty({ type: [DeadLetterDto] })
+  data!: DeadLetterDto[];
+}

@@ -1,0 +1,53 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import {
+  ThrottlerModule,
+  type ThrottlerModuleOptions,
+  type ThrottlerOptions,
+} from '@nestjs/throttler';
+import type { GatewayEnvironment } from '../gateway.env';
+import { RateLimitGuard } from './rate-limit.guard';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
+
+/** A key may send this many times its per-second rate within any one second. */
+export const BURST_FACTOR = 2;
+/** The sustained rate is enforced over windows this long. */
+export const SUSTAINED_WINDOW_MS = 10_000;
+
+/**
+ * Two windows per key: `burst` (1 s, twice the rate) absorbs short spikes, `sustained`
+ * (10 s, ten times the rate) holds the average to `RATE_LIMIT_PER_S`. Blocks last
+ * until the window that was exceeded ends.
+ */
+export function throttlers(ratePerS: number): {
+  throttlers: ThrottlerOptions[];
+  setHeaders: false;
+} {
+  return {
+    throttlers: [
+      { name: 'burst', ttl: 1_000, limit: ratePerS * BURST_FACTOR, blockDuration: 0 },
+      {
+        name: 'sustained',
+        ttl: SUSTAINED_WINDOW_MS,
+        limit: (ratePerS * SUSTAINED_WINDOW_MS) / 1_000,
+        blockDuration: 0,
+      },
+    ],
+    setHeaders: false,
+  };
+}
+
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<GatewayEnvironment, true>): ThrottlerModuleOptions => ({
+        ...throttlers(config.get('RATE_LIMIT_PER_S', { infer: true })),
+        storage: new RedisThrottlerStorage(config.get('REDIS_URL', { infer: true })),
+      }),
+    }),
+  ],
+  providers: [RateLimitGuard],
+  exports: [RateLimitGuard],
+})
+export class RateLimitModule {}
