@@ -59,6 +59,8 @@ function transfer(run: string, n: number, hot: boolean): TransferWire {
 interface Run {
   perS: number;
   latency: Latency;
+  /** Transfers per database transaction: group commit at work (a batch shares one timestamp). */
+  perTransaction: number;
 }
 
 /** Sends `tasks` create_transfers tasks (`size` transfers each), `window` in flight. */
@@ -85,7 +87,15 @@ async function load(
   });
   const seconds = (performance.now() - started) / 1_000;
   if (failed > 0) throw new Error(`${run}: ${failed} transfers were refused`);
-  return { perS: round((tasks * size) / seconds, 0), latency: latency(samples) };
+  const [{ transactions }] = await app.dataSource.query<[{ transactions: number }]>(
+    `SELECT count(DISTINCT created_at)::int AS transactions FROM ledger_transfers WHERE id LIKE $1`,
+    [`${run}\\_%`],
+  );
+  return {
+    perS: round((tasks * size) / seconds, 0),
+    latency: latency(samples),
+    perTransaction: round((tasks * size) / transactions, 0),
+  };
 }
 
 /** The same rows, inserted by a plain multi-row INSERT loop: one statement and commit each. */
@@ -164,16 +174,19 @@ async function main(): Promise<void> {
           'transfers/s': random.perS,
           'task p50 ms': random.latency.p50Ms,
           'task p99 ms': random.latency.p99Ms,
+          'transfers/tx': random.perTransaction,
         },
         '(b) 80% one account': {
           'transfers/s': hot.perS,
           'task p50 ms': hot.latency.p50Ms,
           'task p99 ms': hot.latency.p99Ms,
+          'transfers/tx': hot.perTransaction,
         },
         '(c) one transfer/task': {
           'transfers/s': single.perS,
           'task p50 ms': single.latency.p50Ms,
           'task p99 ms': single.latency.p99Ms,
+          'transfers/tx': single.perTransaction,
         },
         'raw postgresql insert': { 'transfers/s': pgRawPerS },
         'raw broker': { 'transfers/s': broker.throughput.perS },

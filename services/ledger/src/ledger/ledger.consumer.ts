@@ -48,7 +48,7 @@ export class LedgerConsumer {
     payload: CreateTransfersPayload,
     batch: {
       sizeMax: LEDGER_BATCH_SIZE_MAX * 10,
-      concurrency: 2,
+      concurrency: 1,
       weight: (payload) => (payload as CreateTransfersPayload).transfers.length,
     },
     ...RACES,
