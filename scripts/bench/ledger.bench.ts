@@ -24,7 +24,7 @@ const SINGLE = Number(process.env['BENCH_SINGLE'] ?? 20_000);
 const ACCOUNTS = Number(process.env['BENCH_ACCOUNTS'] ?? 10_000);
 const PER_TASK = 1_000;
 const BATCH_WINDOW = 16;
-const SINGLE_WINDOW = 1_000;
+const SINGLE_WINDOW = 3_000;
 const LEDGER_PORT = 3_901;
 const HOT = 'bench:hot';
 
@@ -148,6 +148,7 @@ async function main(): Promise<void> {
       {
         ...infra.env,
         LEDGER_PORT: String(LEDGER_PORT),
+        TASK_PREFETCH: process.env['BENCH_LEDGER_PREFETCH'] ?? '3000',
       },
       profileArgs(),
     );

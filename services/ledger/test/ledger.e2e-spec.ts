@@ -296,7 +296,7 @@ describe('ledger service', () => {
     ).toEqual(['pending_transfer_expired']);
   });
 
-  it('refuses UPDATE, DELETE and TRUNCATE of transfers in the database itself', async () => {
+  it('refuses UPDATE, DELETE and TRUNCATE of transfers, and deleting accounts, in the database itself', async () => {
     const t = id('tr');
     await createTransfers(ledger, [
       {
@@ -316,6 +316,12 @@ describe('ledger service', () => {
     ).rejects.toThrow(/append-only/);
     await expect(ledger.dataSource.query(`TRUNCATE ledger_transfers CASCADE`)).rejects.toThrow(
       /append-only/,
+    );
+    await expect(
+      ledger.dataSource.query(`DELETE FROM ledger_accounts WHERE id = $1`, [pending]),
+    ).rejects.toThrow(/never deleted/);
+    await expect(ledger.dataSource.query(`TRUNCATE ledger_accounts CASCADE`)).rejects.toThrow(
+      /never deleted/,
     );
   });
 

@@ -79,7 +79,14 @@ export class LedgerCheckRepository {
           WHERE credits_must_not_exceed_debits AND credits_pending + credits_posted > debits_posted
          ORDER BY id`,
       );
+    const dangling: { id: string }[] = await manager.query(
+      `SELECT t.id FROM ledger_transfers t
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = t.debit_account_id)
+           OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = t.credit_account_id)
+        ORDER BY t.id LIMIT 100`,
+    );
     const violations = [
+      ...dangling.map((d) => `transfer ${d.id}: names an account that does not exist`),
       ...drift.map(
         (d) => `account ${d.id}: ${d.field} is ${d.stored} but its transfers sum to ${d.summed}`,
       ),
