@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Publisher } from '../broker/publisher';
 import { OUTBOX_CHANNEL } from './task-outbox';
+import { readCommitted } from '@clearline/persistence';
 
 interface OutboxRow {
   id: string;
@@ -104,7 +105,7 @@ export class OutboxRelay {
 
   /** Publishes one batch; returns how many rows were sent (rows that failed wait for the next sweep). */
   private async relayBatch(): Promise<number> {
-    return this.dataSource.transaction('READ COMMITTED', async (manager) => {
+    return readCommitted(this.dataSource, async (manager) => {
       const rows: OutboxRow[] = await manager.query(
         `SELECT id, exchange, routing_key, body, properties FROM task_outbox
           WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,

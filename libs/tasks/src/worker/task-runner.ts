@@ -23,6 +23,7 @@ import { delayRoute } from '../topology';
 import { TaskBatchContext, TaskContext } from './task-context';
 import { taskMetrics } from './task-metrics';
 import { isRetryable, retryDelayMs, shouldRetry, type TaskHandlerOptions } from './task-options';
+import { readCommitted } from '@clearline/persistence';
 
 /** What to do with the delivery once processing is over. */
 export type Disposition = 'ack' | 'requeue';
@@ -198,7 +199,7 @@ export class TaskRunner {
     registered: RegisteredTask,
     payload: unknown,
   ): Promise<boolean> {
-    return this.deps.dataSource.transaction('READ COMMITTED', async (manager: EntityManager) => {
+    return readCommitted(this.deps.dataSource, async (manager: EntityManager) => {
       if (!(await claimInbox(manager, message.id, message.task))) {
         this.logger.debug(`task ${message.id} already applied; acknowledging the redelivery`);
         return false;
@@ -224,7 +225,7 @@ export class TaskRunner {
     assert(first !== undefined, 'a batch is never empty');
     const stopTimer = taskMetrics.duration.startTimer({ task: first.message.task });
     try {
-      const applied = await this.deps.dataSource.transaction('READ COMMITTED', (manager) =>
+      const applied = await readCommitted(this.deps.dataSource, (manager) =>
         this.applyBatch(manager, tasks),
       );
       taskMetrics.outcomes.inc({ task: first.message.task, state: 'SUCCESS' }, applied.length);

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { LedgerRaceError, LedgerService } from './ledger.service';
+import { readCommitted } from '@clearline/persistence';
 
 /** Makes sure the platform's own accounts exist before the first transfer needs them. */
 @Injectable()
@@ -17,7 +18,7 @@ export class LedgerBootstrapService implements OnApplicationBootstrap {
     // Replicas starting together race to create them; the loser finds them on its retry.
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const results = await this.dataSource.transaction('READ COMMITTED', (manager) =>
+        const results = await readCommitted(this.dataSource, (manager) =>
           this.ledger.openPlatform(manager),
         );
         const created = results.filter((r) => r === 'ok').length;

@@ -8,6 +8,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Ledger } from '@clearline/ledger-core';
 import type { DataSource } from 'typeorm';
 import { LedgerRepository } from './ledger.repository';
+import { touched } from './ledger.service';
+import { readCommitted } from '@clearline/persistence';
 
 const SWEEP_INTERVAL_MS = 1_000;
 const SWEEP_SIZE_MAX = 1_000;
@@ -45,7 +47,7 @@ export class LedgerExpiryService implements OnApplicationBootstrap, OnApplicatio
 
   /** Expires what is due now, up to one batch; returns the expired ids. */
   sweep(): Promise<string[]> {
-    return this.dataSource.transaction('READ COMMITTED', async (manager) => {
+    return readCommitted(this.dataSource, async (manager) => {
       const ids = await this.repository.lockExpiredPendings(manager, SWEEP_SIZE_MAX);
       if (ids.length === 0) return [];
       const stored = await this.repository.findTransfers(manager, ids);
@@ -59,17 +61,16 @@ export class LedgerExpiryService implements OnApplicationBootstrap, OnApplicatio
       for (const { transfer, status } of stored) ledger.loadTransfer(transfer, status ?? undefined);
       const expired = ledger.expirePendings(Math.floor(Date.now() / 1000));
       const changes = ledger.drainChanges();
-      await this.repository.writePendingChanges(
-        manager,
-        [...changes.pendingStatus].map(([id, status]) => ({ id, status, expiresAtS: null })),
-      );
-      await this.repository.writeBalances(
-        manager,
-        [...changes.touchedAccounts].sort().flatMap((id) => {
-          const account = ledger.accounts.get(id);
-          return account ? [account] : [];
-        }),
-      );
+      await this.repository.writeChanges(manager, {
+        transfers: [],
+        createdAt: new Date(),
+        pending: [...changes.pendingStatus].map(([id, status]) => ({
+          id,
+          status,
+          expiresAtS: null,
+        })),
+        accounts: touched(ledger, changes.touchedAccounts),
+      });
       if (expired.length > 0) this.logger.log(`expired ${expired.length} pending transfers`);
       return expired;
     });

@@ -21,6 +21,15 @@ export interface PendingChange {
   expiresAtS: number | null;
 }
 
+/** Everything one batch writes. */
+export interface BatchWrite {
+  transfers: readonly Transfer[];
+  createdAt: Date;
+  pending: readonly PendingChange[];
+  /** Touched accounts as they stand after the batch, in id order. */
+  accounts: readonly Account[];
+}
+
 /**
  * All SQL of the ledger. Writes are set-based: one statement per table per batch,
  * whatever the number of transfers; balances are written once per touched account.
@@ -84,20 +93,35 @@ export class LedgerRepository {
     return rows.map(accountFromRow);
   }
 
-  /** Inserts new transfers in one statement; `createdAt` is the batch's time. */
-  async insertTransfers(
-    manager: EntityManager,
-    transfers: readonly Transfer[],
-    createdAt: Date,
-  ): Promise<void> {
-    if (transfers.length === 0) return;
+  /**
+   * Writes what a batch changed in one statement (one round trip): the new transfers,
+   * the new and resolved pending states, and each touched account's balances (absolute
+   * values: the rows are locked). `createdAt` is the batch's time.
+   */
+  async writeChanges(manager: EntityManager, changes: BatchWrite): Promise<void> {
+    const { transfers, pending, accounts } = changes;
     const column = <T>(pick: (t: Transfer) => T): T[] => transfers.map(pick);
     await manager.query(
-      `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, currency,
-         code, pending, post_pending, void_pending, linked, pending_id, timeout_s, created_at)
-       SELECT *, $13::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
-         $5::text[], $6::int[], $7::bool[], $8::bool[], $9::bool[], $10::bool[], $11::text[],
-         $12::int[])`,
+      `WITH new_transfers AS (
+         INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, currency,
+           code, pending, post_pending, void_pending, linked, pending_id, timeout_s, created_at)
+         SELECT *, $13::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
+           $5::text[], $6::int[], $7::bool[], $8::bool[], $9::bool[], $10::bool[], $11::text[],
+           $12::int[])
+       ), pending_states AS (
+         INSERT INTO ledger_pending_transfers AS p (id, status, expires_at, resolved_at)
+         SELECT id, status, to_timestamp(expires_at_s), CASE WHEN status <> 'pending' THEN now() END
+           FROM unnest($14::text[], $15::text[], $16::bigint[]) AS c(id, status, expires_at_s)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, resolved_at = now()
+       ), balances AS (
+         UPDATE ledger_accounts a
+            SET debits_pending = b.debits_pending, debits_posted = b.debits_posted,
+                credits_pending = b.credits_pending, credits_posted = b.credits_posted
+           FROM unnest($17::text[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[])
+             AS b(id, debits_pending, debits_posted, credits_pending, credits_posted)
+          WHERE a.id = b.id
+       )
+       SELECT 1`,
       [
         column((t) => t.id),
         column((t) => t.debitAccountId),
@@ -111,38 +135,10 @@ export class LedgerRepository {
         column((t) => t.flags.linked),
         column((t) => t.pendingId),
         column((t) => t.timeoutS),
-        createdAt,
-      ],
-    );
-  }
-
-  /** New pending transfers and resolutions of existing ones, in one statement. */
-  async writePendingChanges(
-    manager: EntityManager,
-    changes: readonly PendingChange[],
-  ): Promise<void> {
-    if (changes.length === 0) return;
-    await manager.query(
-      `INSERT INTO ledger_pending_transfers AS p (id, status, expires_at, resolved_at)
-       SELECT id, status, to_timestamp(expires_at_s),
-              CASE WHEN status <> 'pending' THEN now() END
-         FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c(id, status, expires_at_s)
-       ON CONFLICT (id) DO UPDATE SET status = excluded.status, resolved_at = now()`,
-      [changes.map((c) => c.id), changes.map((c) => c.status), changes.map((c) => c.expiresAtS)],
-    );
-  }
-
-  /** Writes each touched account's balances once (absolute values: the rows are locked). */
-  async writeBalances(manager: EntityManager, accounts: readonly Account[]): Promise<void> {
-    if (accounts.length === 0) return;
-    await manager.query(
-      `UPDATE ledger_accounts a
-          SET debits_pending = b.debits_pending, debits_posted = b.debits_posted,
-              credits_pending = b.credits_pending, credits_posted = b.credits_posted
-         FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
-           AS b(id, debits_pending, debits_posted, credits_pending, credits_posted)
-        WHERE a.id = b.id`,
-      [
+        changes.createdAt,
+        pending.map((c) => c.id),
+        pending.map((c) => c.status),
+        pending.map((c) => c.expiresAtS),
         accounts.map((a) => a.id),
         accounts.map((a) => a.debitsPending.toString()),
         accounts.map((a) => a.debitsPosted.toString()),

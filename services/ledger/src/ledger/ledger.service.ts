@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import {
   CURRENCY_EXPONENTS,
   Ledger,
+  type Account,
   type AccountInput,
   type AccountResult,
   type Transfer,
@@ -49,19 +50,13 @@ export class LedgerService {
     const nowS = Math.floor(now.getTime() / 1000);
     const results = batches.map((batch) => ledger.createTransfers(batch, nowS));
     const changes = ledger.drainChanges();
-    await this.repository.insertTransfers(manager, changes.transfers, now);
-    await this.repository.writePendingChanges(
-      manager,
-      pendingChanges(changes.pendingStatus, changes.transfers),
-    );
-    await this.repository.writeBalances(
-      manager,
-      [...changes.touchedAccounts].sort().map((id) => {
-        const account = ledger.accounts.get(id);
-        assert(account !== undefined, 'a touched account is loaded');
-        return account;
-      }),
-    );
+    if (changes.touchedAccounts.size === 0) return results; // all refused or repeated
+    await this.repository.writeChanges(manager, {
+      transfers: changes.transfers,
+      createdAt: now,
+      pending: pendingChanges(changes.pendingStatus, changes.transfers),
+      accounts: touched(ledger, changes.touchedAccounts),
+    });
     return results;
   }
 
@@ -117,6 +112,15 @@ export class LedgerService {
   openPlatform(manager: EntityManager): Promise<AccountResult[]> {
     return this.createAccounts(manager, platformAccounts(SUPPORTED_CURRENCIES));
   }
+}
+
+/** The touched accounts as the ledger holds them now, in id order. */
+export function touched(ledger: Ledger, ids: ReadonlySet<string>): Account[] {
+  return [...ids].sort().map((id) => {
+    const account = ledger.accounts.get(id);
+    assert(account !== undefined, 'a touched account is loaded');
+    return account;
+  });
 }
 
 function pendingChanges(
