@@ -5,3 +5,4 @@ export * from './health.controller';
 export * from './service-modules';
 export * from './bootstrap';
 export * from './ping.consumer';
+export * from './ledger-client';

@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
-import { IsInt, Max, Min } from 'class-validator';
+import { IsIn, IsInt, Max, Min } from 'class-validator';
 import { CommonEnvironment } from '@clearline/platform';
+import { PROCESSOR_NAMES, type ProcessorName } from '@clearline/processor';
 
 export class RefundEnvironment extends CommonEnvironment {
   @Type(() => Number)
@@ -8,4 +9,8 @@ export class RefundEnvironment extends CommonEnvironment {
   @Min(1)
   @Max(65_535)
   REFUND_PORT = 3002;
+
+  /** The card processor refunds go to (the one payments went to). */
+  @IsIn(PROCESSOR_NAMES)
+  PAYMENT_PROCESSOR: ProcessorName = 'sandbox';
 }

@@ -1,0 +1,63 @@
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+
+/** Tasks of the refund flow: the gateway asks, the refund service settles, the gateway records. */
+export const REFUND_TASK = {
+  /** refund service: hold the money in the ledger, refund at the processor, post or release. */
+  process: 'refund.process_refund',
+  /** gateway: the refund's outcome, applied to the refund and its payment. */
+  settled: 'gateway.refund_settled',
+} as const;
+
+/** The outcome task's id is derived from the refund: whoever waits for it knows it. */
+export const refundSettledTaskId = (refundId: string): string => `${refundId}:settled`;
+
+/** Why a refund failed when the processor was not the reason. */
+export const REFUND_FAILURE = {
+  /** The merchant's balance cannot cover the refund (its accounts may not go negative). */
+  insufficientFunds: 'insufficient_funds',
+  /** The processor stayed unreachable through every retry. */
+  processorUnavailable: 'processor_unavailable',
+} as const;
+
+export class ProcessRefundPayload {
+  @IsString()
+  @Matches(/^re_[A-Za-z0-9]{1,64}$/)
+  refund_id!: string;
+
+  @IsString()
+  @Matches(/^pay_[A-Za-z0-9]{1,64}$/)
+  payment_id!: string;
+
+  @IsString()
+  @Matches(/^mer_[A-Za-z0-9]{1,64}$/)
+  merchant_id!: string;
+
+  /** Minor units, as a string of digits. */
+  @IsString()
+  @Matches(/^[1-9]\d{0,18}$/)
+  amount!: string;
+
+  /** ISO 4217, lower case, as on the payment. */
+  @IsString()
+  @Matches(/^[a-z]{3}$/)
+  currency!: string;
+
+  /** The payment's source token (the processor refunds to it). */
+  @IsString()
+  @MaxLength(200)
+  source!: string;
+}
+
+export class RefundSettledPayload {
+  @IsString()
+  @Matches(/^re_[A-Za-z0-9]{1,64}$/)
+  refund_id!: string;
+
+  @IsIn(['succeeded', 'failed'])
+  status!: 'succeeded' | 'failed';
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  failure_reason?: string;
+}

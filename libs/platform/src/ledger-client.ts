@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { LEDGER_TASK, type CreateTransfersResult, type TransferWire } from '@clearline/contracts';
+import { TaskClient, TaskFailedError, TaskTimeoutError } from '@clearline/tasks';
+
+/** How long a service waits for the ledger to apply its transfers. */
+export const LEDGER_RESULT_TIMEOUT_MS = 10_000;
+
+/**
+ * The ledger did not answer in time, or its task failed: the transfers may still be
+ * applied later, so nothing may be concluded; the calling task should retry.
+ */
+export class LedgerUnavailableError extends Error {
+  override readonly name = 'LedgerUnavailableError';
+}
+
+/**
+ * How other services move money: one `ledger.create_transfers` task with a task id the
+ * caller derives from its own object and step, so a redelivered caller reads the stored
+ * result back instead of applying anything twice (transfer ids are fixed as well).
+ */
+@Injectable()
+export class LedgerClient {
+  constructor(private readonly tasks: TaskClient) {}
+
+  /** The ledger's result per transfer, in order (`ok`/`exists` = applied). */
+  async createTransfers(
+    taskId: string,
+    transfers: TransferWire[],
+    timeoutMs = LEDGER_RESULT_TIMEOUT_MS,
+  ): Promise<string[]> {
+    try {
+      const handle = await this.tasks.send<CreateTransfersResult>(
+        LEDGER_TASK.createTransfers,
+        { transfers },
+        { id: taskId },
+      );
+      return (await handle.result({ timeoutMs })).results;
+    } catch (error) {
+      if (error instanceof TaskTimeoutError || error instanceof TaskFailedError) {
+        throw new LedgerUnavailableError(`ledger task ${taskId}: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+}

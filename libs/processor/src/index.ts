@@ -1,0 +1,3 @@
+export * from './payment-processor';
+export * from './sandbox-processor';
+export * from './processor-factory';

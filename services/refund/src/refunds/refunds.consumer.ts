@@ -1,0 +1,36 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { ProcessRefundPayload, REFUND_TASK } from '@clearline/contracts';
+import { LedgerUnavailableError } from '@clearline/platform';
+import { ProcessorUnavailableError } from '@clearline/processor';
+import { Task, TaskContext } from '@clearline/tasks';
+import { RefundsService } from './refunds.service';
+
+/**
+ * Transient failures (the processor or the ledger did not answer) are retried through
+ * the broker with backoff; the last attempt turns a processor outage into a failed
+ * refund, so the hold is released and the amount is refundable again.
+ */
+const REFUND_RETRY = {
+  retryOn: [ProcessorUnavailableError, LedgerUnavailableError],
+  retryCountMax: 4,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 5_000,
+};
+
+@Controller()
+export class RefundsConsumer {
+  constructor(private readonly refunds: RefundsService) {}
+
+  @Task(REFUND_TASK.process, { payload: ProcessRefundPayload, ...REFUND_RETRY })
+  async process(
+    @Payload() payload: ProcessRefundPayload,
+    @Ctx() context: TaskContext,
+  ): Promise<{ status: string; failure_reason: string | null }> {
+    const outcome = await this.refunds.process(payload, {
+      attempt: context.retries,
+      last: context.retries >= REFUND_RETRY.retryCountMax,
+    });
+    return { status: outcome.status, failure_reason: outcome.failureReason };
+  }
+}

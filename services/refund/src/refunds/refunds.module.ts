@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { LedgerClient } from '@clearline/platform';
+import { createPaymentProcessor, PAYMENT_PROCESSOR } from '@clearline/processor';
+import type { RefundEnvironment } from '../refund.env';
+import { RefundJobsRepository } from './refund-jobs.repository';
+import { RefundLedger } from './refund-ledger';
+import { RefundsConsumer } from './refunds.consumer';
+import { RefundsService } from './refunds.service';
+
+@Module({
+  controllers: [RefundsConsumer],
+  providers: [
+    {
+      provide: PAYMENT_PROCESSOR,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<RefundEnvironment, true>) =>
+        createPaymentProcessor(config.get('PAYMENT_PROCESSOR', { infer: true })),
+    },
+    LedgerClient,
+    RefundJobsRepository,
+    RefundLedger,
+    RefundsService,
+  ],
+})
+export class RefundsModule {}
