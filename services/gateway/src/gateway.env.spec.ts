@@ -14,13 +14,27 @@ describe('gateway environment', () => {
     expect(bad).not.toThrow(/has space|secret/);
   });
 
-  it('defaults the port, Redis and the rate limit', () => {
+  it('defaults the port, Redis, the rate limit, the processor and the payment wait', () => {
     const env = validateEnvironment(GatewayEnvironment, { ADMIN_API_KEY: 'sk_admin_x' });
     expect(env).toMatchObject({
       GATEWAY_PORT: 3000,
       REDIS_URL: 'redis://127.0.0.1:6379',
       RATE_LIMIT_PER_S: 100,
+      PAYMENT_PROCESSOR: 'sandbox',
+      PAYMENT_WAIT_MS: 10_000,
     });
+  });
+
+  it('refuses an unknown processor or a payment wait out of range', () => {
+    const base = { ADMIN_API_KEY: 'k' };
+    expect(() =>
+      validateEnvironment(GatewayEnvironment, { ...base, PAYMENT_PROCESSOR: 'stripe' }),
+    ).toThrow(/PAYMENT_PROCESSOR/);
+    for (const wait of ['-1', '30001', 'soon']) {
+      expect(() =>
+        validateEnvironment(GatewayEnvironment, { ...base, PAYMENT_WAIT_MS: wait }),
+      ).toThrow(/PAYMENT_WAIT_MS/);
+    }
   });
 
   it('refuses a bad rate limit or Redis URL', () => {

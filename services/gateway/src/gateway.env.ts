@@ -1,6 +1,10 @@
 import { Type } from 'class-transformer';
-import { IsInt, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
 import { CommonEnvironment } from '@clearline/platform';
+import { PROCESSOR_NAMES, type ProcessorName } from '@clearline/processor';
+
+/** The longest a request may wait for a payment's outcome (`PAYMENT_WAIT_MS`, `Prefer: wait`). */
+export const PAYMENT_WAIT_MS_MAX = 30_000;
 
 export class GatewayEnvironment extends CommonEnvironment {
   @Type(() => Number)
@@ -25,4 +29,18 @@ export class GatewayEnvironment extends CommonEnvironment {
   @Min(1)
   @Max(1_000_000)
   RATE_LIMIT_PER_S = 100;
+
+  /** The card processor payments go to; `sandbox` knows the test tokens. */
+  @IsIn(PROCESSOR_NAMES)
+  PAYMENT_PROCESSOR: ProcessorName = 'sandbox';
+
+  /**
+   * How long a payment request waits for its outcome before answering 202 (the client
+   * may choose with `Prefer: wait=N` or `respond-async`).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(PAYMENT_WAIT_MS_MAX)
+  PAYMENT_WAIT_MS = 10_000;
 }

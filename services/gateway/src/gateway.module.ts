@@ -7,7 +7,10 @@ import { GatewayEnvironment } from './gateway.env';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { MerchantsModule } from './merchants/merchants.module';
 import { OperationsModule } from './operations/operations.module';
+import { PaymentsModule } from './payments/payments.module';
+import { BalanceModule } from './balance/balance.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { RefundsModule } from './refunds/refunds.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface GatewayModuleOptions {
@@ -36,6 +39,9 @@ export class GatewayModule {
         EventsModule,
         WebhooksModule,
         OperationsModule,
+        PaymentsModule,
+        RefundsModule,
+        BalanceModule,
       ],
       controllers: [pingConsumer('gateway')],
     };

@@ -6,6 +6,7 @@ import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
 import type { GatewayRequest } from '../http/http-types';
 import { ApiKeysRepository } from '../merchants/api-keys.repository';
 import { API_KEY_PREFIX, hashApiKey, secretsEqual } from './api-key';
+import { ApiKeyCache, type ActiveApiKey } from './api-key-cache';
 import { AUTH_METADATA, type AuthKind } from './auth.decorators';
 import type { RequestAuth } from './request-auth';
 
@@ -46,6 +47,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysRepository,
+    private readonly cache: ApiKeyCache,
     private readonly config: ConfigService<GatewayEnvironment, true>,
   ) {}
 
@@ -74,7 +76,7 @@ export class AuthGuard implements CanActivate {
 
   private async merchant(token: string): Promise<RequestAuth> {
     const found = token.startsWith(API_KEY_PREFIX)
-      ? await this.apiKeys.findActive(hashApiKey(token))
+      ? await this.lookup(hashApiKey(token))
       : undefined;
     if (!found) {
       throw new GatewayError(
@@ -83,5 +85,10 @@ export class AuthGuard implements CanActivate {
       );
     }
     return { kind: 'merchant', merchantId: found.merchant_id, apiKeyId: found.id };
+  }
+
+  /** The active key with this digest: from the cache, or the database (then cached). */
+  private lookup(keyHash: string): Promise<ActiveApiKey | undefined> {
+    return this.cache.lookup(keyHash, (hash) => this.apiKeys.findActive(hash));
   }
 }

@@ -18,6 +18,12 @@ describe('error codes', () => {
       idempotency_error: { status: 422, type: 'idempotency_error' },
       idempotency_key_in_use: { status: 409, type: 'idempotency_error' },
       rate_limit: { status: 429, type: 'rate_limit_error' },
+      amount_too_large: { status: 400, type: 'invalid_request_error' },
+      payment_unexpected_state: { status: 400, type: 'invalid_request_error' },
+      charge_already_refunded: { status: 400, type: 'invalid_request_error' },
+      card_declined: { status: 402, type: 'card_error' },
+      insufficient_funds: { status: 402, type: 'card_error' },
+      processing_error: { status: 402, type: 'card_error' },
       api_error: { status: 500, type: 'api_error' },
     });
   });

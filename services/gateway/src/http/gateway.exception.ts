@@ -30,6 +30,18 @@ export enum GatewayErrorCode {
   /** The first request with this Idempotency-Key is still running. */
   IdempotencyKeyInUse = 'idempotency_key_in_use',
   RateLimit = 'rate_limit',
+  /** An amount above the documented maximum (or above what can still be captured). */
+  AmountTooLarge = 'amount_too_large',
+  /** The payment is not in a state that allows this (capture after cancel, say). */
+  PaymentUnexpectedState = 'payment_unexpected_state',
+  /** The payment has been refunded in full already. */
+  ChargeAlreadyRefunded = 'charge_already_refunded',
+  /** The issuer declined the card (also the payment's `failure_code`). */
+  CardDeclined = 'card_declined',
+  /** The issuer declined for insufficient funds (also the payment's `failure_code`). */
+  InsufficientFunds = 'insufficient_funds',
+  /** The processor could not be reached after the retries; the payment failed. */
+  ProcessingError = 'processing_error',
   /** A fault of ours; the message carries an error id that is in the logs. */
   ApiError = 'api_error',
 }
@@ -51,7 +63,15 @@ export function errorShape(code: GatewayErrorCode): GatewayErrorShape {
     case GatewayErrorCode.ParameterMissing:
     case GatewayErrorCode.BodyMalformed:
     case GatewayErrorCode.RequestInvalid:
+    case GatewayErrorCode.AmountTooLarge:
+    case GatewayErrorCode.PaymentUnexpectedState:
+    case GatewayErrorCode.ChargeAlreadyRefunded:
       return { status: 400, type: 'invalid_request_error' };
+    // A payment that failed is answered as Stripe does: 402 Payment Required.
+    case GatewayErrorCode.CardDeclined:
+    case GatewayErrorCode.InsufficientFunds:
+    case GatewayErrorCode.ProcessingError:
+      return { status: 402, type: 'card_error' };
     case GatewayErrorCode.BodyTooLarge:
       return { status: 413, type: 'invalid_request_error' };
     case GatewayErrorCode.ResourceMissing:

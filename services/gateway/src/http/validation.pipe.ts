@@ -45,12 +45,25 @@ export function toValidationError(errors: readonly ValidationError[]): GatewayEr
       path,
     );
   }
-  const [message] = Object.values(constraints);
+  const [rule, message] = Object.entries(constraints)[0] ?? [];
   return new GatewayError(
     `Invalid ${path}: ${message ?? 'invalid value'}`,
-    GatewayErrorCode.ParameterInvalid,
+    ruleCode(error, rule) ?? GatewayErrorCode.ParameterInvalid,
     path,
   );
+}
+
+/**
+ * The error code a rule names for itself, through class-validator's `context`
+ * (`@Max(n, { context: { code: GatewayErrorCode.AmountTooLarge } })`); otherwise the
+ * finding is a plain `parameter_invalid`.
+ */
+function ruleCode(error: ValidationError, rule: string | undefined): GatewayErrorCode | null {
+  if (rule === undefined) return null;
+  const context: unknown = error.contexts?.[rule];
+  if (typeof context !== 'object' || context === null || !('code' in context)) return null;
+  const { code } = context;
+  return Object.values(GatewayErrorCode).find((known) => known === code) ?? null;
 }
 
 /**

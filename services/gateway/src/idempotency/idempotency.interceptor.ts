@@ -26,6 +26,7 @@ const NOT_RUN: readonly GatewayErrorCode[] = [
   GatewayErrorCode.ParameterInvalid,
   GatewayErrorCode.ParameterUnknown,
   GatewayErrorCode.ParameterMissing,
+  GatewayErrorCode.AmountTooLarge,
 ];
 
 /** Whether an error is a stored outcome of the request (replayed), or frees the key. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { GroupCommit, HOT_PATH_GROUP_COMMIT } from '../batching/group-commit';
 
 /** How long a key and its response are kept; after that the key may be used again. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1_000;
@@ -35,12 +36,16 @@ type Affected = [unknown[], number];
  * One statement claims a key: a new key is inserted; an expired one, or an abandoned
  * claim of the same request, is taken over; anything else is left alone and the
  * statement returns no row. Never check-then-insert: two racing requests cannot both
- * get a row back.
+ * get a row back. It takes arrays, so concurrent claims share it (a key named twice in
+ * one statement fails it, and each claim then runs alone).
  */
 const CLAIM_SQL = `
   INSERT INTO idempotency_keys AS k
     (scope, key, request_hash, method, path, state, locked_at, expires_at)
-  VALUES ($1, $2, $3, $4, $5, 'in_progress', now(), now() + $6 * interval '1 millisecond')
+  SELECT i.scope, i.key, i.request_hash, i.method, i.path, 'in_progress', now(),
+         now() + $6 * interval '1 millisecond'
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+      AS i(scope, key, request_hash, method, path)
   ON CONFLICT (scope, key) DO UPDATE SET
     request_hash  = excluded.request_hash,
     method        = excluded.method,
@@ -57,24 +62,51 @@ const CLAIM_SQL = `
      OR (k.state = 'in_progress'
          AND k.request_hash = excluded.request_hash
          AND (k.locked_at IS NULL OR k.locked_at < now() - $7 * interval '1 millisecond'))
-  RETURNING reference`;
+  RETURNING k.scope, k.key, k.reference`;
+
+interface ClaimedRow {
+  scope: string;
+  key: string;
+  reference: string | null;
+}
+
+function scopedKey(row: { scope: string; key: string }): string {
+  return `${row.scope}\u0000${row.key}`;
+}
 
 @Injectable()
 export class IdempotencyRepository {
+  /** Claims of concurrent requests share one statement. */
+  private readonly claims = new GroupCommit<ClaimInput, { reference: string | null } | undefined>(
+    HOT_PATH_GROUP_COMMIT,
+    (inputs) => this.claimMany(inputs),
+  );
+
   constructor(private readonly dataSource: DataSource) {}
 
   /** Returns the claim's recovered reference (or null), or undefined if the key is taken. */
-  async claim(input: ClaimInput): Promise<{ reference: string | null } | undefined> {
-    const rows = await this.dataSource.query<{ reference: string | null }[]>(CLAIM_SQL, [
-      input.scope,
-      input.key,
-      input.requestHash,
-      input.method,
-      input.path,
+  claim(input: ClaimInput): Promise<{ reference: string | null } | undefined> {
+    return this.claims.submit(input);
+  }
+
+  private async claimMany(
+    inputs: readonly ClaimInput[],
+  ): Promise<({ reference: string | null } | undefined)[]> {
+    const rows = await this.dataSource.query<ClaimedRow[]>(CLAIM_SQL, [
+      inputs.map((input) => input.scope),
+      inputs.map((input) => input.key),
+      inputs.map((input) => input.requestHash),
+      inputs.map((input) => input.method),
+      inputs.map((input) => input.path),
       IDEMPOTENCY_TTL_MS,
       IDEMPOTENCY_LOCK_TIMEOUT_MS,
     ]);
-    return rows[0];
+    const claimed = new Map(rows.map((row) => [scopedKey(row), row.reference]));
+    return inputs.map((input) =>
+      claimed.has(scopedKey(input))
+        ? { reference: claimed.get(scopedKey(input)) ?? null }
+        : undefined,
+    );
   }
 
   async find(scope: string, key: string): Promise<IdempotencyRow | undefined> {
@@ -101,6 +133,34 @@ export class IdempotencyRepository {
       [claim.scope, claim.key, claim.requestHash, statusCode, responseBody],
     );
     return affected === 1;
+  }
+
+  /**
+   * `complete` for many claims in one statement (no transaction of the caller's);
+   * returns, per claim, whether it was still held.
+   */
+  async completeMany(
+    items: readonly { claim: ClaimInput; statusCode: number; responseBody: string }[],
+  ): Promise<boolean[]> {
+    const rows = await this.dataSource.query<{ scope: string; key: string }[]>(
+      `UPDATE idempotency_keys k
+          SET state = 'done', status_code = i.status_code, response_body = i.response_body,
+              completed_at = now(), locked_at = NULL
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[])
+           AS i(scope, key, request_hash, status_code, response_body)
+        WHERE k.scope = i.scope AND k.key = i.key AND k.request_hash = i.request_hash
+          AND k.state = 'in_progress'
+       RETURNING k.scope, k.key`,
+      [
+        items.map((item) => item.claim.scope),
+        items.map((item) => item.claim.key),
+        items.map((item) => item.claim.requestHash),
+        items.map((item) => item.statusCode),
+        items.map((item) => item.responseBody),
+      ],
+    );
+    const stored = new Set(rows.map(scopedKey));
+    return items.map((item) => stored.has(scopedKey(item.claim)));
   }
 
   async setReference(db: Queryable, claim: ClaimInput, reference: string): Promise<void> {

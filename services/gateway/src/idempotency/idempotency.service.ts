@@ -5,6 +5,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { GroupCommit, HOT_PATH_GROUP_COMMIT } from '../batching/group-commit';
 import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
 import { IdempotencyRepository, type ClaimInput } from './idempotency.repository';
 import { requestHash } from './request-fingerprint';
@@ -49,6 +50,11 @@ export function responseJson(body: unknown): string {
 export class IdempotencyService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(IdempotencyService.name);
   private sweeper: NodeJS.Timeout | null = null;
+  /** Responses stored outside a handler's transaction share statements under load. */
+  private readonly completions = new GroupCommit<
+    { claim: ClaimInput; statusCode: number; responseBody: string },
+    boolean
+  >(HOT_PATH_GROUP_COMMIT, (items) => this.repository.completeMany(items));
 
   constructor(
     private readonly repository: IdempotencyRepository,
@@ -107,12 +113,10 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     status: number,
     body: unknown,
   ): Promise<void> {
-    const stored = await this.repository.complete(
-      manager ?? this.dataSource,
-      claim,
-      status,
-      responseJson(body),
-    );
+    const responseBody = responseJson(body);
+    const stored = manager
+      ? await this.repository.complete(manager, claim, status, responseBody)
+      : await this.completions.submit({ claim, statusCode: status, responseBody });
     if (!stored) this.logger.warn(`idempotency key ${claim.key} was lost before completion`);
     // Inside a transaction the response is stored only once it commits (see transaction()).
     if (manager === null) claim.completed = true;

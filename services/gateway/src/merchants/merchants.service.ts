@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { enqueueTask } from '@clearline/tasks';
 import type { EntityManager } from 'typeorm';
 import { issueApiKey } from '../auth/api-key';
+import { ApiKeyCache } from '../auth/api-key-cache';
 import { GatewayError } from '../http/gateway.exception';
 import { newId, randomBase62 } from '../http/ids';
 import { ApiKeysRepository } from './api-keys.repository';
@@ -35,6 +36,7 @@ export class MerchantsService {
   constructor(
     private readonly merchants: MerchantsRepository,
     private readonly apiKeys: ApiKeysRepository,
+    private readonly keyCache: ApiKeyCache,
   ) {}
 
   /**
@@ -63,6 +65,8 @@ export class MerchantsService {
     const merchant = await this.merchants.lock(manager, merchantId);
     if (!merchant) throw GatewayError.notFound('merchant', merchantId);
     const revoked = await this.apiKeys.revokeAll(manager, merchantId);
+    // Forgotten here at once (and again by expiry): the old key must stop working now.
+    this.keyCache.forgetMerchant(merchantId);
     const issued = issueApiKey();
     const key = await this.apiKeys.insert(manager, merchantId, issued);
     return { key, apiKey: issued.secret, revoked };

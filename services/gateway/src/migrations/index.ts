@@ -1,4 +1,10 @@
 import { CreateGatewayTables1764200000000 } from './1764200000000-CreateGatewayTables';
+import { CreatePayments1764300000000 } from './1764300000000-CreatePayments';
+import { CreateRefunds1764500000000 } from './1764500000000-CreateRefunds';
 
 /** The gateway's migrations, in order. */
-export const GATEWAY_MIGRATIONS = [CreateGatewayTables1764200000000];
+export const GATEWAY_MIGRATIONS = [
+  CreateGatewayTables1764200000000,
+  CreatePayments1764300000000,
+  CreateRefunds1764500000000,
+];

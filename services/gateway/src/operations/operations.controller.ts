@@ -2,7 +2,13 @@ import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nest
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { OperatorAuth } from '../auth/auth.decorators';
 import type { ListObject } from '../http/pagination';
-import { DeadLetterDto, DeadLetterListDto, ListDeadLettersQuery, TaskDto } from './operations.dto';
+import {
+  DeadLetterDto,
+  DeadLetterListDto,
+  LedgerCheckDto,
+  ListDeadLettersQuery,
+  TaskDto,
+} from './operations.dto';
 import { OperationsService } from './operations.service';
 
 @ApiTags('admin')
@@ -31,5 +37,12 @@ export class OperationsController {
   @ApiOkResponse({ type: DeadLetterDto })
   replay(@Param('id') id: string): Promise<DeadLetterDto> {
     return this.operations.replayDeadLetter(id);
+  }
+
+  @Get('ledger/check')
+  @ApiOperation({ summary: "The ledger's invariant report: balanced per currency, violations" })
+  @ApiOkResponse({ type: LedgerCheckDto })
+  ledgerCheck(): Promise<LedgerCheckDto> {
+    return this.operations.ledgerCheck();
   }
 }

@@ -133,3 +133,35 @@ export class DeadLetterListDto {
   @ApiProperty({ type: [DeadLetterDto] })
   data!: DeadLetterDto[];
 }
+
+export class LedgerCheckCurrencyDto {
+  @ApiProperty({ example: 'USD' })
+  currency!: string;
+
+  @ApiProperty({
+    example: '120000',
+    description: 'Posted debits, minor units as a decimal string.',
+  })
+  debits!: string;
+
+  @ApiProperty({
+    example: '120000',
+    description: 'Posted credits, minor units as a decimal string.',
+  })
+  credits!: string;
+}
+
+/** The ledger's invariant report (`ledger.check`), verbatim. */
+export class LedgerCheckDto {
+  @ApiProperty({ enum: ['ledger_check'] })
+  object!: 'ledger_check';
+
+  @ApiProperty({ description: 'Every invariant holds.' })
+  balanced!: boolean;
+
+  @ApiProperty({ type: [LedgerCheckCurrencyDto] })
+  currencies!: LedgerCheckCurrencyDto[];
+
+  @ApiProperty({ type: [String], description: 'What does not hold, in words.' })
+  violations!: string[];
+}

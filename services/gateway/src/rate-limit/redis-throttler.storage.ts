@@ -82,6 +82,8 @@ export class RedisThrottlerStorage
       maxRetriesPerRequest: 1,
       commandTimeout: COMMAND_TIMEOUT_MS,
       connectTimeout: 2_000,
+      // Commands of concurrent requests leave in one write: a round trip is costly.
+      enableAutoPipelining: true,
     }) as Redis & ThrottleCommand;
     this.redis.defineCommand('clearlineThrottle', { numberOfKeys: 2, lua: THROTTLE_SCRIPT });
     this.redis.on('error', (error: Error) => {

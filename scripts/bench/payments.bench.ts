@@ -1,0 +1,244 @@
+/**
+ * `npm run bench:payments`: payments per second and latency through the whole pipeline,
+ * as a merchant sees it. The ledger and the gateway run as their own processes (as in
+ * production); autocannon POSTs /v1/payments (tok_visa, automatic capture, a fresh
+ * Idempotency-Key per request), each request waiting for its payment's outcome:
+ * HTTP → payment row + outbox → gateway worker → sandbox processor → ledger (pending
+ * transfer + post) → payment succeeded + event → result NOTIFY → 200.
+ *   (1) throughput: as fast as BENCH_CONNECTIONS connections go, for BENCH_DURATION_S;
+ *   (2) latency: paced at BENCH_RATE requests/s (500) for BENCH_PACED_S;
+ *   (3) latency: paced at BENCH_LOW_RATE (100), a rate this machine sustains.
+ * Then it waits until no payment is in flight, checks that every answered payment
+ * succeeded with exactly its two ledger transfers, and runs the ledger's check.
+ * Prints a table, then one line of JSON. BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile
+ * of the gateway process there.
+ */
+import 'reflect-metadata';
+import { randomBytes, randomUUID } from 'node:crypto';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { startService, type ServiceProcess } from '@clearline/testing';
+import { benchInfra } from './lib/bench-infra';
+import { round, sleep } from './lib/stats';
+
+const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 20);
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 64);
+const PACED_S = Number(process.env['BENCH_PACED_S'] ?? 15);
+const RATE = Number(process.env['BENCH_RATE'] ?? 500);
+/** A rate this machine sustains, for the latency of an unsaturated pipeline. */
+const LOW_RATE = Number(process.env['BENCH_LOW_RATE'] ?? 100);
+const GATEWAY_PORT = 3_910;
+const LEDGER_PORT = 3_911;
+const ADMIN_KEY = `sk_admin_bench_${randomBytes(12).toString('hex')}`;
+const SETTLE_TIMEOUT_MS = 120_000;
+
+interface Run {
+  label: string;
+  result: autocannon.Result;
+  ok: number;
+  accepted: number;
+  errors: number;
+}
+
+function progress(step: string): void {
+  process.stderr.write(`bench:payments: ${step}…\n`);
+}
+
+function profileArgs(): string[] {
+  const dir = process.env['BENCH_PROFILE_DIR'];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+async function call<T>(method: string, path: string, key: string, body?: unknown): Promise<T> {
+  const response = await fetch(`http://127.0.0.1:${GATEWAY_PORT}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok)
+    throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** A merchant whose ledger accounts are open (its first payment succeeds). */
+async function createMerchant(): Promise<string> {
+  const { api_key: key } = await call<{ api_key: string }>(
+    'POST',
+    '/v1/admin/merchants',
+    ADMIN_KEY,
+    {
+      name: 'bench',
+    },
+  );
+  for (let i = 0; i < 100; i += 1) {
+    const response = await fetch(`http://127.0.0.1:${GATEWAY_PORT}/v1/payments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 100, currency: 'usd', source: 'tok_visa' }),
+    });
+    if (response.status === 200) return key;
+    await sleep(100);
+  }
+  throw new Error('the warm-up payment never succeeded');
+}
+
+async function load(
+  label: string,
+  key: string,
+  options: Omit<autocannon.Options, 'url'>,
+): Promise<Run> {
+  progress(label);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${GATEWAY_PORT}/v1/payments`,
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ amount: 1_999, currency: 'usd', source: 'tok_visa' }),
+    requests: [
+      {
+        setupRequest: (request) => ({
+          ...request,
+          headers: { ...request.headers, 'idempotency-key': randomUUID() },
+        }),
+      },
+    ],
+    timeout: 30,
+    ...options,
+  });
+  const count = (status: string): number =>
+    result.statusCodeStats?.[status as `${number}`]?.count ?? 0;
+  const ok = count('200');
+  const accepted = count('202');
+  return { label, result, ok, accepted, errors: result.errors + result.non2xx };
+}
+
+/** Waits until no payment is in flight; returns the counts by status. */
+async function settle(db: Client): Promise<Record<string, number>> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    const { rows } = await db.query<{ status: string; n: number }>(
+      `SELECT status, count(*)::int AS n FROM payments GROUP BY status`,
+    );
+    const counts = Object.fromEntries(rows.map((row) => [row.status, row.n]));
+    const inFlight = (counts['processing'] ?? 0) + (counts['capturing'] ?? 0);
+    if (inFlight === 0) return counts;
+    if (Date.now() > deadline) throw new Error(`${inFlight} payments still in flight`);
+    await sleep(200);
+  }
+}
+
+function row(run: Run): Record<string, number> {
+  return {
+    'payments/s': round(run.ok / run.result.duration, 0),
+    'sent/s': round(run.result.requests.sent / run.result.duration, 0),
+    'p50 ms': run.result.latency.p50,
+    'p99 ms': run.result.latency.p99,
+    'max ms': run.result.latency.max,
+    '200': run.ok,
+    '202': run.accepted,
+    errors: run.errors,
+  };
+}
+
+/** Every payment settled and succeeded, each with exactly its two ledger transfers, and the ledger balanced. */
+async function verify(
+  db: Client,
+  answered: number,
+): Promise<{ balanced: boolean; summary: string }> {
+  const counts = await settle(db);
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ledger_transfers WHERE id LIKE 'pay\\_%'`,
+  );
+  const transfers = rows[0]?.n ?? 0;
+  const check = await call<{ balanced: boolean; violations: string[] }>(
+    'GET',
+    '/v1/admin/ledger/check',
+    ADMIN_KEY,
+  );
+  const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+  const succeeded = counts['succeeded'] ?? 0;
+  // Requests still in flight when a run ends are cut off by autocannon, not by the
+  // gateway: their payments complete all the same, so there may be more than answered.
+  const balanced =
+    check.balanced && succeeded === total && succeeded >= answered && transfers === 2 * succeeded;
+  const summary =
+    `payments by status ${JSON.stringify(counts)}; answered 2xx ${answered}; ` +
+    `ledger transfers ${transfers}; ledger check ${check.balanced ? 'balanced' : check.violations.slice(0, 3).join('; ')}`;
+  return { balanced, summary };
+}
+
+async function measure(db: Client): Promise<void> {
+  const key = await createMerchant();
+  const max = await load(`(1) throughput: ${CONNECTIONS} connections for ${DURATION_S} s`, key, {
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+  });
+  await settle(db);
+  const paced = (rate: number, label: string): Promise<Run> =>
+    load(label, key, {
+      connections: Math.max(50, Math.ceil(rate / 10)),
+      overallRate: rate,
+      duration: PACED_S,
+    });
+  const at500 = await paced(RATE, `(2) paced at ${RATE}/s for ${PACED_S} s`);
+  await settle(db);
+  const atLow = await paced(LOW_RATE, `(3) paced at ${LOW_RATE}/s for ${PACED_S} s`);
+  progress('waiting for every payment to settle');
+  const runs = [max, at500, atLow];
+  const answered = 1 + runs.reduce((sum, run) => sum + run.ok + run.accepted, 0);
+  const { balanced, summary } = await verify(db, answered);
+  console.table(Object.fromEntries(runs.map((run) => [run.label, row(run)])));
+  console.log(summary);
+  console.log(
+    JSON.stringify({
+      bench: 'payments',
+      payments_per_s: round(max.ok / max.result.duration, 0),
+      p50_ms: max.result.latency.p50,
+      p99_ms: max.result.latency.p99,
+      p99_ms_at_500: at500.result.latency.p99,
+      errors: runs.reduce((sum, run) => sum + run.errors, 0),
+      balanced,
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const infra = await benchInfra('payments');
+  const services: ServiceProcess[] = [];
+  const db = new Client({ connectionString: infra.databaseUrl });
+  try {
+    progress('starting the ledger and the gateway');
+    services.push(
+      await startService('ledger', LEDGER_PORT, {
+        ...infra.env,
+        LEDGER_PORT: String(LEDGER_PORT),
+        TASK_PREFETCH: '3000',
+      }),
+    );
+    services.push(
+      await startService(
+        'gateway',
+        GATEWAY_PORT,
+        {
+          ...infra.env,
+          GATEWAY_PORT: String(GATEWAY_PORT),
+          ADMIN_API_KEY: ADMIN_KEY,
+          RATE_LIMIT_PER_S: '1000000',
+        },
+        profileArgs(),
+      ),
+    );
+    await db.connect();
+    await measure(db);
+  } finally {
+    await db.end().catch(() => undefined);
+    for (const service of services.reverse()) await service.stop();
+    await infra.destroy();
+  }
+}
+
+main()
+  .then(() => process.exit(0))
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });

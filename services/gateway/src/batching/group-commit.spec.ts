@@ -1,0 +1,49 @@
+import { GroupCommit } from './group-commit';
+
+describe('GroupCommit', () => {
+  it('carries the items that arrive while a statement is in flight in the next one', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const commit = new GroupCommit<number, number>(
+      { sizeMax: 100, concurrency: 1 },
+      async (items) => {
+        batches.push(items);
+        if (batches.length === 1) await gate;
+        return items.map((item) => item * 10);
+      },
+    );
+    const first = commit.submit(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const rest = [2, 3, 4].map((item) => commit.submit(item));
+    release();
+    await expect(Promise.all([first, ...rest])).resolves.toEqual([10, 20, 30, 40]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('respects the size limit', async () => {
+    const sizes: number[] = [];
+    const commit = new GroupCommit<number, number>({ sizeMax: 2, concurrency: 1 }, (items) => {
+      sizes.push(items.length);
+      return Promise.resolve(items);
+    });
+    await Promise.all([1, 2, 3, 4, 5].map((item) => commit.submit(item)));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(2);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(5);
+  });
+
+  it('fails a bad item alone: a failed batch runs again item by item', async () => {
+    const commit = new GroupCommit<number, number>({ sizeMax: 100, concurrency: 1 }, (items) =>
+      items.includes(13) ? Promise.reject(new Error('unlucky')) : Promise.resolve(items),
+    );
+    const outcomes = await Promise.allSettled([12, 13, 14].map((item) => commit.submit(item)));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
+
+  it('refuses a statement that answers for the wrong number of items', async () => {
+    const commit = new GroupCommit<number, number>({ sizeMax: 100, concurrency: 1 }, () =>
+      Promise.resolve([]),
+    );
+    await expect(commit.submit(1)).rejects.toThrow(/0 results for 1 items/);
+  });
+});

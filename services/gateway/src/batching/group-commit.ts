@@ -1,0 +1,73 @@
+import { BatchCollector } from '@clearline/tasks';
+
+export interface GroupCommitOptions {
+  /** Items per statement at most. */
+  sizeMax: number;
+  /** Statements in flight at once; items that arrive meanwhile wait and leave together. */
+  concurrency: number;
+}
+
+/**
+ * What the gateway's hot-path statements use: up to 500 items per statement, two
+ * statements of a kind in flight. Five kinds (claims, creations, lookups, settlements,
+ * completions) then hold at most ten of the pool's connections.
+ */
+export const HOT_PATH_GROUP_COMMIT: GroupCommitOptions = { sizeMax: 500, concurrency: 2 };
+
+type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+/**
+ * Group commit for the gateway's hot path (the ledger's pattern, on the task layer's
+ * BatchCollector): requests that want the same statement while earlier ones are in
+ * flight are carried by one statement, so a busy gateway makes one round trip for many
+ * payments. A lone item leaves at the end of the event-loop turn: no waiting when idle.
+ * If a batch fails, its items run again one by one, so one bad item fails alone.
+ */
+export class GroupCommit<I, R> {
+  private readonly collector: BatchCollector<I, Outcome<R>>;
+
+  constructor(
+    options: GroupCommitOptions,
+    /** Runs the statement for `items`; returns one result per item, in order. */
+    private readonly run: (items: I[]) => Promise<R[]>,
+  ) {
+    this.collector = new BatchCollector<I, Outcome<R>>(
+      { sizeMax: options.sizeMax, concurrency: options.concurrency, weight: () => 1 },
+      (items) => this.runIsolated(items),
+    );
+  }
+
+  async submit(item: I): Promise<R> {
+    const outcome = await this.collector.add(item);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  private async runIsolated(items: I[]): Promise<Outcome<R>[]> {
+    try {
+      return (await this.runChecked(items)).map((value) => ({ ok: true, value }));
+    } catch (error) {
+      if (items.length === 1) return [{ ok: false, error }];
+      return Promise.all(items.map((item) => this.runAlone(item)));
+    }
+  }
+
+  private async runAlone(item: I): Promise<Outcome<R>> {
+    try {
+      const [value] = await this.runChecked([item]);
+      return { ok: true, value: value as R };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }
+
+  private async runChecked(items: I[]): Promise<R[]> {
+    const results = await this.run(items);
+    if (results.length !== items.length) {
+      throw new Error(
+        `a group commit returned ${results.length} results for ${items.length} items`,
+      );
+    }
+    return results;
+  }
+}

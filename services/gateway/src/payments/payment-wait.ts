@@ -1,0 +1,79 @@
+import { createParamDecorator, Injectable, type ExecutionContext } from '@nestjs/common';
+import { TaskClient, TaskTimeoutError } from '@clearline/tasks';
+import { PAYMENT_WAIT_MS_MAX } from '../gateway.env';
+import type { GatewayRequest } from '../http/http-types';
+import type { Plain } from '../http/wire';
+import type { PaymentDto } from './payment.dto';
+import { toPaymentDto } from './payment.mapper';
+import type { PaymentRow } from './payment.rows';
+import { PaymentsRepository } from './payments.repository';
+
+/** What the client asked for in its `Prefer` header (RFC 7240); null: the configured default. */
+export interface WaitPreference {
+  waitMs: number | null;
+}
+
+const WAIT = /^wait\s*=\s*"?(\d{1,6})"?$/i;
+
+/**
+ * `respond-async` answers at once, unless a `wait=N` (seconds) comes with it: then,
+ * as RFC 7240 says, the answer is asynchronous only if the outcome takes longer than N.
+ * `wait=N` alone sets the wait. Anything else in the header is ignored, as preferences are.
+ */
+export function parsePrefer(header: string | undefined): WaitPreference {
+  if (header === undefined) return { waitMs: null };
+  let respondAsync = false;
+  let waitS: number | null = null;
+  for (const part of header.split(',')) {
+    const preference = (part.split(';')[0] ?? '').trim();
+    if (preference.toLowerCase() === 'respond-async') respondAsync = true;
+    const wait = WAIT.exec(preference);
+    if (wait?.[1] !== undefined) waitS = Number(wait[1]);
+  }
+  if (waitS !== null) return { waitMs: Math.min(waitS * 1_000, PAYMENT_WAIT_MS_MAX) };
+  return { waitMs: respondAsync ? 0 : null };
+}
+
+/** The request's `Prefer` header, parsed (`@Prefer() prefer: WaitPreference`). */
+export const Prefer = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): WaitPreference => {
+    const header = context.switchToHttp().getRequest<GatewayRequest>().headers.prefer;
+    return parsePrefer(Array.isArray(header) ? header.join(',') : header);
+  },
+);
+
+/**
+ * Waits for a payment task to finish, for the real-time answer. The task's result is
+ * the payment as it ended (no read needed); on a timeout or a failed task the payment
+ * is read as it is now, typically still `processing`.
+ */
+@Injectable()
+export class PaymentWaiter {
+  constructor(
+    private readonly tasks: TaskClient,
+    private readonly payments: PaymentsRepository,
+  ) {}
+
+  async outcome(payment: PaymentRow, taskId: string, waitMs: number): Promise<Plain<PaymentDto>> {
+    if (waitMs <= 0) return toPaymentDto(payment);
+    try {
+      const record = await this.tasks.handle(taskId).settled({ timeoutMs: waitMs });
+      if (record.state === 'SUCCESS' && isPaymentObject(record.result, payment.id)) {
+        return record.result;
+      }
+    } catch (error) {
+      if (!(error instanceof TaskTimeoutError)) throw error;
+    }
+    const now = await this.payments.find(payment.merchant_id, payment.id);
+    return toPaymentDto(now ?? payment);
+  }
+}
+
+function isPaymentObject(value: unknown, id: string): value is Plain<PaymentDto> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { object?: unknown }).object === 'payment' &&
+    (value as { id?: unknown }).id === id
+  );
+}

@@ -1,0 +1,197 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { GroupCommit, HOT_PATH_GROUP_COMMIT } from '../batching/group-commit';
+import { newId } from '../http/ids';
+import type { IdempotencyClaim } from '../idempotency/idempotency.service';
+import {
+  OUTBOX_COLUMNS,
+  OUTBOX_NOTIFY,
+  outboxColumns,
+  outboxParameters,
+} from '../outbox/outbox-rows';
+import { DELIVER_WEBHOOK_TASK } from '../webhooks/webhook.task';
+import { PAYMENT_COLUMNS, type NewPayment, type PaymentChange } from './payments.repository';
+import type { PaymentRow, PaymentState } from './payment.rows';
+import { PAYMENT_TASK, paymentTaskId } from './payment.task';
+
+/** A payment to create, with the idempotency claim of its request (if any). */
+export interface PaymentIntake extends NewPayment {
+  claim: Pick<IdempotencyClaim, 'scope' | 'key' | 'requestHash'> | null;
+}
+
+/** A status change of a payment task, with the event that reports it. */
+export interface Settlement {
+  paymentId: string;
+  from: PaymentState;
+  change: PaymentChange;
+  eventType: string;
+  /** The payment object as it is after the change (the event's data). */
+  eventObject: unknown;
+}
+
+/**
+ * Creation: the payments, the idempotency references of their requests (what a retry
+ * after a crash resumes from) and their `gateway.authorize_payment` outbox tasks, in
+ * one statement (atomic, one round trip).
+ */
+const CREATE_SQL = `
+  WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::jsonb[], $9::text[], $10::text[], $11::text[],
+                         $12::text[], $13::text[], $14::text[], $15::text[], $16::bytea[], $17::jsonb[])
+      AS i(id, merchant_id, amount, currency, capture_method, source, description, metadata,
+           claim_scope, claim_key, claim_hash,
+           task_id, task, exchange, routing_key, body, properties)
+  ), inserted AS (
+    INSERT INTO payments
+      (id, merchant_id, amount, currency, status, capture_method, source, description, metadata)
+    SELECT id, merchant_id, amount, currency, 'processing', capture_method, source, description,
+           metadata
+      FROM input
+    RETURNING ${PAYMENT_COLUMNS}
+  ), referenced AS (
+    UPDATE idempotency_keys k SET reference = i.id FROM input i
+     WHERE k.scope = i.claim_scope AND k.key = i.claim_key AND k.request_hash = i.claim_hash
+       AND k.state = 'in_progress'
+  ), queued AS (
+    INSERT INTO task_outbox (${OUTBOX_COLUMNS})
+    SELECT task_id, task, exchange, routing_key, body, properties FROM input
+    RETURNING 1
+  )
+  SELECT inserted.*, (SELECT count(${OUTBOX_NOTIFY}) FROM (SELECT 1 FROM queued LIMIT 1) q)
+    FROM inserted`;
+
+/**
+ * Settlement: each payment moves from the status its task expects (or not at all, if
+ * an earlier run moved it), and each move records its event and, for a merchant with a
+ * webhook URL, the `gateway.deliver_webhook` outbox task: EventsService.record's
+ * contract, set-based, in the same statement as the change it reports.
+ */
+const SETTLE_SQL = `
+  WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+                         $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[],
+                         $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[], $16::jsonb[])
+      AS i(id, from_status, status, capturable, captured, failure_code, failure_message,
+           event_id, event_type, event_data,
+           task_id, task, exchange, routing_key, body, properties)
+  ), moved AS (
+    UPDATE payments p SET status = i.status,
+           amount_capturable = coalesce(i.capturable, p.amount_capturable),
+           amount_captured = coalesce(i.captured, p.amount_captured),
+           failure_code = i.failure_code, failure_message = i.failure_message, updated_at = now()
+      FROM input i
+     WHERE p.id = i.id AND p.status = i.from_status
+    RETURNING p.id, p.merchant_id
+  ), recorded AS (
+    INSERT INTO events (id, merchant_id, type, data)
+    SELECT i.event_id, m.merchant_id, i.event_type, i.event_data
+      FROM moved m JOIN input i ON i.id = m.id
+    RETURNING id, merchant_id
+  ), webhooks AS (
+    INSERT INTO task_outbox (${OUTBOX_COLUMNS})
+    SELECT i.task_id, i.task, i.exchange, i.routing_key, i.body, i.properties
+      FROM recorded r
+      JOIN input i ON i.event_id = r.id
+      JOIN merchants mer ON mer.id = r.merchant_id
+     WHERE mer.webhook_url IS NOT NULL
+    RETURNING 1
+  )
+  SELECT m.id, (SELECT count(${OUTBOX_NOTIFY}) FROM (SELECT 1 FROM webhooks LIMIT 1) w)
+    FROM moved m`;
+
+/**
+ * The hot path's writes. Each spans the tables of one step of a payment and runs as one
+ * statement: a round trip is the scarce resource here (a payment makes several), and a
+ * single statement is atomic without a transaction around it. Both take arrays, so
+ * callers may hand over many payments at once.
+ */
+@Injectable()
+export class PaymentWritesRepository {
+  private readonly creations = new GroupCommit<PaymentIntake, PaymentRow>(
+    HOT_PATH_GROUP_COMMIT,
+    (items) => this.createInOrder(items),
+  );
+  private readonly settlements = new GroupCommit<Settlement, boolean>(
+    HOT_PATH_GROUP_COMMIT,
+    async (items) => {
+      const moved = await this.settle(items);
+      return items.map((item) => moved.has(item.paymentId));
+    },
+  );
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Creates one payment, in a statement shared with the requests that come at the same time. */
+  createOne(payment: PaymentIntake): Promise<PaymentRow> {
+    return this.creations.submit(payment);
+  }
+
+  /** Settles one payment (true if it moved), in a statement shared with concurrent tasks. */
+  settleOne(settlement: Settlement): Promise<boolean> {
+    return this.settlements.submit(settlement);
+  }
+
+  private async createInOrder(payments: readonly PaymentIntake[]): Promise<PaymentRow[]> {
+    const rows = new Map((await this.create(payments)).map((row) => [row.id, row]));
+    return payments.map((payment) => {
+      const row = rows.get(payment.id);
+      if (!row) throw new Error(`payment ${payment.id} was not created`);
+      return row;
+    });
+  }
+
+  async create(payments: readonly PaymentIntake[]): Promise<PaymentRow[]> {
+    const outbox = outboxColumns(
+      payments.map((p) => ({
+        task: PAYMENT_TASK.authorize,
+        payload: { payment_id: p.id },
+        options: { id: paymentTaskId(p.id, 'authorize') },
+      })),
+    );
+    return this.dataSource.query<PaymentRow[]>(CREATE_SQL, [
+      payments.map((p) => p.id),
+      payments.map((p) => p.merchantId),
+      payments.map((p) => p.amount),
+      payments.map((p) => p.currency),
+      payments.map((p) => p.captureMethod),
+      payments.map((p) => p.source),
+      payments.map((p) => p.description),
+      payments.map((p) => JSON.stringify(p.metadata)),
+      payments.map((p) => p.claim?.scope ?? null),
+      payments.map((p) => p.claim?.key ?? null),
+      payments.map((p) => p.claim?.requestHash ?? null),
+      ...outboxParameters(outbox),
+    ]);
+  }
+
+  /**
+   * Returns the ids of the payments that moved; the others had moved on already. A
+   * payment named twice moves once: its later settlements are left out (not moved).
+   */
+  async settle(all: readonly Settlement[]): Promise<Set<string>> {
+    const byPayment = new Map<string, Settlement>();
+    for (const settlement of all) {
+      if (!byPayment.has(settlement.paymentId)) byPayment.set(settlement.paymentId, settlement);
+    }
+    const settlements = [...byPayment.values()];
+    const eventIds = settlements.map(() => newId('evt'));
+    const outbox = outboxColumns(
+      eventIds.map((eventId) => ({ task: DELIVER_WEBHOOK_TASK, payload: { event_id: eventId } })),
+    );
+    const rows = await this.dataSource.query<{ id: string }[]>(SETTLE_SQL, [
+      settlements.map((s) => s.paymentId),
+      settlements.map((s) => s.from),
+      settlements.map((s) => s.change.status),
+      settlements.map((s) => s.change.amountCapturable?.toString() ?? null),
+      settlements.map((s) => s.change.amountCaptured?.toString() ?? null),
+      settlements.map((s) => s.change.failureCode ?? null),
+      settlements.map((s) => s.change.failureMessage ?? null),
+      eventIds,
+      settlements.map((s) => s.eventType),
+      settlements.map((s) => JSON.stringify({ object: s.eventObject })),
+      ...outboxParameters(outbox),
+    ]);
+    return new Set(rows.map((row) => row.id));
+  }
+}

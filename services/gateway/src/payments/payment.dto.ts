@@ -1,0 +1,149 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { CURRENCY_EXPONENTS } from '@clearline/ledger-core';
+import { GatewayErrorCode } from '../http/gateway.exception';
+import { IsMetadata, METADATA_KEYS_MAX } from './metadata.validator';
+
+/** The largest amount of one payment, in minor units (Stripe's: 999,999.99 in a 2-decimal currency). */
+export const PAYMENT_AMOUNT_MAX = 99_999_999;
+export const DESCRIPTION_LENGTH_MAX = 1_000;
+export const SOURCE_LENGTH_MAX = 255;
+/** The ledger's currencies, as the API writes them (lower case, like Stripe). */
+export const PAYMENT_CURRENCIES = Object.keys(CURRENCY_EXPONENTS)
+  .map((code) => code.toLowerCase())
+  .sort();
+export const CAPTURE_METHODS = ['automatic', 'manual'] as const;
+export type CaptureMethod = (typeof CAPTURE_METHODS)[number];
+/** What a merchant sees in `status`. */
+export const PAYMENT_STATUSES = [
+  'processing',
+  'requires_capture',
+  'succeeded',
+  'canceled',
+  'failed',
+] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+const AMOUNT_TOO_LARGE = { context: { code: GatewayErrorCode.AmountTooLarge } };
+
+export class CreatePaymentDto {
+  @ApiProperty({
+    minimum: 1,
+    maximum: PAYMENT_AMOUNT_MAX,
+    example: 2_000,
+    description: 'A positive integer in the minor unit of the currency (2000 = 20.00 USD).',
+  })
+  // Checked from the bottom up: a non-integer is parameter_invalid before any bound.
+  @Max(PAYMENT_AMOUNT_MAX, AMOUNT_TOO_LARGE)
+  @Min(1)
+  @IsInt()
+  amount!: number;
+
+  @ApiProperty({ enum: PAYMENT_CURRENCIES, example: 'usd', description: 'ISO 4217, lower case.' })
+  @IsString()
+  @IsIn(PAYMENT_CURRENCIES, { message: 'must be a supported lower-case ISO 4217 code' })
+  currency!: string;
+
+  @ApiProperty({ example: 'tok_visa', description: 'A payment method token; never card data.' })
+  @IsString()
+  @MaxLength(SOURCE_LENGTH_MAX)
+  source!: string;
+
+  @ApiPropertyOptional({ enum: CAPTURE_METHODS, default: 'automatic' })
+  @IsOptional()
+  @IsIn(CAPTURE_METHODS)
+  capture_method?: CaptureMethod;
+
+  @ApiPropertyOptional({ maxLength: DESCRIPTION_LENGTH_MAX })
+  @IsOptional()
+  @IsString()
+  @MaxLength(DESCRIPTION_LENGTH_MAX)
+  description?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 500 },
+    description: `Up to ${METADATA_KEYS_MAX} keys of at most 40 characters, string values of at most 500.`,
+  })
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, string>;
+}
+
+export class CapturePaymentDto {
+  @ApiPropertyOptional({
+    minimum: 1,
+    description: 'At most `amount_capturable` (the default); the rest is released.',
+  })
+  @IsOptional()
+  @Max(PAYMENT_AMOUNT_MAX, AMOUNT_TOO_LARGE)
+  @Min(1)
+  @IsInt()
+  amount_to_capture?: number;
+}
+
+export class PaymentDto {
+  @ApiProperty({ example: 'pay_3kTq9XbQ2mJx8vLrP0aZc7Ye' })
+  id!: string;
+
+  @ApiProperty({ enum: ['payment'] })
+  object!: 'payment';
+
+  @ApiProperty({ example: 2_000 })
+  amount!: number;
+
+  @ApiProperty({ example: 'usd' })
+  currency!: string;
+
+  @ApiProperty({ enum: PAYMENT_STATUSES })
+  status!: PaymentStatus;
+
+  @ApiProperty({ enum: CAPTURE_METHODS })
+  capture_method!: CaptureMethod;
+
+  @ApiProperty({ description: 'What a capture may still take.' })
+  amount_capturable!: number;
+
+  @ApiProperty()
+  amount_captured!: number;
+
+  @ApiProperty()
+  amount_refunded!: number;
+
+  @ApiProperty({ example: 'tok_visa' })
+  source!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  description!: string | null;
+
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  metadata!: Record<string, string>;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'card_declined',
+    description: 'card_declined, insufficient_funds or processing_error when failed.',
+  })
+  failure_code!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  failure_message!: string | null;
+
+  @ApiProperty({ description: 'Unix time in seconds.' })
+  created!: number;
+}
+
+export class PaymentListDto {
+  @ApiProperty({ enum: ['list'] })
+  object!: 'list';
+
+  @ApiProperty({ example: '/v1/payments' })
+  url!: string;
+
+  @ApiProperty()
+  has_more!: boolean;
+
+  @ApiProperty({ type: [PaymentDto] })
+  data!: PaymentDto[];
+}

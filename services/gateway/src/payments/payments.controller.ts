@@ -1,0 +1,106 @@
+import { applyDecorators, Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { MerchantAuth, MerchantId } from '../auth/auth.decorators';
+import type { HttpReply } from '../http/http-reply';
+import { ErrorResponseDto } from '../http/openapi';
+import { ListQuery, type ListObject } from '../http/pagination';
+import { NoParameters } from '../http/validation.pipe';
+import type { Plain } from '../http/wire';
+import { Idempotency } from '../idempotency/idempotency.interceptor';
+import type { IdempotencyClaim } from '../idempotency/idempotency.service';
+import { CapturePaymentDto, CreatePaymentDto, PaymentDto, PaymentListDto } from './payment.dto';
+import { paymentReply } from './payment-reply';
+import { Prefer, type WaitPreference } from './payment-wait';
+import { PaymentsService } from './payments.service';
+
+/** The OpenAPI description of a route that answers with a payment after waiting for it. */
+const Waited = (): MethodDecorator =>
+  applyDecorators(
+    ApiHeader({
+      name: 'Prefer',
+      required: false,
+      description:
+        '`respond-async` answers 202 at once; `wait=N` waits up to N seconds (at most 30) ' +
+        'for the outcome instead of the default (PAYMENT_WAIT_MS).',
+    }),
+    ApiOkResponse({ type: PaymentDto, description: 'The payment, settled.' }),
+    ApiAcceptedResponse({
+      type: PaymentDto,
+      description: 'Still processing when the wait ended; it completes anyway.',
+    }),
+    ApiResponse({
+      status: 402,
+      type: ErrorResponseDto,
+      description:
+        'The payment failed: code card_declined, insufficient_funds or processing_error.',
+    }),
+  );
+
+@ApiTags('payments')
+@MerchantAuth()
+@Controller('v1/payments')
+export class PaymentsController {
+  constructor(private readonly payments: PaymentsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a payment and wait (as preferred) for its outcome' })
+  @Waited()
+  create(
+    @MerchantId() merchantId: string,
+    @Body() body: CreatePaymentDto,
+    @Idempotency() claim: IdempotencyClaim | null,
+    @Prefer() prefer: WaitPreference,
+  ): Promise<HttpReply> {
+    return paymentReply(this.payments.create(merchantId, body, claim, prefer));
+  }
+
+  @Get()
+  @ApiOperation({ summary: "List the merchant's payments, newest first" })
+  @ApiOkResponse({ type: PaymentListDto })
+  list(
+    @MerchantId() merchantId: string,
+    @Query() query: ListQuery,
+  ): Promise<ListObject<Plain<PaymentDto>>> {
+    return this.payments.list(merchantId, query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Retrieve a payment' })
+  @ApiOkResponse({ type: PaymentDto })
+  retrieve(@MerchantId() merchantId: string, @Param('id') id: string): Promise<Plain<PaymentDto>> {
+    return this.payments.retrieve(merchantId, id);
+  }
+
+  @Post(':id/capture')
+  @ApiOperation({ summary: 'Capture an authorized payment, in full or in part' })
+  @Waited()
+  capture(
+    @MerchantId() merchantId: string,
+    @Param('id') id: string,
+    @Body() body: CapturePaymentDto,
+    @Idempotency() claim: IdempotencyClaim | null,
+    @Prefer() prefer: WaitPreference,
+  ): Promise<HttpReply> {
+    return paymentReply(this.payments.capture(merchantId, id, body, claim, prefer));
+  }
+
+  @Post(':id/cancel')
+  @ApiOperation({ summary: 'Cancel an authorized payment: its authorization is voided' })
+  @Waited()
+  cancel(
+    @MerchantId() merchantId: string,
+    @Param('id') id: string,
+    @Body() _body: NoParameters,
+    @Idempotency() claim: IdempotencyClaim | null,
+    @Prefer() prefer: WaitPreference,
+  ): Promise<HttpReply> {
+    return paymentReply(this.payments.cancel(merchantId, id, claim, prefer));
+  }
+}

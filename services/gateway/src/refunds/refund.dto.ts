@@ -1,0 +1,103 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { GatewayErrorCode } from '../http/gateway.exception';
+import { ListQuery } from '../http/pagination';
+import { IsMetadata, METADATA_KEYS_MAX } from '../payments/metadata.validator';
+import { PAYMENT_AMOUNT_MAX } from '../payments/payment.dto';
+import type { RefundStatus } from './refund.rows';
+
+export const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
+export type RefundReason = (typeof REFUND_REASONS)[number];
+const PAYMENT_ID = /^pay_[A-Za-z0-9]{1,64}$/;
+const AMOUNT_TOO_LARGE = { context: { code: GatewayErrorCode.AmountTooLarge } };
+
+export class CreateRefundDto {
+  @ApiProperty({ example: 'pay_3kTq9XbQ2mJx8vLrP0aZc7Ye', description: 'The payment to refund.' })
+  @IsString()
+  @Matches(PAYMENT_ID, { message: 'must be a payment id (pay_…)' })
+  payment!: string;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    description: 'Minor units; by default what is still refundable on the payment.',
+  })
+  @IsOptional()
+  @Max(PAYMENT_AMOUNT_MAX, AMOUNT_TOO_LARGE)
+  @Min(1)
+  @IsInt()
+  amount?: number;
+
+  @ApiPropertyOptional({ enum: REFUND_REASONS })
+  @IsOptional()
+  @IsIn(REFUND_REASONS)
+  reason?: RefundReason;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: 500 },
+    description: `Up to ${METADATA_KEYS_MAX} keys of at most 40 characters, string values of at most 500.`,
+  })
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, string>;
+}
+
+export class RefundListQuery extends ListQuery {
+  @ApiPropertyOptional({ description: 'Only the refunds of this payment.' })
+  @IsOptional()
+  @IsString()
+  @Matches(PAYMENT_ID, { message: 'must be a payment id (pay_…)' })
+  payment?: string;
+}
+
+export class RefundDto {
+  @ApiProperty({ example: 're_3kTq9XbQ2mJx8vLrP0aZc7Ye' })
+  id!: string;
+
+  @ApiProperty({ enum: ['refund'] })
+  object!: 'refund';
+
+  @ApiProperty({ example: 'pay_3kTq9XbQ2mJx8vLrP0aZc7Ye' })
+  payment!: string;
+
+  @ApiProperty({ example: 500 })
+  amount!: number;
+
+  @ApiProperty({ example: 'usd' })
+  currency!: string;
+
+  @ApiProperty({ enum: ['pending', 'succeeded', 'failed', 'canceled'] })
+  status!: RefundStatus;
+
+  @ApiProperty({ enum: REFUND_REASONS, nullable: true })
+  reason!: RefundReason | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'When failed: the processor’s reason (expired_or_canceled_card, …), insufficient_funds ' +
+      '(the merchant’s balance cannot cover it) or processor_unavailable.',
+  })
+  failure_reason!: string | null;
+
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  metadata!: Record<string, string>;
+
+  @ApiProperty({ description: 'Unix time in seconds.' })
+  created!: number;
+}
+
+export class RefundListDto {
+  @ApiProperty({ enum: ['list'] })
+  object!: 'list';
+
+  @ApiProperty({ example: '/v1/refunds' })
+  url!: string;
+
+  @ApiProperty()
+  has_more!: boolean;
+
+  @ApiProperty({ type: [RefundDto] })
+  data!: RefundDto[];
+}

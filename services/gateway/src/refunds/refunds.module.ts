@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { EventsModule } from '../events/events.module';
+import { IdempotencyModule } from '../idempotency/idempotency.module';
+import { RefundWaiter } from './refund-waiter';
+import { RefundsConsumer } from './refunds.consumer';
+import { RefundsController } from './refunds.controller';
+import { RefundsRepository } from './refunds.repository';
+import { RefundsService } from './refunds.service';
+
+/** Refunds: the REST routes, and the outcome task from the refund service (queue `gateway`). */
+@Module({
+  imports: [IdempotencyModule, EventsModule],
+  controllers: [RefundsController, RefundsConsumer],
+  providers: [RefundsService, RefundsRepository, RefundWaiter],
+})
+export class RefundsModule {}

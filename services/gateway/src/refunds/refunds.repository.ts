@@ -1,0 +1,136 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { paginate, type Page } from '../http/pagination';
+import type { RefundListQuery, RefundReason } from './refund.dto';
+import type { RefundablePaymentRow, RefundRow } from './refund.rows';
+
+const COLUMNS = `id, merchant_id, payment_id, amount, currency, status, reason, failure_reason,
+  metadata, created_at`;
+
+type Queryable = Pick<EntityManager, 'query'>;
+
+export interface NewRefund {
+  id: string;
+  merchantId: string;
+  paymentId: string;
+  amount: bigint;
+  currency: string;
+  reason: RefundReason | null;
+  metadata: Record<string, string>;
+}
+
+/**
+ * All SQL for refunds, including the refund columns of payments: what is refundable is
+ * decided here, under the payment's row lock. Every read for a merchant is filtered by it.
+ */
+@Injectable()
+export class RefundsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Locks the merchant's payment for a refund decision: concurrent refunds of one
+   * payment queue here, and each sees what the ones before it reserved.
+   */
+  async lockPayment(
+    manager: EntityManager,
+    merchantId: string,
+    paymentId: string,
+  ): Promise<RefundablePaymentRow | undefined> {
+    const rows = await manager.query<RefundablePaymentRow[]>(
+      `SELECT id, status, amount_captured, amount_refunded, amount_refund_reserved, currency, source
+         FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
+      [merchantId, paymentId],
+    );
+    return rows[0];
+  }
+
+  /** Reserves `amount` of a locked payment (the table's CHECK is the last line of defence). */
+  async reserve(manager: EntityManager, paymentId: string, amount: bigint): Promise<void> {
+    await manager.query(
+      `UPDATE payments SET amount_refund_reserved = amount_refund_reserved + $2, updated_at = now()
+        WHERE id = $1`,
+      [paymentId, amount.toString()],
+    );
+  }
+
+  async insert(manager: EntityManager, refund: NewRefund): Promise<RefundRow> {
+    const rows = await manager.query<RefundRow[]>(
+      `INSERT INTO refunds (id, merchant_id, payment_id, amount, currency, status, reason, metadata)
+       VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7::jsonb)
+       RETURNING ${COLUMNS}`,
+      [
+        refund.id,
+        refund.merchantId,
+        refund.paymentId,
+        refund.amount.toString(),
+        refund.currency,
+        refund.reason,
+        JSON.stringify(refund.metadata),
+      ],
+    );
+    const [row] = rows;
+    if (!row) throw new Error('INSERT … RETURNING gave no row');
+    return row;
+  }
+
+  async find(
+    merchantId: string,
+    id: string,
+    db: Queryable = this.dataSource,
+  ): Promise<RefundRow | undefined> {
+    const rows = await db.query<RefundRow[]>(
+      `SELECT ${COLUMNS} FROM refunds WHERE merchant_id = $1 AND id = $2`,
+      [merchantId, id],
+    );
+    return rows[0];
+  }
+
+  async findById(id: string, db: Queryable = this.dataSource): Promise<RefundRow | undefined> {
+    const rows = await db.query<RefundRow[]>(`SELECT ${COLUMNS} FROM refunds WHERE id = $1`, [id]);
+    return rows[0];
+  }
+
+  /**
+   * Ends a pending refund and settles its reservation on the payment, in one statement:
+   * the amount moves to `amount_refunded` if it succeeded, and is freed either way.
+   * Returns nothing when the refund had ended before (a redelivered outcome).
+   */
+  async settle(
+    manager: EntityManager,
+    id: string,
+    outcome: { status: 'succeeded' | 'failed'; failureReason: string | null },
+  ): Promise<RefundRow | undefined> {
+    const rows = await manager.query<RefundRow[]>(
+      `WITH ended AS (
+         UPDATE refunds SET status = $2, failure_reason = $3, updated_at = now()
+          WHERE id = $1 AND status = 'pending'
+          RETURNING ${COLUMNS}
+       ), payment AS (
+         UPDATE payments p
+            SET amount_refund_reserved = p.amount_refund_reserved - e.amount,
+                amount_refunded = p.amount_refunded + CASE WHEN $2 = 'succeeded' THEN e.amount ELSE 0 END,
+                updated_at = now()
+           FROM ended e WHERE p.id = e.payment_id
+       )
+       SELECT ${COLUMNS} FROM ended`,
+      [id, outcome.status, outcome.failureReason],
+    );
+    return rows[0];
+  }
+
+  list(merchantId: string, query: RefundListQuery): Promise<Page<RefundRow>> {
+    return paginate<RefundRow>(
+      this.dataSource,
+      {
+        table: 'refunds',
+        columns: COLUMNS,
+        where: {
+          merchant_id: merchantId,
+          ...(query.payment === undefined ? {} : { payment_id: query.payment }),
+        },
+        objectName: 'refund',
+      },
+      query,
+    );
+  }
+}
