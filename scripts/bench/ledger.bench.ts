@@ -17,6 +17,7 @@ import 'reflect-metadata';
 import { LEDGER_TASK, type CreateTransfersResult, type TransferWire } from '@clearline/contracts';
 import { startService, startTaskApp, type TaskApp } from '@clearline/testing';
 import { Client } from 'pg';
+import { runBench } from './lib/platform-bench';
 import { benchInfra, type BenchInfra } from './lib/bench-infra';
 import { rawAmqp } from './lib/raw-amqp';
 import { latency, paced, round, sleep, windowed, type Latency } from './lib/stats';
@@ -259,9 +260,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+runBench(main);

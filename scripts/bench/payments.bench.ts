@@ -14,12 +14,18 @@
  * of the gateway process there.
  */
 import 'reflect-metadata';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
-import { startService, type ServiceProcess } from '@clearline/testing';
 import { benchInfra } from './lib/bench-infra';
-import { round, sleep } from './lib/stats';
+import {
+  benchMerchant,
+  drained,
+  runBench,
+  startPlatform,
+  type BenchPlatform,
+} from './lib/platform-bench';
+import { round } from './lib/stats';
 
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 20);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 64);
@@ -27,10 +33,6 @@ const PACED_S = Number(process.env['BENCH_PACED_S'] ?? 15);
 const RATE = Number(process.env['BENCH_RATE'] ?? 500);
 /** A rate this machine sustains, for the latency of an unsaturated pipeline. */
 const LOW_RATE = Number(process.env['BENCH_LOW_RATE'] ?? 100);
-const GATEWAY_PORT = 3_910;
-const LEDGER_PORT = 3_911;
-const ADMIN_KEY = `sk_admin_bench_${randomBytes(12).toString('hex')}`;
-const SETTLE_TIMEOUT_MS = 120_000;
 
 interface Run {
   label: string;
@@ -44,52 +46,15 @@ function progress(step: string): void {
   process.stderr.write(`bench:payments: ${step}…\n`);
 }
 
-function profileArgs(): string[] {
-  const dir = process.env['BENCH_PROFILE_DIR'];
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
-}
-
-async function call<T>(method: string, path: string, key: string, body?: unknown): Promise<T> {
-  const response = await fetch(`http://127.0.0.1:${GATEWAY_PORT}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!response.ok)
-    throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
-}
-
-/** A merchant whose ledger accounts are open (its first payment succeeds). */
-async function createMerchant(): Promise<string> {
-  const { api_key: key } = await call<{ api_key: string }>(
-    'POST',
-    '/v1/admin/merchants',
-    ADMIN_KEY,
-    {
-      name: 'bench',
-    },
-  );
-  for (let i = 0; i < 100; i += 1) {
-    const response = await fetch(`http://127.0.0.1:${GATEWAY_PORT}/v1/payments`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ amount: 100, currency: 'usd', source: 'tok_visa' }),
-    });
-    if (response.status === 200) return key;
-    await sleep(100);
-  }
-  throw new Error('the warm-up payment never succeeded');
-}
-
 async function load(
+  platform: BenchPlatform,
   label: string,
   key: string,
   options: Omit<autocannon.Options, 'url'>,
 ): Promise<Run> {
   progress(label);
   const result = await autocannon({
-    url: `http://127.0.0.1:${GATEWAY_PORT}/v1/payments`,
+    url: platform.url('/v1/payments'),
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ amount: 1_999, currency: 'usd', source: 'tok_visa' }),
@@ -113,17 +78,17 @@ async function load(
 
 /** Waits until no payment is in flight; returns the counts by status. */
 async function settle(db: Client): Promise<Record<string, number>> {
-  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-  for (;;) {
+  const counts = async (): Promise<Record<string, number>> => {
     const { rows } = await db.query<{ status: string; n: number }>(
       `SELECT status, count(*)::int AS n FROM payments GROUP BY status`,
     );
-    const counts = Object.fromEntries(rows.map((row) => [row.status, row.n]));
-    const inFlight = (counts['processing'] ?? 0) + (counts['capturing'] ?? 0);
-    if (inFlight === 0) return counts;
-    if (Date.now() > deadline) throw new Error(`${inFlight} payments still in flight`);
-    await sleep(200);
-  }
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  };
+  await drained('payments', async () => {
+    const now = await counts();
+    return (now['processing'] ?? 0) + (now['capturing'] ?? 0);
+  });
+  return counts();
 }
 
 function row(run: Run): Record<string, number> {
@@ -141,6 +106,7 @@ function row(run: Run): Record<string, number> {
 
 /** Every payment settled and succeeded, each with exactly its two ledger transfers, and the ledger balanced. */
 async function verify(
+  platform: BenchPlatform,
   db: Client,
   answered: number,
 ): Promise<{ balanced: boolean; summary: string }> {
@@ -149,10 +115,10 @@ async function verify(
     `SELECT count(*)::int AS n FROM ledger_transfers WHERE id LIKE 'pay\\_%'`,
   );
   const transfers = rows[0]?.n ?? 0;
-  const check = await call<{ balanced: boolean; violations: string[] }>(
+  const check = await platform.call<{ balanced: boolean; violations: string[] }>(
     'GET',
     '/v1/admin/ledger/check',
-    ADMIN_KEY,
+    platform.adminKey,
   );
   const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
   const succeeded = counts['succeeded'] ?? 0;
@@ -166,15 +132,20 @@ async function verify(
   return { balanced, summary };
 }
 
-async function measure(db: Client): Promise<void> {
-  const key = await createMerchant();
-  const max = await load(`(1) throughput: ${CONNECTIONS} connections for ${DURATION_S} s`, key, {
-    connections: CONNECTIONS,
-    duration: DURATION_S,
-  });
+async function measure(platform: BenchPlatform, db: Client): Promise<void> {
+  const key = await benchMerchant(platform);
+  const max = await load(
+    platform,
+    `(1) throughput: ${CONNECTIONS} connections for ${DURATION_S} s`,
+    key,
+    {
+      connections: CONNECTIONS,
+      duration: DURATION_S,
+    },
+  );
   await settle(db);
   const paced = (rate: number, label: string): Promise<Run> =>
-    load(label, key, {
+    load(platform, label, key, {
       connections: Math.max(50, Math.ceil(rate / 10)),
       overallRate: rate,
       duration: PACED_S,
@@ -185,7 +156,7 @@ async function measure(db: Client): Promise<void> {
   progress('waiting for every payment to settle');
   const runs = [max, at500, atLow];
   const answered = 1 + runs.reduce((sum, run) => sum + run.ok + run.accepted, 0);
-  const { balanced, summary } = await verify(db, answered);
+  const { balanced, summary } = await verify(platform, db, answered);
   console.table(Object.fromEntries(runs.map((run) => [run.label, row(run)])));
   console.log(summary);
   console.log(
@@ -203,42 +174,17 @@ async function measure(db: Client): Promise<void> {
 
 async function main(): Promise<void> {
   const infra = await benchInfra('payments');
-  const services: ServiceProcess[] = [];
   const db = new Client({ connectionString: infra.databaseUrl });
+  progress('starting the ledger and the gateway');
+  const platform = await startPlatform(infra, ['ledger', 'gateway']);
   try {
-    progress('starting the ledger and the gateway');
-    services.push(
-      await startService('ledger', LEDGER_PORT, {
-        ...infra.env,
-        LEDGER_PORT: String(LEDGER_PORT),
-        TASK_PREFETCH: '3000',
-      }),
-    );
-    services.push(
-      await startService(
-        'gateway',
-        GATEWAY_PORT,
-        {
-          ...infra.env,
-          GATEWAY_PORT: String(GATEWAY_PORT),
-          ADMIN_API_KEY: ADMIN_KEY,
-          RATE_LIMIT_PER_S: '1000000',
-        },
-        profileArgs(),
-      ),
-    );
     await db.connect();
-    await measure(db);
+    await measure(platform, db);
   } finally {
     await db.end().catch(() => undefined);
-    for (const service of services.reverse()) await service.stop();
+    await platform.stop();
     await infra.destroy();
   }
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+runBench(main);

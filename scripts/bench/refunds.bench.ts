@@ -16,7 +16,13 @@ import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { benchInfra } from './lib/bench-infra';
-import { benchMerchant, drained, startPlatform, type BenchPlatform } from './lib/platform-bench';
+import {
+  benchMerchant,
+  drained,
+  runBench,
+  startPlatform,
+  type BenchPlatform,
+} from './lib/platform-bench';
 import { round, windowed } from './lib/stats';
 
 const PAYMENTS = Number(process.env['BENCH_PAYMENTS'] ?? 6_000);
@@ -137,9 +143,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+runBench(main);

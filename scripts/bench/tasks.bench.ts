@@ -7,6 +7,7 @@
  * Options: BENCH_TASKS (default 20000), BENCH_PACED (5000), BENCH_RTT (2000).
  */
 import 'reflect-metadata';
+import { runBench } from './lib/platform-bench';
 import { benchInfra } from './lib/bench-infra';
 import { clearlineTasks } from './lib/clearline-tasks';
 import { nestRmq } from './lib/nest-rmq';
@@ -71,9 +72,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+runBench(main);

@@ -108,3 +108,13 @@ export async function drained(
     await sleep(200);
   }
 }
+
+/** Runs a benchmark's main and exits: 0 when it finished, 1 (with the error) when not. */
+export function runBench(main: () => Promise<void>): void {
+  main()
+    .then(() => process.exit(0))
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}
