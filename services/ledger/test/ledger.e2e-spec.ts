@@ -243,6 +243,24 @@ describe('ledger service', () => {
     expect(await balances(ledger, pending)).toEqual(before);
   });
 
+  it('dead-letters a malformed task with the reason and applies nothing', async () => {
+    const before = await balances(ledger, pending);
+    for (const payload of [{ transfers: 'all of them' }, { transfers: [] }, { nope: 1 }]) {
+      const handle = await ledger.client.send(LEDGER_TASK.createTransfers, payload);
+      const record = await handle.settled();
+      expect(record.state).toBe('FAILURE');
+      expect(record.errorType).toBe('PayloadValidationError');
+      await eventually(
+        async () =>
+          (await ledger.deadLetters.list({ queue: 'ledger' })).some(
+            (d) => d.id === handle.id && d.reason === 'invalid-payload',
+          ),
+        { what: 'the malformed task in the dead-letter queue' },
+      );
+    }
+    expect(await balances(ledger, pending)).toEqual(before);
+  });
+
   it('applies a linked chain whole or not at all', async () => {
     const before = await balances(ledger, pending);
     const base = {

@@ -21,6 +21,7 @@ import {
   type LedgerCheckResult,
 } from '@clearline/contracts';
 import {
+  eventually,
   isolatedInfrastructure,
   startTaskApp,
   type IsolatedInfrastructure,
@@ -153,6 +154,30 @@ describe('refund processing', () => {
     await expect(again.result()).resolves.toMatchObject({ status: 'succeeded' });
     expect(await balance('pending')).toBe(after);
     expect(await settledMessages(id)).toBe(1);
+  });
+
+  it('dead-letters a malformed refund task with the reason, holding nothing', async () => {
+    const handle = await app.client.send(REFUND_TASK.process, {
+      refund_id: 're_bad',
+      payment_id: 'pay_x',
+      merchant_id: M,
+      amount: '-5',
+      currency: 'usd',
+      source: 'tok_visa',
+    });
+    const record = await handle.settled();
+    expect(record.state).toBe('FAILURE');
+    await eventually(
+      async () =>
+        (await app.deadLetters.list({ queue: 'refund' })).some(
+          (d) => d.id === handle.id && d.reason === 'invalid-payload',
+        ),
+      { what: 'the malformed refund task in the dead-letter queue' },
+    );
+    const [jobs] = await app.dataSource.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM refund_jobs WHERE refund_id = 're_bad'`,
+    );
+    expect(jobs?.n).toBe(0);
   });
 
   it('releases the hold when the processor refuses (tok_refundFail): the balance is as before', async () => {

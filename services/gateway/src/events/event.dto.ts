@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { ListQuery } from '../http/pagination';
+import { ListDto } from '../http/openapi';
 
 export const EVENT_TYPE_LENGTH_MAX = 100;
 
@@ -78,16 +79,4 @@ export class EventDto extends EventPayloadDto {
   delivery_attempts!: WebhookAttemptDto[];
 }
 
-export class EventListDto {
-  @ApiProperty({ enum: ['list'] })
-  object!: 'list';
-
-  @ApiProperty({ example: '/v1/events' })
-  url!: string;
-
-  @ApiProperty()
-  has_more!: boolean;
-
-  @ApiProperty({ type: [EventDto] })
-  data!: EventDto[];
-}
+export const EventListDto = ListDto(EventDto, '/v1/events', 'EventListDto');

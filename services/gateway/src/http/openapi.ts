@@ -1,7 +1,29 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import { ApiProperty, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { MERCHANT_SCHEME, OPERATOR_SCHEME } from '../auth/auth.decorators';
 import { GatewayErrorCode } from './gateway.exception';
+
+/**
+ * The OpenAPI shape of a Stripe-style list of `item` objects (`ListObject` on the wire),
+ * named `name` in the document.
+ */
+export function ListDto(item: Type, url: string, name: string, description?: string): Type {
+  class List {
+    @ApiProperty({ enum: ['list'] })
+    object!: 'list';
+
+    @ApiProperty({ example: url })
+    url!: string;
+
+    @ApiProperty({ description: description ?? 'More objects lie beyond this page.' })
+    has_more!: boolean;
+
+    @ApiProperty({ type: [item] })
+    data!: unknown[];
+  }
+  Object.defineProperty(List, 'name', { value: name });
+  return List;
+}
 
 export class ErrorDetailDto {
   @ApiProperty({

@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { WORK_QUEUES } from '@clearline/contracts';
 import { DEAD_LETTER_PAGE_MAX, TASK_STATES, type TaskState } from '@clearline/tasks';
+import { ListDto } from '../http/openapi';
 
 const QUEUE_NAMES = WORK_QUEUES.map((queue) => queue.name);
 
@@ -120,19 +121,12 @@ export class DeadLetterDto {
   body!: string;
 }
 
-export class DeadLetterListDto {
-  @ApiProperty({ enum: ['list'] })
-  object!: 'list';
-
-  @ApiProperty()
-  url!: string;
-
-  @ApiProperty({ description: 'More dead letters wait beyond this page.' })
-  has_more!: boolean;
-
-  @ApiProperty({ type: [DeadLetterDto] })
-  data!: DeadLetterDto[];
-}
+export const DeadLetterListDto = ListDto(
+  DeadLetterDto,
+  '/v1/admin/dead-letters',
+  'DeadLetterListDto',
+  'More dead letters wait beyond this page.',
+);
 
 export class LedgerCheckCurrencyDto {
   @ApiProperty({ example: 'USD' })

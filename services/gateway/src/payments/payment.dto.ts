@@ -3,6 +3,7 @@ import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-va
 import { CURRENCY_EXPONENTS } from '@clearline/ledger-core';
 import { GatewayErrorCode } from '../http/gateway.exception';
 import { IsMetadata, METADATA_KEYS_MAX } from './metadata.validator';
+import { ListDto } from '../http/openapi';
 
 /** The largest amount of one payment, in minor units (Stripe's: 999,999.99 in a 2-decimal currency). */
 export const PAYMENT_AMOUNT_MAX = 99_999_999;
@@ -134,16 +135,4 @@ export class PaymentDto {
   created!: number;
 }
 
-export class PaymentListDto {
-  @ApiProperty({ enum: ['list'] })
-  object!: 'list';
-
-  @ApiProperty({ example: '/v1/payments' })
-  url!: string;
-
-  @ApiProperty()
-  has_more!: boolean;
-
-  @ApiProperty({ type: [PaymentDto] })
-  data!: PaymentDto[];
-}
+export const PaymentListDto = ListDto(PaymentDto, '/v1/payments', 'PaymentListDto');

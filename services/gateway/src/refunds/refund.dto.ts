@@ -5,6 +5,7 @@ import { ListQuery } from '../http/pagination';
 import { IsMetadata, METADATA_KEYS_MAX } from '../payments/metadata.validator';
 import { PAYMENT_AMOUNT_MAX } from '../payments/payment.dto';
 import type { RefundStatus } from './refund.rows';
+import { ListDto } from '../http/openapi';
 
 export const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
 export type RefundReason = (typeof REFUND_REASONS)[number];
@@ -88,16 +89,4 @@ export class RefundDto {
   created!: number;
 }
 
-export class RefundListDto {
-  @ApiProperty({ enum: ['list'] })
-  object!: 'list';
-
-  @ApiProperty({ example: '/v1/refunds' })
-  url!: string;
-
-  @ApiProperty()
-  has_more!: boolean;
-
-  @ApiProperty({ type: [RefundDto] })
-  data!: RefundDto[];
-}
+export const RefundListDto = ListDto(RefundDto, '/v1/refunds', 'RefundListDto');
