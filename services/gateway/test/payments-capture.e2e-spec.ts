@@ -26,13 +26,7 @@ describe('payments: capture and cancel', () => {
     await h.close();
   });
 
-  afterEach(async () => {
-    const check = await h.ledgerCheck();
-    expect({ balanced: check.balanced, violations: check.violations }).toEqual({
-      balanced: true,
-      violations: [],
-    });
-  });
+  afterEach(() => h.expectBalanced());
 
   const authorize = async (amount = 5_000): Promise<Payment> => {
     const reply = await h.pay(merchant, card('tok_visa', { amount, capture_method: 'manual' }));

@@ -63,6 +63,8 @@ export interface PaymentsHarness {
   /** Polls GET until the payment has `status`. */
   until(merchant: CreatedMerchant, id: string, status: string): Promise<Payment>;
   ledgerCheck(): Promise<LedgerCheck>;
+  /** Fails the test unless the ledger's invariant report is clean (run after every scenario). */
+  expectBalanced(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,8 @@ export async function startPayments(env: Record<string, string> = {}): Promise<P
     service: 'ledger',
     imports: [LedgerFeatureModule],
   });
+  const ledgerCheck = async (): Promise<LedgerCheck> =>
+    (await gw.call<LedgerCheck>('GET', '/v1/admin/ledger/check')).body;
   const get = (merchant: CreatedMerchant, id: string) =>
     gw.call<Payment & ErrorReply>('GET', `/v1/payments/${id}`, { key: merchant.api_key });
   return {
@@ -100,7 +104,14 @@ export async function startPayments(env: Record<string, string> = {}): Promise<P
         },
         { what: `payment ${id} to be ${status}`, timeoutMs: 15_000 },
       ),
-    ledgerCheck: async () => (await gw.call<LedgerCheck>('GET', '/v1/admin/ledger/check')).body,
+    ledgerCheck,
+    expectBalanced: async () => {
+      const check = await ledgerCheck();
+      expect({ balanced: check.balanced, violations: check.violations }).toEqual({
+        balanced: true,
+        violations: [],
+      });
+    },
     close: async () => {
       await ledger.close();
       await gw.close();

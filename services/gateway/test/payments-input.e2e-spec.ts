@@ -28,9 +28,7 @@ describe('payments: input and idempotency', () => {
     await h.close();
   });
 
-  afterEach(async () => {
-    expect((await h.ledgerCheck()).balanced).toBe(true);
-  });
+  afterEach(() => h.expectBalanced());
 
   const paymentsOf = async (m: CreatedMerchant): Promise<number> => {
     const [row] = await db.query<[{ n: number }]>(

@@ -29,13 +29,7 @@ describe('payments', () => {
     await h.close();
   });
 
-  afterEach(async () => {
-    const check = await h.ledgerCheck();
-    expect({ balanced: check.balanced, violations: check.violations }).toEqual({
-      balanced: true,
-      violations: [],
-    });
-  });
+  afterEach(() => h.expectBalanced());
 
   describe('tokens', () => {
     it('approves tok_visa with automatic capture: 200 succeeded, the whole Stripe-like object', async () => {

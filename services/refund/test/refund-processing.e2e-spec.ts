@@ -206,6 +206,25 @@ describe('refund processing', () => {
     expect(await settledMessages(id)).toBe(1);
   });
 
+  it('fails a refund whose processor stays down through every retry, and releases its hold', async () => {
+    const payment = await capturedPayment(400);
+    const before = await balance('pending');
+    const { id, taskId, result } = await refund(payment, 400, 'tok_processorDown');
+    expect(result).toEqual({ status: 'failed', failure_reason: 'processor_unavailable' });
+    const [record] = await app.dataSource.query<{ retries: number }[]>(
+      `SELECT retries FROM task_results WHERE id = $1`,
+      [taskId],
+    );
+    expect(record?.retries).toBe(4);
+    const [hold] = await app.dataSource.query<{ status: string }[]>(
+      `SELECT status FROM ledger_pending_transfers WHERE id = $1`,
+      [`${id}:hold`],
+    );
+    expect(hold?.status).toBe('voided');
+    expect(await balance('pending')).toBe(before);
+    expect(await settledMessages(id)).toBe(1);
+  });
+
   it('pays from the available balance when pending cannot cover it, and fails insufficient_funds when neither can', async () => {
     // Move everything pending to available, as a settlement would.
     const pending = await balance('pending');

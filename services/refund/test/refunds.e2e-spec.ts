@@ -22,11 +22,7 @@ describe('refunds (REST, end to end)', () => {
     other = await h.gw.createMerchant({ name: 'Other shop' });
   });
 
-  afterEach(async () => {
-    const check = await h.ledgerCheck();
-    expect(check.violations).toEqual([]);
-    expect(check.balanced).toBe(true);
-  });
+  afterEach(() => h.expectBalanced());
 
   afterAll(async () => {
     await h.close();

@@ -1,7 +1,8 @@
 import { createParamDecorator, Injectable, type ExecutionContext } from '@nestjs/common';
-import { TaskClient, TaskTimeoutError } from '@clearline/tasks';
+import { TaskClient } from '@clearline/tasks';
 import { PAYMENT_WAIT_MS_MAX } from '../gateway.env';
 import type { GatewayRequest } from '../http/http-types';
+import { taskObject } from '../http/task-outcome';
 import type { Plain } from '../http/wire';
 import type { PaymentDto } from './payment.dto';
 import { toPaymentDto } from './payment.mapper';
@@ -56,24 +57,12 @@ export class PaymentWaiter {
 
   async outcome(payment: PaymentRow, taskId: string, waitMs: number): Promise<Plain<PaymentDto>> {
     if (waitMs <= 0) return toPaymentDto(payment);
-    try {
-      const record = await this.tasks.handle(taskId).settled({ timeoutMs: waitMs });
-      if (record.state === 'SUCCESS' && isPaymentObject(record.result, payment.id)) {
-        return record.result;
-      }
-    } catch (error) {
-      if (!(error instanceof TaskTimeoutError)) throw error;
-    }
+    const ended = await taskObject<Plain<PaymentDto>>(this.tasks, taskId, waitMs, {
+      object: 'payment',
+      id: payment.id,
+    });
+    if (ended) return ended;
     const now = await this.payments.find(payment.merchant_id, payment.id);
     return toPaymentDto(now ?? payment);
   }
-}
-
-function isPaymentObject(value: unknown, id: string): value is Plain<PaymentDto> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { object?: unknown }).object === 'payment' &&
-    (value as { id?: unknown }).id === id
-  );
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { refundSettledTaskId } from '@clearline/contracts';
-import { TaskClient, TaskTimeoutError } from '@clearline/tasks';
+import { TaskClient } from '@clearline/tasks';
+import { taskObject } from '../http/task-outcome';
 import type { Plain } from '../http/wire';
 import type { RefundDto } from './refund.dto';
 import { toRefundDto } from './refund.mapper';
@@ -21,26 +22,14 @@ export class RefundWaiter {
 
   async outcome(refund: RefundRow, waitMs: number): Promise<Plain<RefundDto>> {
     if (waitMs <= 0 || refund.status !== 'pending') return toRefundDto(refund);
-    try {
-      const record = await this.tasks
-        .handle(refundSettledTaskId(refund.id))
-        .settled({ timeoutMs: waitMs });
-      if (record.state === 'SUCCESS' && isRefundObject(record.result, refund.id)) {
-        return record.result;
-      }
-    } catch (error) {
-      if (!(error instanceof TaskTimeoutError)) throw error;
-    }
+    const ended = await taskObject<Plain<RefundDto>>(
+      this.tasks,
+      refundSettledTaskId(refund.id),
+      waitMs,
+      { object: 'refund', id: refund.id },
+    );
+    if (ended) return ended;
     const now = await this.refunds.find(refund.merchant_id, refund.id);
     return toRefundDto(now ?? refund);
   }
-}
-
-function isRefundObject(value: unknown, id: string): value is Plain<RefundDto> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { object?: unknown }).object === 'refund' &&
-    (value as { id?: unknown }).id === id
-  );
 }
