@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Clearline: what `npm start` runs. The whole platform on this machine:
 #
-#   1. installs node_modules when missing (npm ci, or npm install without a lockfile)
+#   1. installs node_modules when missing or older than package-lock.json
+#      (infra/local/deps.sh: npm ci, or npm install without a lockfile)
 #   2. brings up PostgreSQL, RabbitMQ and Redis (infra/local/up.sh)
 #   3. sets the environment (each variable only when unset) and runs the migrations
 #   4. starts gateway, ledger, refund and settlement as separate processes, their
@@ -32,15 +33,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 # ------------------------------------------------------------------ 1. dependencies
 
-if [[ ! -d node_modules ]]; then
-  if [[ -f package-lock.json ]]; then
-    echo "node_modules is missing: npm ci"
-    npm ci --no-audit --no-fund
-  else
-    echo "node_modules is missing: npm install"
-    npm install --no-audit --no-fund
-  fi
-fi
+bash infra/local/deps.sh
 
 # --------------------------------------------------------------- 2. infrastructure
 
