@@ -1,2 +1,3 @@
 export * from './data-source-options';
 export * from './transactions';
+export * from './migrations';
