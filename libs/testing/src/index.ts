@@ -1,5 +1,44 @@
-export * from './infrastructure';
-export * from './isolated-infrastructure';
-export * from './task-app';
-export * from './wait';
-export * from './service-process';
+// The test harness: real RabbitMQ, PostgreSQL and Redis, isolated per test file.
+// A library: it never imports a service; services' tests meet here.
+export {
+  amqpUrl,
+  createVhost,
+  databaseUrl,
+  deleteVhost,
+  dropDatabase,
+  TEST_INFRA,
+  withAdminDatabase,
+} from './infrastructure';
+export { isolatedInfrastructure, type IsolatedInfrastructure } from './isolated-infrastructure';
+export { deleteRedisKeys } from './redis';
+export { startTaskApp, type TaskApp, type TaskAppOptions } from './task-app';
+export { eventually, sleep } from './wait';
+export {
+  freePort,
+  startService,
+  startServiceOnFreePort,
+  type ServiceProcess,
+} from './service-process';
+export { connectDatabase, type TestDatabase } from './database';
+export {
+  anyNumber,
+  anyString,
+  apiClient,
+  matching,
+  testAdminKey,
+  type ApiClient,
+  type CallOptions,
+  type CreatedMerchant,
+  type ErrorReply,
+  type Reply,
+} from './api-client';
+export {
+  card,
+  paymentsApi,
+  type LedgerCheck,
+  type Payment,
+  type PaymentsApi,
+  type Refund,
+} from './payments-api';
+export { startPlatform, type Platform, type PlatformOptions, type ServiceName } from './platform';
+export { brokerProbe, type BrokerProbe } from './broker-probe';

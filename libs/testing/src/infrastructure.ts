@@ -8,6 +8,7 @@ export const TEST_INFRA = {
   amqpBaseUrl: process.env['TEST_AMQP_BASE_URL'] ?? 'amqp://clearline:clearline@127.0.0.1:5672',
   managementUrl:
     process.env['RABBITMQ_MANAGEMENT_URL'] ?? 'http://clearline:clearline@127.0.0.1:15672',
+  redisUrl: process.env['TEST_REDIS_URL'] ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
 };
 
 export const RUN_ID_ENV = 'CLEARLINE_TEST_RUN';

@@ -1,21 +1,70 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { sleep } from './wait';
 
 const ROOT = resolve(__dirname, '../../..');
-const READY_TIMEOUT_MS = 60_000;
+/** Start-up compiles the service with SWC: slow on a loaded machine, never this slow. */
+const READY_TIMEOUT_MS = 90_000;
+const READY_POLL_MS = 100;
+/** A readiness probe that does not answer within this is asked again. */
+const PROBE_TIMEOUT_MS = 2_000;
+/** The last lines a service printed, shown when it fails to start. */
+const OUTPUT_LINES_KEPT = 40;
+/** A port taken between `freePort()` and the service's listen is tried again this often. */
+const PORT_ATTEMPTS_MAX = 3;
 
 export interface ServiceProcess {
   child: ChildProcess;
+  /** The HTTP port (health, metrics and, for the gateway, the API). */
+  port: number;
   /** SIGTERM (graceful shutdown), then waits for the exit. */
   stop(): Promise<void>;
   /** SIGKILL: the process dies at once, in the middle of whatever it is doing. */
   kill(): Promise<void>;
 }
 
+/** A TCP port nothing listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolveListen);
+  });
+  const address = server.address();
+  await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+  if (address === null || typeof address === 'string') throw new Error('no port assigned');
+  return address.port;
+}
+
+/** Keeps the last lines a process wrote, for the message of a failed start. */
+function outputTail(child: ChildProcess): () => string {
+  const lines: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    lines.splice(0, Math.max(0, lines.length - OUTPUT_LINES_KEPT));
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', (chunk: Buffer) => {
+    keep(chunk);
+    process.stderr.write(chunk);
+  });
+  return () => lines.join('\n');
+}
+
+async function ready(port: number): Promise<boolean> {
+  return fetch(`http://127.0.0.1:${port}/health/ready`, {
+    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+  })
+    .then((response) => response.ok)
+    .catch(() => false);
+}
+
 /**
  * Runs a Clearline service the way production does (its own process, `main.ts`), and
- * resolves once its readiness probe answers on `port`.
+ * resolves once its readiness probe answers on `port` (the service must be told the
+ * same port in `env`, as `<SERVICE>_PORT`). Its stderr is shown; its stdout (JSON logs)
+ * only when it fails to start.
  */
 export async function startService(
   service: string,
@@ -26,26 +75,30 @@ export async function startService(
   const child = spawn(
     process.execPath,
     [...nodeArgs, '-r', '@swc-node/register', resolve(ROOT, `services/${service}/src/main.ts`)],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  const tail = outputTail(child);
   const state = { exited: false };
-  child.once('exit', () => (state.exited = true));
-  const exit = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const exit = new Promise<void>((resolveExit) =>
+    child.once('exit', () => {
+      state.exited = true;
+      resolveExit();
+    }),
+  );
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (state.exited) throw new Error(`${service} exited during start-up`);
+    if (state.exited) throw new Error(`${service} exited during start-up:\n${tail()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${service} not ready after ${READY_TIMEOUT_MS} ms`);
+      await exit;
+      throw new Error(`${service} not ready after ${READY_TIMEOUT_MS} ms:\n${tail()}`);
     }
-    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`)
-      .then((response) => response.ok)
-      .catch(() => false);
-    if (ready) break;
-    await sleep(100);
+    if (await ready(port)) break;
+    await sleep(READY_POLL_MS);
   }
   return {
     child,
+    port,
     stop: async () => {
       if (!state.exited) child.kill('SIGTERM');
       await exit;
@@ -55,4 +108,29 @@ export async function startService(
       await exit;
     },
   };
+}
+
+/**
+ * `startService` on a free port, passed to the service as `<SERVICE>_PORT`; a port
+ * another process took in the meantime is replaced by a new one.
+ */
+export async function startServiceOnFreePort(
+  service: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<ServiceProcess> {
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    try {
+      return await startService(
+        service,
+        port,
+        { ...env, [`${service.toUpperCase()}_PORT`]: String(port) },
+        nodeArgs,
+      );
+    } catch (error) {
+      const portTaken = error instanceof Error && error.message.includes('EADDRINUSE');
+      if (!portTaken || attempt >= PORT_ATTEMPTS_MAX) throw error;
+    }
+  }
 }

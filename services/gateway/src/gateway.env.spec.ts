@@ -14,11 +14,12 @@ describe('gateway environment', () => {
     expect(bad).not.toThrow(/has space|secret/);
   });
 
-  it('defaults the port, Redis, the rate limit, the processor and the payment wait', () => {
+  it('defaults the port, Redis and its key prefix, the rate limit, the processor and the payment wait', () => {
     const env = validateEnvironment(GatewayEnvironment, { ADMIN_API_KEY: 'sk_admin_x' });
     expect(env).toMatchObject({
       GATEWAY_PORT: 3000,
       REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: 'clearline:',
       RATE_LIMIT_PER_S: 100,
       PAYMENT_PROCESSOR: 'sandbox',
       PAYMENT_WAIT_MS: 10_000,
@@ -48,5 +49,17 @@ describe('gateway environment', () => {
     expect(() =>
       validateEnvironment(GatewayEnvironment, { ...base, REDIS_URL: 'localhost:6379' }),
     ).toThrow(/REDIS_URL/);
+  });
+
+  it('takes a Redis key prefix per deployment, and refuses one that could break Cluster hash tags', () => {
+    const base = { ADMIN_API_KEY: 'k' };
+    expect(
+      validateEnvironment(GatewayEnvironment, { ...base, REDIS_KEY_PREFIX: 'eu-1.prod:' }),
+    ).toMatchObject({ REDIS_KEY_PREFIX: 'eu-1.prod:' });
+    for (const prefix of ['a{b}:', 'has space', 'x'.repeat(65)]) {
+      expect(() =>
+        validateEnvironment(GatewayEnvironment, { ...base, REDIS_KEY_PREFIX: prefix }),
+      ).toThrow(/REDIS_KEY_PREFIX/);
+    }
   });
 });

@@ -3,6 +3,9 @@ import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
 import { CommonEnvironment } from '@clearline/platform';
 import { PROCESSOR_NAMES, type ProcessorName } from '@clearline/processor';
 
+/** What `REDIS_KEY_PREFIX` may hold. */
+export const REDIS_KEY_PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
 /** The longest a request may wait for a payment's outcome (`PAYMENT_WAIT_MS`, `Prefer: wait`). */
 export const PAYMENT_WAIT_MS_MAX = 30_000;
 
@@ -22,6 +25,16 @@ export class GatewayEnvironment extends CommonEnvironment {
 
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /**
+   * Put before every Redis key this deployment writes, so deployments (and test runs)
+   * sharing a Redis never count each other's requests. No braces: the prefix must not
+   * become a key's Cluster hash tag.
+   */
+  @Matches(REDIS_KEY_PREFIX_PATTERN, {
+    message: 'must be 1 to 64 letters, digits or _ . : - (no braces or spaces)',
+  })
+  REDIS_KEY_PREFIX = 'clearline:';
 
   /** Sustained requests per second per API key; bursts of twice this are allowed. */
   @Type(() => Number)

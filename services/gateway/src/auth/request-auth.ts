@@ -6,8 +6,3 @@ export type RequestAuth =
 export function idempotencyScope(auth: RequestAuth): string {
   return auth.kind === 'merchant' ? auth.merchantId : 'operator';
 }
-
-/** Requests are counted per API key (a rolled key starts a fresh count). */
-export function rateLimitTracker(auth: RequestAuth): string {
-  return auth.kind === 'merchant' ? `key:${auth.apiKeyId}` : 'operator';
-}

@@ -1,13 +1,33 @@
+import { createHash } from 'node:crypto';
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
-import { rateLimitTracker } from '../auth/request-auth';
+import type { RequestAuth } from '../auth/request-auth';
 import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
 import type { GatewayRequest } from '../http/http-types';
 
 /**
- * @nestjs/throttler, counted per API key (the auth guard runs first and names it) and
- * across routes; public routes (health, metrics) are not limited. Over the limit, the
- * answer is the gateway's 429 error with `Retry-After`.
+ * Who a request is counted against: a merchant's API key (a rolled key starts a fresh
+ * count), or the operators' key, named by the start of its SHA-256 digest (never by
+ * the key): two deployments with different admin keys never share a count, even on
+ * one Redis under one prefix, and a new admin key starts a fresh count.
+ */
+export function rateLimitTracker(auth: RequestAuth, adminKey: string): string {
+  if (auth.kind === 'merchant') return `key:${auth.apiKeyId}`;
+  return `operator:${createHash('sha256').update(adminKey).digest('hex').slice(0, 16)}`;
+}
+
+/** The tracker of the request the auth guard has authenticated (the rate limit runs after it). */
+export function requestTracker(request: Record<string, unknown>, adminKey: string): string {
+  const { auth } = request as unknown as GatewayRequest;
+  if (!auth) throw new Error('rate limit checked before authentication');
+  return rateLimitTracker(auth, adminKey);
+}
+
+/**
+ * @nestjs/throttler, counted per API key (the auth guard runs first and names it, the
+ * module's `getTracker` turns it into the tracker) and across routes; public routes
+ * (health, metrics) are not limited. Over the limit, the answer is the gateway's 429
+ * error with `Retry-After`.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
@@ -17,18 +37,13 @@ export class RateLimitGuard extends ThrottlerGuard {
     return Promise.resolve(request.auth === undefined);
   }
 
-  protected override getTracker(request: Record<string, unknown>): Promise<string> {
-    const { auth } = request as unknown as GatewayRequest;
-    if (!auth) throw new Error('rate limit checked before authentication');
-    return Promise.resolve(rateLimitTracker(auth));
-  }
-
+  /** The storage names its keys per throttler itself. */
   protected override generateKey(
     _context: ExecutionContext,
     tracker: string,
-    name: string,
+    _name: string,
   ): string {
-    return `${name}:${tracker}`;
+    return tracker;
   }
 
   protected override throwThrottlingException(

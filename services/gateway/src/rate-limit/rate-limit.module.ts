@@ -6,7 +6,8 @@ import {
   type ThrottlerOptions,
 } from '@nestjs/throttler';
 import type { GatewayEnvironment } from '../gateway.env';
-import { RateLimitGuard } from './rate-limit.guard';
+import { RateLimitClock } from './rate-limit.clock';
+import { RateLimitGuard, requestTracker } from './rate-limit.guard';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 /** A key may send this many times its per-second rate within any one second. */
@@ -37,14 +38,30 @@ export function throttlers(ratePerS: number): {
   };
 }
 
+/** One clock per application, so a test can reach it with `app.get(RateLimitClock)`. */
+@Module({ providers: [RateLimitClock], exports: [RateLimitClock] })
+export class RateLimitClockModule {}
+
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<GatewayEnvironment, true>): ThrottlerModuleOptions => ({
-        ...throttlers(config.get('RATE_LIMIT_PER_S', { infer: true })),
-        storage: new RedisThrottlerStorage(config.get('REDIS_URL', { infer: true })),
-      }),
+      imports: [RateLimitClockModule],
+      inject: [ConfigService, RateLimitClock],
+      useFactory: (
+        config: ConfigService<GatewayEnvironment, true>,
+        clock: RateLimitClock,
+      ): ThrottlerModuleOptions => {
+        const adminKey = config.get('ADMIN_API_KEY', { infer: true });
+        return {
+          ...throttlers(config.get('RATE_LIMIT_PER_S', { infer: true })),
+          getTracker: (request) => requestTracker(request, adminKey),
+          storage: new RedisThrottlerStorage({
+            url: config.get('REDIS_URL', { infer: true }),
+            keyPrefix: config.get('REDIS_KEY_PREFIX', { infer: true }),
+            clock,
+          }),
+        };
+      },
     }),
   ],
   providers: [RateLimitGuard],

@@ -1,6 +1,8 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { RateLimitClock } from './rate-limit.clock';
+import { connectRedis } from './redis-connection';
 
 /** What `ThrottlerStorage.increment` answers (times in seconds, as the guard expects). */
 export interface ThrottleRecord {
@@ -12,50 +14,80 @@ export interface ThrottleRecord {
 
 /**
  * One round trip, atomic on the Redis server: count a hit in the key's fixed window
- * (the window starts with its first hit and lasts `ttl` ms), and say whether the caller
- * is blocked. Over the limit, the caller is blocked for `blockDuration` ms when that is
- * positive, else until the window ends. Replies are in milliseconds.
+ * and say whether the caller is blocked. A window starts with the first hit after the
+ * previous one ended and lasts `window` ms; its start and count live in a hash, so the
+ * time (`now`) decides the window, not the key's expiry, which only collects the key
+ * `grace` ms after the window ends. Over the limit, the caller is blocked until
+ * `now + block` when `block` is positive, else until the window ends. `now` is the
+ * caller's (a test's clock) or, when empty, Redis's own (TIME). Replies are in ms.
  *
- * KEYS[1] hit counter, KEYS[2] block marker; ARGV ttl ms, limit, block ms.
+ * KEYS[1] window hash {start, hits}, KEYS[2] block marker (blocked until, ms);
+ * ARGV window ms, limit, block ms, now ms or '', grace ms.
  */
 export const THROTTLE_SCRIPT = `
-local hits = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if hits == 1 or ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+local now = tonumber(ARGV[4])
+if not now then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
-local blocked = redis.call('PTTL', KEYS[2])
-if blocked > 0 then
-  return {hits, ttl, 1, blocked}
+local window = tonumber(ARGV[1])
+local grace = tonumber(ARGV[5])
+local start = tonumber(redis.call('HGET', KEYS[1], 'start'))
+local hits
+if not start or now - start >= window then
+  start = now
+  hits = 1
+  redis.call('HSET', KEYS[1], 'start', string.format('%.0f', start), 'hits', 1)
+else
+  hits = redis.call('HINCRBY', KEYS[1], 'hits', 1)
+end
+local left = math.min(window, start + window - now)
+redis.call('PEXPIRE', KEYS[1], left + grace)
+local blockedUntil = tonumber(redis.call('GET', KEYS[2]))
+if blockedUntil and blockedUntil > now then
+  return {hits, left, 1, blockedUntil - now}
 end
 if hits > tonumber(ARGV[2]) then
   local block = tonumber(ARGV[3])
   if block > 0 then
-    redis.call('SET', KEYS[2], '1', 'PX', block)
-    return {hits, ttl, 1, block}
+    redis.call('SET', KEYS[2], string.format('%.0f', now + block), 'PX', block + grace)
+    return {hits, left, 1, block}
   end
-  return {hits, ttl, 1, ttl}
+  return {hits, left, 1, left}
 end
-return {hits, ttl, 0, 0}
+return {hits, left, 0, 0}
 `;
 
 interface ThrottleCommand {
   clearlineThrottle(
-    hitsKey: string,
+    windowKey: string,
     blockKey: string,
-    ttlMs: number,
+    windowMs: number,
     limit: number,
     blockMs: number,
+    nowMs: string,
+    graceMs: number,
   ): Promise<[number, number, number, number]>;
 }
 
-const KEY_PREFIX = 'clearline:rate';
 /** A rate-limit check waits this long for Redis before letting the request through. */
 const COMMAND_TIMEOUT_MS = 250;
+/**
+ * How long a counter outlives its window before Redis collects it. Only a caller's clock
+ * that runs behind Redis's (a test's) needs it; it bounds memory all the same.
+ */
+export const KEY_GRACE_MS = 10_000;
 const WARN_INTERVAL_MS = 10_000;
 /** How long start-up waits for Redis before serving without it (fail open). */
 const CONNECT_WAIT_MS = 3_000;
+
+export interface RedisThrottlerStorageOptions {
+  url: string;
+  /** `REDIS_KEY_PREFIX`, before every key. */
+  keyPrefix: string;
+  /** Where the time comes from (Redis's clock unless a test says otherwise). */
+  clock?: RateLimitClock;
+}
 
 function seconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1_000));
@@ -73,17 +105,16 @@ export class RedisThrottlerStorage
 {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   private readonly redis: Redis & ThrottleCommand;
+  private readonly clock: RateLimitClock;
   private lastWarningAt = 0;
 
-  constructor(url: string) {
-    this.redis = new Redis(url, {
+  constructor(options: RedisThrottlerStorageOptions) {
+    this.clock = options.clock ?? new RateLimitClock();
+    this.redis = connectRedis({
+      url: options.url,
+      keyPrefix: options.keyPrefix,
       connectionName: 'clearline-gateway-rate-limit',
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: 2_000,
-      // Commands of concurrent requests leave in one write: a round trip is costly.
-      enableAutoPipelining: true,
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
     }) as Redis & ThrottleCommand;
     this.redis.defineCommand('clearlineThrottle', { numberOfKeys: 2, lua: THROTTLE_SCRIPT });
     this.redis.on('error', (error: Error) => {
@@ -116,15 +147,19 @@ export class RedisThrottlerStorage
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottleRecord> {
-    // The hash tag keeps both keys in one slot of a Redis Cluster.
-    const base = `${KEY_PREFIX}:{${throttlerName}:${key}}`;
+    // The hash tag keeps both keys in one slot of a Redis Cluster (the deployment's
+    // prefix, put before them by the client, has no braces).
+    const base = `rate:{${throttlerName}:${key}}`;
+    const now = this.clock.nowMs();
     try {
       const [hits, ttlMs, blocked, blockMs] = await this.redis.clearlineThrottle(
-        `${base}:hits`,
+        `${base}:window`,
         `${base}:block`,
         ttl,
         limit,
         blockDuration,
+        now === null ? '' : String(now),
+        KEY_GRACE_MS,
       );
       return {
         totalHits: hits,

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { ApiClient, CallOptions, CreatedMerchant, ErrorReply, Reply } from './api-client';
+import { eventually } from './wait';
+
+/** How long a test waits for a payment or a refund to reach a state. */
+const SETTLE_TIMEOUT_MS = 60_000;
+const SETTLE_POLL_MS = 50;
+
+/** The payment object, as the API answers it. */
+export interface Payment {
+  id: string;
+  object: 'payment';
+  amount: number;
+  currency: string;
+  status: string;
+  capture_method: string;
+  amount_capturable: number;
+  amount_captured: number;
+  amount_refunded: number;
+  source: string;
+  description: string | null;
+  metadata: Record<string, string>;
+  failure_code: string | null;
+  failure_message: string | null;
+  created: number;
+}
+
+/** The refund object, as the API answers it. */
+export interface Refund {
+  id: string;
+  object: 'refund';
+  payment: string;
+  amount: number;
+  currency: string;
+  status: string;
+  reason: string | null;
+  failure_reason: string | null;
+  metadata: Record<string, string>;
+  created: number;
+}
+
+/** `GET /v1/admin/ledger/check`. */
+export interface LedgerCheck {
+  object: 'ledger_check';
+  balanced: boolean;
+  currencies: { currency: string; debits: string; credits: string }[];
+  violations: string[];
+}
+
+/** Payments and refunds through the gateway's REST API, as a merchant calls them. */
+export interface PaymentsApi {
+  /** POST /v1/payments as `merchant` (an Idempotency-Key of its own unless one is given). */
+  pay(
+    merchant: CreatedMerchant,
+    body: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<Reply<Payment & ErrorReply>>;
+  /** POST /v1/payments/{id}/{capture|cancel}. */
+  act(
+    merchant: CreatedMerchant,
+    id: string,
+    action: 'capture' | 'cancel',
+    body?: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<Reply<Payment & ErrorReply>>;
+  get(merchant: CreatedMerchant, id: string): Promise<Reply<Payment & ErrorReply>>;
+  /** Polls GET until the payment has `status`. */
+  until(merchant: CreatedMerchant, id: string, status: string): Promise<Payment>;
+  /** A captured payment of `amount` (automatic capture) with `source`; its id. */
+  captured(merchant: CreatedMerchant, amount?: number, source?: string): Promise<string>;
+  /** POST /v1/refunds as `merchant` (an Idempotency-Key of its own unless one is given). */
+  refund(
+    merchant: CreatedMerchant,
+    body: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<Reply<Refund & ErrorReply>>;
+  getRefund(merchant: CreatedMerchant, id: string): Promise<Reply<Refund & ErrorReply>>;
+  /** Polls GET until the refund has `status`. */
+  untilRefund(merchant: CreatedMerchant, id: string, status: string): Promise<Refund>;
+  ledgerCheck(): Promise<LedgerCheck>;
+  /** Fails the test unless the ledger's invariant report is clean (run after every scenario). */
+  expectBalanced(): Promise<void>;
+}
+
+/** A card payment of 20.00 USD unless told otherwise. */
+export const card = (
+  source = 'tok_visa',
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> => ({ amount: 2_000, currency: 'usd', source, ...extra });
+
+export function paymentsApi(gw: ApiClient): PaymentsApi {
+  const get = (merchant: CreatedMerchant, id: string) =>
+    gw.call<Payment & ErrorReply>('GET', `/v1/payments/${id}`, { key: merchant.api_key });
+  const getRefund = (merchant: CreatedMerchant, id: string) =>
+    gw.call<Refund & ErrorReply>('GET', `/v1/refunds/${id}`, { key: merchant.api_key });
+  const ledgerCheck = async (): Promise<LedgerCheck> =>
+    (await gw.call<LedgerCheck>('GET', '/v1/admin/ledger/check')).body;
+  const pay: PaymentsApi['pay'] = (merchant, body, options = {}) =>
+    gw.call('POST', '/v1/payments', {
+      key: merchant.api_key,
+      body,
+      idempotencyKey: randomUUID(),
+      ...options,
+    });
+  const settle = { timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: SETTLE_POLL_MS };
+  return {
+    pay,
+    act: (merchant, id, action, body, options = {}) =>
+      gw.call('POST', `/v1/payments/${id}/${action}`, {
+        key: merchant.api_key,
+        ...(body === undefined ? {} : { body }),
+        ...options,
+      }),
+    get,
+    until: (merchant, id, status) =>
+      eventually(
+        async () => {
+          const reply = await get(merchant, id);
+          return reply.body.status === status && reply.body;
+        },
+        { ...settle, what: `payment ${id} to be ${status}` },
+      ),
+    captured: async (merchant, amount = 2_000, source = 'tok_visa') => {
+      const reply = await pay(merchant, { amount, currency: 'usd', source });
+      if (reply.status !== 200 || reply.body.status !== 'succeeded') {
+        throw new Error(`payment not captured: ${reply.status} ${reply.text}`);
+      }
+      return reply.body.id;
+    },
+    refund: (merchant, body, options = {}) =>
+      gw.call('POST', '/v1/refunds', {
+        key: merchant.api_key,
+        body,
+        idempotencyKey: randomUUID(),
+        ...options,
+      }),
+    getRefund,
+    untilRefund: (merchant, id, status) =>
+      eventually(
+        async () => {
+          const reply = await getRefund(merchant, id);
+          return reply.body.status === status && reply.body;
+        },
+        { ...settle, what: `refund ${id} to be ${status}` },
+      ),
+    ledgerCheck,
+    expectBalanced: async () => {
+      const check = await ledgerCheck();
+      expect({ balanced: check.balanced, violations: check.violations }).toEqual({
+        balanced: true,
+        violations: [],
+      });
+    },
+  };
+}
