@@ -1,34 +1,22 @@
 /**
- * `npm run migration:run`: applies pending migrations to DATABASE_URL
- * (`npm run migration:run -- --revert` undoes the last one).
+ * `npm run migration:run`: checks every applied migration against the code (a changed
+ * or missing one stops it before anything runs), then applies the pending migrations
+ * to DATABASE_URL, each with its checksum (`npm run migration:run -- --revert` undoes
+ * the last one).
  */
 import 'reflect-metadata';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '@clearline/persistence';
-import { ALL_MIGRATIONS } from './migrations';
+import { runMigrationsGuarded } from '@clearline/persistence';
+import { MIGRATION_SETS } from './migrations';
 
 const DEFAULT_URL = 'postgres://clearline:clearline@127.0.0.1:5432/clearline';
 
-export async function runMigrations(url: string, revert = false): Promise<string[]> {
-  const dataSource = new DataSource(
-    dataSourceOptions({
-      url,
-      applicationName: 'clearline-migrate',
-      poolSize: 2,
-      migrations: ALL_MIGRATIONS,
-    }),
-  );
-  await dataSource.initialize();
-  try {
-    if (revert) {
-      await dataSource.undoLastMigration({ transaction: 'each' });
-      return [];
-    }
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    return applied.map((migration) => migration.name);
-  } finally {
-    await dataSource.destroy();
-  }
+export function runMigrations(url: string, revert = false): Promise<string[]> {
+  return runMigrationsGuarded({
+    url,
+    applicationName: 'clearline-migrate',
+    sets: MIGRATION_SETS,
+    revert,
+  });
 }
 
 if (require.main === module) {

@@ -1,15 +1,17 @@
-import { TASK_MIGRATIONS } from '@clearline/tasks';
-import { GATEWAY_MIGRATIONS } from '../services/gateway/src/migrations';
-import { LEDGER_MIGRATIONS } from '../services/ledger/src/migrations';
-import { REFUND_MIGRATIONS } from '../services/refund/src/migrations';
+import type { MigrationSet } from '@clearline/persistence';
+import { TASK_MIGRATION_SET } from '@clearline/platform';
+import { GATEWAY_MIGRATION_SET } from '../services/gateway/src/migrations';
+import { LEDGER_MIGRATION_SET } from '../services/ledger/src/migrations';
+import { REFUND_MIGRATION_SET } from '../services/refund/src/migrations';
 
 /**
- * Every migration of the one Clearline database, in order. Libraries and services
- * export their own; this list is where they meet.
+ * Every migration set of the one Clearline database, each with its owner. Libraries
+ * and services export their own; this list is where they meet, and `migration:run`
+ * checks and applies all of them (an applied migration none lists is missing).
  */
-export const ALL_MIGRATIONS = [
-  ...TASK_MIGRATIONS,
-  ...LEDGER_MIGRATIONS,
-  ...GATEWAY_MIGRATIONS,
-  ...REFUND_MIGRATIONS,
+export const MIGRATION_SETS: readonly MigrationSet[] = [
+  TASK_MIGRATION_SET,
+  LEDGER_MIGRATION_SET,
+  GATEWAY_MIGRATION_SET,
+  REFUND_MIGRATION_SET,
 ];

@@ -6,3 +6,4 @@ export * from './service-modules';
 export * from './bootstrap';
 export * from './ping.consumer';
 export * from './ledger-client';
+export * from './migration-check.module';

@@ -2,14 +2,20 @@ import type { DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { WORK_QUEUES } from '@clearline/contracts';
-import { dataSourceOptions } from '@clearline/persistence';
+import { dataSourceOptions, type MigrationSet } from '@clearline/persistence';
 import { TasksModule, type TasksModuleOptions } from '@clearline/tasks';
 import { validateEnvironment, type CommonEnvironment } from './environment';
+import { MigrationCheckModule } from './migration-check.module';
 import { ObservabilityModule } from './observability.module';
 
 export interface ServiceModulesOptions<E extends CommonEnvironment> {
   service: string;
   environment: new () => E;
+  /**
+   * The migration sets the service owns; the task layer's are always added. Checked
+   * against the database at start: the service refuses to start when they differ.
+   */
+  migrations?: readonly MigrationSet[];
   /** Overrides for the task layer (tests inject fault hooks here). */
   tasks?: Partial<TasksModuleOptions>;
   /** Variables that take precedence over process.env (tests run several apps in one process). */
@@ -40,6 +46,7 @@ export function serviceModules<E extends CommonEnvironment>(
           poolSize: config.get('DATABASE_POOL_SIZE', { infer: true }),
         }),
     }),
+    MigrationCheckModule.forService(options.service, options.migrations ?? []),
     TasksModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<CommonEnvironment, true>): TasksModuleOptions => ({

@@ -6,6 +6,7 @@ import { EventsModule } from './events/events.module';
 import { GatewayEnvironment } from './gateway.env';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { MerchantsModule } from './merchants/merchants.module';
+import { GATEWAY_MIGRATION_SET } from './migrations';
 import { OperationsModule } from './operations/operations.module';
 import { PaymentsModule } from './payments/payments.module';
 import { BalanceModule } from './balance/balance.module';
@@ -29,6 +30,7 @@ export class GatewayModule {
         ...serviceModules({
           service: 'gateway',
           environment: GatewayEnvironment,
+          migrations: [GATEWAY_MIGRATION_SET],
           ...(options.env ? { env: options.env } : {}),
           ...(options.tasks ? { tasks: options.tasks } : {}),
         }),

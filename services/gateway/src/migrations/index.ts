@@ -1,10 +1,17 @@
+import type { MigrationSet } from '@clearline/persistence';
 import { CreateGatewayTables1764200000000 } from './1764200000000-CreateGatewayTables';
 import { CreatePayments1764300000000 } from './1764300000000-CreatePayments';
 import { CreateRefunds1764500000000 } from './1764500000000-CreateRefunds';
 
-/** The gateway's migrations, in order. */
+/** The gateway's migrations, in order. Landed migrations are never edited: append. */
 export const GATEWAY_MIGRATIONS = [
   CreateGatewayTables1764200000000,
   CreatePayments1764300000000,
   CreateRefunds1764500000000,
 ];
+
+/** The gateway's migrations with their owner, for the checksum checks. */
+export const GATEWAY_MIGRATION_SET: MigrationSet = {
+  owner: 'gateway',
+  migrations: GATEWAY_MIGRATIONS,
+};

@@ -1,4 +1,11 @@
+import type { MigrationSet } from '@clearline/persistence';
 import { CreateLedgerTables1764100000000 } from './1764100000000-CreateLedgerTables';
 
-/** The ledger's migrations, in order. */
+/** The ledger's migrations, in order. Landed migrations are never edited: append. */
 export const LEDGER_MIGRATIONS = [CreateLedgerTables1764100000000];
+
+/** The ledger's migrations with their owner, for the checksum checks. */
+export const LEDGER_MIGRATION_SET: MigrationSet = {
+  owner: 'ledger',
+  migrations: LEDGER_MIGRATIONS,
+};
