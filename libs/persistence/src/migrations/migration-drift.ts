@@ -43,16 +43,18 @@ export interface MigrationComparison {
 export async function expectedMigrations(
   sets: readonly MigrationSet[],
 ): Promise<Map<string, ExpectedMigration>> {
+  const listed = sets.flatMap((set) =>
+    set.migrations.map((migration) => ({ set, migration, name: migrationName(migration) })),
+  );
+  // Recording is CPU only and cached per class: no bound needed.
+  const checksums = await Promise.all(listed.map(({ migration }) => migrationChecksum(migration)));
   const expected = new Map<string, ExpectedMigration>();
-  for (const set of sets) {
-    for (const migration of set.migrations) {
-      const name = migrationName(migration);
-      const other = expected.get(name);
-      if (other) throw new Error(`migration ${name} is listed by ${other.owner} and ${set.owner}`);
-      const checksum = await migrationChecksum(migration);
-      expected.set(name, { name, owner: set.owner, checksum, timestamp: migrationTimestamp(name) });
-    }
-  }
+  listed.forEach(({ set, name }, i) => {
+    const other = expected.get(name);
+    if (other) throw new Error(`migration ${name} is listed by ${other.owner} and ${set.owner}`);
+    const checksum = checksums[i] ?? '';
+    expected.set(name, { name, owner: set.owner, checksum, timestamp: migrationTimestamp(name) });
+  });
   return expected;
 }
 
