@@ -4,11 +4,15 @@
  * once (none lost, none twice) and the ledger must balance.
  *
  * How: the ledger service runs as its own process (`services/ledger/src/main.ts`), on
- * this file's vhost and database. The test sends ten `ledger.create_transfers` tasks of
- * 1,000 transfers each, waits until some (not all) transfers are committed, kills the
- * process, checks that work was indeed cut off, restarts it, and waits for every task.
- * Then each account's balances must equal the sum of the transfers sent to it, the
- * transfer table must hold exactly the 10,000 ids, and the invariant report must be clean.
+ * this file's vhost and database, with a prefetch of 4 tasks. The test sends ten
+ * `ledger.create_transfers` tasks of 1,000 transfers each; the first four touch only
+ * ordinary accounts, the last six also a "gate" account the test holds locked. So,
+ * however fast the machine, the first batch commits and a later batch is left waiting
+ * on the gate inside its transaction: the test waits for both, kills the process there,
+ * checks that work was indeed cut off, releases the gate, restarts the ledger and waits
+ * for every task. Then each account's balances must equal the sum of the transfers sent
+ * to it, the transfer table must hold exactly the 10,000 ids, and the invariant report
+ * must be clean.
  */
 import {
   LEDGER_TASK,
@@ -16,10 +20,11 @@ import {
   type LedgerCheckResult,
   type TransferWire,
 } from '@clearline/contracts';
+import { Client } from 'pg';
 import {
   eventually,
   isolatedInfrastructure,
-  startService,
+  startServiceOnFreePort,
   startTaskApp,
   type IsolatedInfrastructure,
   type ServiceProcess,
@@ -29,14 +34,18 @@ import {
 const ACCOUNTS = 50;
 const TASKS = 10;
 const PER_TASK = 1_000;
-const port = 40_000 + Math.floor(Math.random() * 10_000);
+/** The ledger's prefetch: its first batch can hold no task past this many. */
+const PREFETCH = 4;
+/** The account the test holds locked: tasks from PREFETCH on debit it once each. */
+const GATE = 'crash:gate';
+const SERVICE_START_TIMEOUT_MS = 180_000;
 
 function transfers(task: number): TransferWire[] {
   return Array.from({ length: PER_TASK }, (_v, i) => {
     const n = task * PER_TASK + i;
     return {
       id: `crash_${n}`,
-      debit_account_id: `crash:${n % ACCOUNTS}`,
+      debit_account_id: task >= PREFETCH && i === 0 ? GATE : `crash:${n % ACCOUNTS}`,
       credit_account_id: `crash:${(n * 7 + 1) % ACCOUNTS === n % ACCOUNTS ? (n + 1) % ACCOUNTS : (n * 7 + 1) % ACCOUNTS}`,
       amount: 1 + (n % 97),
       currency: 'EUR',
@@ -51,7 +60,7 @@ describe('ledger worker killed mid-batch', () => {
   let ledger: ServiceProcess | null = null;
 
   const start = (): Promise<ServiceProcess> =>
-    startService('ledger', port, { ...infra.env, LEDGER_PORT: String(port), TASK_PREFETCH: '4' });
+    startServiceOnFreePort('ledger', { ...infra.env, TASK_PREFETCH: String(PREFETCH) });
   const committed = async (): Promise<number> => {
     const [{ n }] = await producer.dataSource.query<[{ n: number }]>(
       `SELECT count(*)::int AS n FROM ledger_transfers WHERE id LIKE 'crash_%'`,
@@ -61,16 +70,12 @@ describe('ledger worker killed mid-batch', () => {
 
   beforeAll(async () => {
     infra = await isolatedInfrastructure();
-    producer = await startTaskApp({ infra });
-    ledger = await start();
-    const accounts = Array.from({ length: ACCOUNTS }, (_v, i) => ({
-      id: `crash:${i}`,
-      currency: 'EUR',
-      code: 400,
-      owner: 'crash-test',
-    }));
+    [producer, ledger] = await Promise.all([startTaskApp({ infra }), start()]);
+    const accounts = [...Array.from({ length: ACCOUNTS }, (_v, i) => `crash:${i}`), GATE].map(
+      (id) => ({ id, currency: 'EUR', code: 400, owner: 'crash-test' }),
+    );
     await (await producer.client.send(LEDGER_TASK.createAccounts, { accounts })).result();
-  });
+  }, SERVICE_START_TIMEOUT_MS);
 
   afterAll(async () => {
     await ledger?.stop();
@@ -78,21 +83,55 @@ describe('ledger worker killed mid-batch', () => {
     await infra.destroy();
   });
 
-  it('applies each of 10,000 transfers exactly once across a SIGKILL and a restart', async () => {
-    const all = Array.from({ length: TASKS }, (_v, t) => transfers(t));
-    const handles = await Promise.all(
-      all.map((batch) =>
-        producer.client.send<CreateTransfersResult>(LEDGER_TASK.createTransfers, {
-          transfers: batch,
-        }),
-      ),
-    );
-    await eventually(async () => (await committed()) > 0, { intervalMs: 5, what: 'first commit' });
-    await ledger?.kill();
-    const atKill = await committed();
-    expect(atKill).toBeLessThan(TASKS * PER_TASK);
+  it(
+    'applies each of 10,000 transfers exactly once across a SIGKILL and a restart',
+    async () => {
+      const all = Array.from({ length: TASKS }, (_v, t) => transfers(t));
+      const gate = new Client({ connectionString: infra.databaseUrl });
+      await gate.connect();
+      try {
+        await gate.query('BEGIN');
+        await gate.query(`SELECT id FROM ledger_accounts WHERE id = $1 FOR UPDATE`, [GATE]);
+        // In order, so the ledger's first PREFETCH deliveries are the tasks the gate does not hold.
+        const handles = [];
+        for (const batch of all) {
+          handles.push(
+            await producer.client.send<CreateTransfersResult>(LEDGER_TASK.createTransfers, {
+              transfers: batch,
+            }),
+          );
+        }
+        await eventually(
+          async () => {
+            const [{ waiting }] = await producer.dataSource.query<[{ waiting: number }]>(
+              `SELECT count(*)::int AS waiting FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            );
+            return waiting > 0 && (await committed()) > 0;
+          },
+          { what: 'a committed batch, and a batch waiting at the gate inside its transaction' },
+        );
+        await ledger?.kill();
+        const atKill = await committed();
+        expect(atKill).toBeGreaterThan(0);
+        // Only the tasks the gate does not hold can have committed.
+        expect(atKill).toBeLessThanOrEqual(PREFETCH * PER_TASK);
+        // The killed ledger's transaction never commits: it ends when it finds its client gone.
+        await gate.query('ROLLBACK');
 
-    ledger = await start();
+        ledger = await start();
+        await checkEveryTransferOnce(all, handles);
+      } finally {
+        await gate.end();
+      }
+    },
+    SERVICE_START_TIMEOUT_MS,
+  );
+
+  async function checkEveryTransferOnce(
+    all: TransferWire[][],
+    handles: { result(options: { timeoutMs: number }): Promise<CreateTransfersResult> }[],
+  ): Promise<void> {
     const results = await Promise.all(handles.map((h) => h.result({ timeoutMs: 60_000 })));
     for (const r of results) expect(new Set(r.results)).toEqual(new Set(['ok']));
     expect(await committed()).toBe(TASKS * PER_TASK);
@@ -123,5 +162,5 @@ describe('ledger worker killed mid-batch', () => {
     ).result();
     expect(check.violations).toEqual([]);
     expect(check.balanced).toBe(true);
-  });
+  }
 });

@@ -5,33 +5,26 @@
  * its payment's `amount_refunded` equal to it, the merchant's pending balance lower by
  * exactly the refunded total, and the ledger balanced.
  *
- * How: the gateway and the ledger run in this process; the refund service runs as its
- * own process (`services/refund/src/main.ts`). Half the payments use `tok_slow`, so their
- * refunds spend 2 s at the sandbox processor: the kill lands while they are held in
- * the ledger and not yet posted, which the test checks before restarting the worker.
+ * How: the gateway, the ledger and the refund service each run as their own process
+ * (`services/<name>/src/main.ts`, libs/testing's platform). Half the payments use
+ * `tok_slow`, so their refunds spend 2 s at the sandbox processor after their hold: the
+ * test waits until every slow refund holds its money, kills the refund process with
+ * SIGKILL, and checks that some of those holds are still pending (the kill landed
+ * mid-flight) before starting the refund service again.
  */
 import { merchantAccountId } from '@clearline/contracts';
-import { eventually, startService, type ServiceProcess } from '@clearline/testing';
-import type { CreatedMerchant } from '../../gateway/test/gateway-harness';
+import { eventually, type CreatedMerchant } from '@clearline/testing';
 import { startRefunds, type RefundsHarness } from './refunds-harness';
 
 const PAYMENTS = 16;
 const AMOUNT = 1_000;
-const port = 40_000 + Math.floor(Math.random() * 10_000);
 
 describe('refund worker killed mid-flight', () => {
   let h: RefundsHarness;
   let merchant: CreatedMerchant;
-  let worker: ServiceProcess | null = null;
 
-  const start = (): Promise<ServiceProcess> =>
-    startService('refund', port, {
-      ...h.gw.infra.env,
-      REFUND_PORT: String(port),
-      PAYMENT_PROCESSOR: 'sandbox',
-    });
   const pendingBalance = async (): Promise<bigint> => {
-    const [row] = await h.ledger.dataSource.query<{ cpo: string; dpo: string; dp: string }[]>(
+    const [row] = await h.db.query<{ cpo: string; dpo: string; dp: string }>(
       `SELECT credits_posted AS cpo, debits_posted AS dpo, debits_pending AS dp
          FROM ledger_accounts WHERE id = $1`,
       [merchantAccountId(merchant.id, 'pending', 'usd')],
@@ -39,15 +32,23 @@ describe('refund worker killed mid-flight', () => {
     return BigInt(row?.cpo ?? 0) - BigInt(row?.dpo ?? 0) - BigInt(row?.dp ?? 0);
   };
 
+  /** How many of these refunds' holds are in the ledger, and how many are still pending. */
+  const holds = async (refundIds: string[]): Promise<{ made: number; pending: number }> => {
+    const [row] = await h.db.query<{ made: number; pending: number }>(
+      `SELECT count(*)::int AS made, (count(*) FILTER (WHERE status = 'pending'))::int AS pending
+         FROM ledger_pending_transfers WHERE id = ANY($1)`,
+      [refundIds.map((id) => `${id}:hold`)],
+    );
+    return row ?? { made: 0, pending: 0 };
+  };
+
   beforeAll(async () => {
     h = await startRefunds({ inProcess: false });
     merchant = await h.gw.createMerchant({ name: 'Crash-tested shop' });
-    worker = await start();
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    await h.close();
+    await (h as RefundsHarness | undefined)?.close();
   });
 
   it('ends every refund exactly once across a SIGKILL and a restart', async () => {
@@ -63,30 +64,22 @@ describe('refund worker killed mid-flight', () => {
       ),
     );
     for (const reply of accepted) expect(reply.status).toBe(202);
+    const slowRefunds = accepted.filter((_r, i) => i % 2 === 0).map((reply) => reply.body.id);
     // Wait until every slow refund holds its money (the hold comes before the processor).
-    await eventually(
-      async () => {
-        const [row] = await h.ledger.dataSource.query<{ n: number }[]>(
-          `SELECT count(*)::int AS n FROM ledger_pending_transfers WHERE id LIKE 're\\_%:hold'`,
-        );
-        return (row?.n ?? 0) >= PAYMENTS / 2;
-      },
-      { what: 'the slow refunds to hold their money', timeoutMs: 20_000 },
-    );
-    await worker?.kill();
-    const [held] = await h.ledger.dataSource.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM ledger_pending_transfers
-        WHERE id LIKE 're\\_%:hold' AND status = 'pending'`,
-    );
-    expect(held?.n).toBeGreaterThan(0); // killed mid-flight: money held, not yet posted
+    await eventually(async () => (await holds(slowRefunds)).made === slowRefunds.length, {
+      what: 'the slow refunds to hold their money',
+    });
+    await h.platform.process('refund').kill();
+    // Killed mid-flight: money held, not yet posted (the processor takes 2 s after a hold).
+    expect((await holds(slowRefunds)).pending).toBeGreaterThan(0);
 
-    worker = await start();
+    await h.platform.restart('refund');
     for (const reply of accepted) await h.untilRefund(merchant, reply.body.id, 'succeeded');
     for (const payment of payments) {
       expect((await h.get(merchant, payment)).body.amount_refunded).toBe(AMOUNT);
     }
     expect(before - (await pendingBalance())).toBe(BigInt(PAYMENTS * AMOUNT));
-    const rows = await h.ledger.dataSource.query<{ type: string; n: number }[]>(
+    const rows = await h.db.query<{ type: string; n: number }>(
       `SELECT type, count(*)::int AS n FROM events
         WHERE merchant_id = $1 AND type LIKE 'refund.%' GROUP BY type ORDER BY type`,
       [merchant.id],

@@ -6,8 +6,8 @@
  * with `insufficient_funds` (never a negative balance) when neither covers it, retries
  * transient processor failures, and announces each outcome to the gateway exactly once.
  *
- * How: the ledger's and the refund service's task handlers run in this process on the
- * file's own vhost and database. Captured payments are put in the ledger directly (the
+ * How: the refund service's task handlers run in this process, the ledger as its own
+ * process (libs/testing's service process), on the file's own vhost and database. Captured payments are put in the ledger directly (the
  * transfers the gateway sends); refunds are `refund.process_refund` tasks; the test reads
  * the task results, the ledger's balances, `refund_jobs` and the outbox.
  */
@@ -23,11 +23,12 @@ import {
 import {
   eventually,
   isolatedInfrastructure,
+  startServiceOnFreePort,
   startTaskApp,
   type IsolatedInfrastructure,
+  type ServiceProcess,
   type TaskApp,
 } from '@clearline/testing';
-import { LedgerFeatureModule } from '../../ledger/src/ledger/ledger.module';
 import { RefundsModule } from '../src/refunds/refunds.module';
 
 const M = 'mer_refunds';
@@ -37,6 +38,7 @@ const next = (prefix: string): string => `${prefix}_t${(seq += 1)}`;
 describe('refund processing', () => {
   let infra: IsolatedInfrastructure;
   let app: TaskApp;
+  let ledgerService: ServiceProcess | undefined;
 
   const balance = async (role: 'pending' | 'available', currency = 'USD'): Promise<bigint> => {
     const [row] = await app.dataSource.query<{ cpo: string; dpo: string; dp: string }[]>(
@@ -106,12 +108,19 @@ describe('refund processing', () => {
 
   beforeAll(async () => {
     infra = await isolatedInfrastructure();
-    app = await startTaskApp({
-      infra,
-      service: 'refund',
-      imports: [LedgerFeatureModule, RefundsModule],
-      env: { PAYMENT_PROCESSOR: 'sandbox' },
-    });
+    const [refund, ledger] = await Promise.allSettled([
+      startTaskApp({
+        infra,
+        service: 'refund',
+        imports: [RefundsModule],
+        env: { PAYMENT_PROCESSOR: 'sandbox' },
+      }),
+      startServiceOnFreePort('ledger', infra.env),
+    ]);
+    if (refund.status === 'fulfilled') app = refund.value;
+    if (ledger.status === 'fulfilled') ledgerService = ledger.value;
+    if (refund.status === 'rejected') throw refund.reason;
+    if (ledger.status === 'rejected') throw ledger.reason;
     await (await app.client.send(LEDGER_TASK.openMerchant, { merchant_id: M })).result();
   });
 
@@ -121,8 +130,9 @@ describe('refund processing', () => {
   });
 
   afterAll(async () => {
-    await app.close();
-    await infra.destroy();
+    // Whatever started, even if beforeAll failed half-way.
+    await Promise.all([(app as TaskApp | undefined)?.close(), ledgerService?.stop()]);
+    await (infra as IsolatedInfrastructure | undefined)?.destroy();
   });
 
   it('refunds from the merchant’s pending balance and tells the gateway once', async () => {

@@ -1,92 +1,73 @@
 /**
- * Payments and refunds end to end, for the refund e2e tests: the production gateway,
- * the ledger's task handlers (startPayments), and the refund service — in this process
- * (RefundsModule) or, for the crash test, as its own process.
+ * Payments and refunds end to end, for the refund e2e tests: the gateway and the ledger
+ * as their own processes (libs/testing's platform, started together), and the refund
+ * service — the service under test — in this process (RefundsModule) or, for the crash
+ * test, as its own process too. All on the test file's own vhost, database and Redis
+ * prefix; the test calls the gateway's REST API and reads the shared database.
  */
-import { randomUUID } from 'node:crypto';
-import { eventually, startTaskApp, type TaskApp } from '@clearline/testing';
-import type {
-  CallOptions,
-  CreatedMerchant,
-  ErrorReply,
-  Reply,
-} from '../../gateway/test/gateway-harness';
-import { startPayments, type PaymentsHarness } from '../../gateway/test/payments-harness';
+import {
+  isolatedInfrastructure,
+  paymentsApi,
+  startPlatform,
+  startTaskApp,
+  type ApiClient,
+  type IsolatedInfrastructure,
+  type PaymentsApi,
+  type Platform,
+  type TaskApp,
+  type TestDatabase,
+} from '@clearline/testing';
 import { RefundsModule } from '../src/refunds/refunds.module';
 
-/** The refund object, as the API answers it. */
-export interface Refund {
-  id: string;
-  object: 'refund';
-  payment: string;
-  amount: number;
-  currency: string;
-  status: string;
-  reason: string | null;
-  failure_reason: string | null;
-  metadata: Record<string, string>;
-  created: number;
-}
-
-export interface RefundsHarness extends PaymentsHarness {
+export interface RefundsHarness extends PaymentsApi {
+  infra: IsolatedInfrastructure;
+  platform: Platform;
+  gw: ApiClient;
+  db: TestDatabase;
+  /** The refund service in this process, unless it runs as a process (`inProcess: false`). */
   refundService: TaskApp | null;
-  /** POST /v1/refunds as `merchant` (an Idempotency-Key of its own unless one is given). */
-  refund(
-    merchant: CreatedMerchant,
-    body: Record<string, unknown>,
-    options?: CallOptions,
-  ): Promise<Reply<Refund & ErrorReply>>;
-  getRefund(merchant: CreatedMerchant, id: string): Promise<Reply<Refund & ErrorReply>>;
-  /** Polls GET until the refund has `status`. */
-  untilRefund(merchant: CreatedMerchant, id: string, status: string): Promise<Refund>;
-  /** A captured payment of `amount` (automatic capture) with `source`. */
-  captured(merchant: CreatedMerchant, amount?: number, source?: string): Promise<string>;
+  close(): Promise<void>;
 }
 
 export async function startRefunds(
   options: { inProcess?: boolean; env?: Record<string, string> } = {},
 ): Promise<RefundsHarness> {
-  const payments = await startPayments(options.env);
-  const refundService =
-    options.inProcess === false
-      ? null
-      : await startTaskApp({
-          infra: payments.gw.infra,
+  const inProcess = options.inProcess ?? true;
+  const infra = await isolatedInfrastructure();
+  const [platform, refundService] = await Promise.allSettled([
+    startPlatform({
+      infra,
+      services: inProcess ? ['gateway', 'ledger'] : ['gateway', 'ledger', 'refund'],
+      env: { gateway: options.env ?? {} },
+    }),
+    inProcess
+      ? startTaskApp({
+          infra,
           service: 'refund',
           imports: [RefundsModule],
           env: { PAYMENT_PROCESSOR: 'sandbox' },
-        });
-  const getRefund = (merchant: CreatedMerchant, id: string) =>
-    payments.gw.call<Refund & ErrorReply>('GET', `/v1/refunds/${id}`, { key: merchant.api_key });
+        })
+      : Promise.resolve(null),
+  ]);
+  if (platform.status === 'rejected' || refundService.status === 'rejected') {
+    if (platform.status === 'fulfilled') await platform.value.close();
+    if (refundService.status === 'fulfilled') await refundService.value?.close();
+    await infra.destroy();
+    throw platform.status === 'rejected'
+      ? platform.reason
+      : (refundService as PromiseRejectedResult).reason;
+  }
+  const gw = platform.value.gw;
   return {
-    ...payments,
-    refundService,
-    refund: (merchant, body, callOptions = {}) =>
-      payments.gw.call('POST', '/v1/refunds', {
-        key: merchant.api_key,
-        body,
-        idempotencyKey: randomUUID(),
-        ...callOptions,
-      }),
-    getRefund,
-    untilRefund: (merchant, id, status) =>
-      eventually(
-        async () => {
-          const reply = await getRefund(merchant, id);
-          return reply.body.status === status && reply.body;
-        },
-        { what: `refund ${id} to be ${status}`, timeoutMs: 30_000 },
-      ),
-    captured: async (merchant, amount = 2_000, source = 'tok_visa') => {
-      const reply = await payments.pay(merchant, { amount, currency: 'usd', source });
-      if (reply.status !== 200 || reply.body.status !== 'succeeded') {
-        throw new Error(`payment not captured: ${reply.status} ${reply.text}`);
-      }
-      return reply.body.id;
-    },
+    ...paymentsApi(gw),
+    infra,
+    platform: platform.value,
+    gw,
+    db: platform.value.db,
+    refundService: refundService.value,
     close: async () => {
-      await refundService?.close();
-      await payments.close();
+      await Promise.all([platform.value.close(), refundService.value?.close()]);
+      await infra.destroy();
     },
   };
 }

@@ -8,7 +8,7 @@
  * After every test the ledger's invariant report must be clean.
  */
 import { randomUUID } from 'node:crypto';
-import type { CreatedMerchant } from '../../gateway/test/gateway-harness';
+import type { CreatedMerchant } from '@clearline/testing';
 import { startRefunds, type RefundsHarness } from './refunds-harness';
 
 describe('refunds (REST, end to end)', () => {
