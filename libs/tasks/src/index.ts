@@ -1,29 +1,67 @@
+/**
+ * `@clearline/tasks`: Celery's task semantics on RabbitMQ and PostgreSQL, as a Nest
+ * module and a custom transport. This file is the library's whole public API; every
+ * other module in it is private and may change without notice.
+ *
+ * - Producing: {@link TaskClient} (`send`, confirmed by the broker) and the
+ *   transactional outbox ({@link enqueueTask}, {@link enqueueTasks},
+ *   {@link OutboxStatement}) for tasks that must follow a database write.
+ * - Consuming: {@link Task} handlers, run by {@link TaskServer} with acks-late,
+ *   prefetch, retries with backoff, an inbox for exactly-once effects, group commit
+ *   and dead letters; {@link TaskContext} tells a handler about its attempt.
+ * - Operating: {@link ResultStore} (states and results in PostgreSQL),
+ *   {@link DeadLetterAdmin} (list and replay), {@link buildTopology} and
+ *   {@link toDefinitions} (the broker topology, exported for the management UI).
+ */
 import { CreateTaskTables1764000000000 } from './migrations/1764000000000-CreateTaskTables';
 
-export * from './protocol/celery-message';
-export * from './topology';
-export * from './broker/broker-connection';
-export * from './broker/publisher';
-export * from './client/task-client';
-export * from './client/task-handle';
-export * from './client/task-options';
-export * from './client/task-message-factory';
-export * from './results/task-state';
-export * from './results/result-store';
-export * from './results/result-waiter';
-export * from './outbox/task-outbox';
-export * from './outbox/outbox-relay';
-export * from './dead-letters/dead-letter';
-export * from './dead-letters/dead-letter-admin';
-export * from './worker/task-options';
-export * from './worker/task-context';
-export * from './worker/batch-collector';
-export * from './worker/task.decorator';
-export * from './worker/task-server';
-export * from './worker/task-runner';
-export * from './worker/task-metrics';
-export * from './tasks.module';
+// ------------------------------------------------------------------- the Nest module
+export { TasksModule, type TasksModuleOptions, type TasksModuleAsyncOptions } from './tasks.module';
 
-export { CreateTaskTables1764000000000 };
-/** The task layer's migrations, in order. */
+// ------------------------------------------------------------------------ producing
+export { TaskClient } from './client/task-client';
+export { TaskHandle, TaskFailedError, RESULT_TIMEOUT_MS_DEFAULT } from './client/task-handle';
+export type { SendOptions } from './client/send-options';
+export { UnroutableError, PublishRejectedError } from './broker/publisher';
+export { TaskTimeoutError } from './results/result-waiter';
+export {
+  enqueueTask,
+  enqueueTasks,
+  OutboxStatement,
+  OUTBOX_BATCH_MAX,
+  type OutboxTask,
+} from './outbox/task-outbox';
+
+// ------------------------------------------------------------------------ consuming
+export { Task } from './worker/task.decorator';
+export { TaskServer } from './worker/task-server';
+export { TaskContext, TaskBatchContext } from './worker/task-context';
+export {
+  retryDelayMs,
+  RETRY_COUNT_MAX_DEFAULT,
+  type TaskHandlerOptions,
+  type TaskBatchOptions,
+  type ErrorClass,
+  type ErrorMatcher,
+} from './worker/task-options';
+export type { TaskMessage } from './protocol/celery-message';
+
+// ------------------------------------------------------------------------ operating
+export { ResultStore } from './results/result-store';
+export { TASK_STATES, type TaskState, type TaskResultRecord } from './results/task-state';
+export {
+  DeadLetterAdmin,
+  DEAD_LETTER_PAGE_MAX,
+  type DeadLetter,
+} from './dead-letters/dead-letter-admin';
+export type { DeadLetterReason } from './dead-letters/dead-letter';
+export {
+  buildTopology,
+  toDefinitions,
+  TASK_EXCHANGE,
+  type Topology,
+  type WorkQueueSpec,
+} from './topology';
+
+/** The task layer's migrations (`task_outbox`, `task_inbox`, `task_results`), in order. */
 export const TASK_MIGRATIONS = [CreateTaskTables1764000000000];

@@ -15,7 +15,10 @@ import { Ctx, Payload } from '@nestjs/microservices';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { connect } from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { buildTask, Task, TaskContext, taskMetrics } from '@clearline/tasks';
+import { Task, TaskContext } from '@clearline/tasks';
+// Internals, for what only this library's own tests look at.
+import { buildTask } from '../src/client/task-message-factory';
+import { taskMetrics } from '../src/worker/task-metrics';
 import {
   eventually,
   isolatedInfrastructure,

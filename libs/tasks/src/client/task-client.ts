@@ -3,7 +3,7 @@ import type { ResultStore } from '../results/result-store';
 import type { ResultWaiter } from '../results/result-waiter';
 import { buildTask } from './task-message-factory';
 import { TaskHandle } from './task-handle';
-import type { SendOptions } from './task-options';
+import type { SendOptions } from './send-options';
 
 /**
  * The producer side: `send` publishes one task, confirmed by the broker, and
@@ -33,6 +33,14 @@ export class TaskClient {
       routed.encoded.properties,
     );
     return this.handle<T>(routed.id);
+  }
+
+  /**
+   * The publishing connection, for health checks: whether it is up, and how many
+   * publishes await the broker's confirm.
+   */
+  brokerStatus(): { connected: boolean; unconfirmed: number } {
+    return { connected: this.publisher.connected, unconfirmed: this.publisher.unconfirmedCount };
   }
 
   /** A handle on a task sent earlier (or through the outbox). */

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { encodeTask, newTaskId, type EncodedTask } from '../protocol/celery-message';
 import { delayRoute, TASK_EXCHANGE } from '../topology';
-import { defaultQueue, type SendOptions } from './task-options';
+import { defaultQueue, type SendOptions } from './send-options';
 
 export interface RoutedTask {
   id: string;

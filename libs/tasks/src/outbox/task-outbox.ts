@@ -1,36 +1,139 @@
 import type { EntityManager } from 'typeorm';
 import { buildTask } from '../client/task-message-factory';
-import type { SendOptions } from '../client/task-options';
+import type { SendOptions } from '../client/send-options';
 
 export const OUTBOX_CHANNEL = 'clearline_task_outbox';
 
+/** A task to write into the outbox: what `TaskClient.send` takes, to be sent after commit. */
+export interface OutboxTask {
+  task: string;
+  payload: unknown;
+  options?: SendOptions;
+}
+
+const OUTBOX_COLUMNS = ['task_id', 'task', 'exchange', 'routing_key', 'body', 'properties'];
+const OUTBOX_TYPES = ['text', 'text', 'text', 'text', 'bytea', 'jsonb'];
+
 /**
- * Writes a task into `task_outbox` inside the caller's transaction. The row and a
- * notification commit together with the caller's own rows (or not at all); the
- * relay publishes it once it is committed. Returns the task id.
+ * Outbox rows for a statement that writes rows of its own too: the caller's rows and
+ * their tasks commit atomically in one round trip, with no transaction around them.
+ * The library owns everything about the rows (encoding, columns, the relay's wake-up);
+ * the caller only says where the rows go in its statement and which of them to keep.
+ *
+ * Each task may carry a `key` (any text, e.g. the id of the row it belongs to) so the
+ * statement can join the tasks to its own rows and keep only some.
+ *
+ * @example
+ * const outbox = OutboxStatement.of(tasks, { firstParameter: 3, keys: paymentIds });
+ * await dataSource.query(
+ *   `WITH moved AS (UPDATE payments SET … WHERE id = ANY($1) RETURNING id),
+ *         queued AS (${outbox.insert(`${outbox.rows('o')} JOIN moved m ON m.id = o.key`)})
+ *    SELECT m.id, ${outbox.notifyAfter('queued')} FROM moved m`,
+ *   [ids, statuses, ...outbox.parameters],
+ * );
  */
+export class OutboxStatement {
+  private constructor(
+    /** The statement parameters of the rows, in order from `firstParameter`. */
+    readonly parameters: unknown[],
+    private readonly firstParameter: number,
+    /** The tasks' ids, in the order given. */
+    readonly taskIds: string[],
+  ) {}
+
+  /**
+   * Encodes `tasks` (as `TaskClient.send` would) into parameters numbered from
+   * `firstParameter` (`$n`); `keys`, when given, pairs each task with a key.
+   */
+  static of(
+    tasks: readonly OutboxTask[],
+    options: { firstParameter: number; keys?: readonly string[] },
+  ): OutboxStatement {
+    const keys = options.keys ?? tasks.map(() => null);
+    if (keys.length !== tasks.length) throw new Error('outbox: one key per task');
+    const columns: unknown[][] = [[...keys], [], [], [], [], [], []];
+    const taskIds: string[] = [];
+    for (const { task, payload, options: sendOptions } of tasks) {
+      const routed = buildTask(task, payload, sendOptions);
+      taskIds.push(routed.id);
+      const row = [
+        routed.id,
+        task,
+        routed.exchange,
+        routed.routingKey,
+        routed.encoded.content,
+        JSON.stringify(routed.encoded.properties),
+      ];
+      row.forEach((value, i) => columns[i + 1]?.push(value));
+    }
+    return new OutboxStatement(columns, options.firstParameter, taskIds);
+  }
+
+  /**
+   * A table expression of the rows, for a FROM clause:
+   * `unnest(…) AS <alias>(key, task_id, task, exchange, routing_key, body, properties)`.
+   */
+  rows(alias: string): string {
+    const types = ['text', ...OUTBOX_TYPES];
+    const parameters = types.map((type, i) => `$${this.firstParameter + i}::${type}[]`);
+    return `unnest(${parameters.join(', ')}) AS ${alias}(key, ${OUTBOX_COLUMNS.join(', ')})`;
+  }
+
+  /**
+   * `INSERT INTO task_outbox … SELECT <alias>.… FROM <from> RETURNING 1`, for a CTE.
+   * `from` is a FROM clause (joins and a WHERE welcome) in which `alias` names `rows()`.
+   */
+  insert(from: string, alias = 'o'): string {
+    const selected = OUTBOX_COLUMNS.map((column) => `${alias}.${column}`).join(', ');
+    return `INSERT INTO task_outbox (${OUTBOX_COLUMNS.join(', ')}) SELECT ${selected} FROM ${from} RETURNING 1`;
+  }
+
+  /**
+   * A scalar expression that wakes the outbox relay (after commit) if the CTE named
+   * `cte` (an `insert()`) wrote any row: put it in the statement's final SELECT, since
+   * PostgreSQL runs a data-modifying CTE whether or not it is read, but a function in
+   * a CTE nobody reads is never called.
+   */
+  notifyAfter(cte: string): string {
+    return `(SELECT count(pg_notify('${OUTBOX_CHANNEL}', '')) FROM (SELECT 1 FROM ${cte} LIMIT 1) AS woken)`;
+  }
+}
+
+/**
+ * Writes tasks into `task_outbox` inside the caller's transaction, in one statement:
+ * the rows and the relay's wake-up commit with the caller's own rows (or not at all),
+ * and the relay publishes them, confirmed, once they are committed. Returns the task
+ * ids in order. At most `OUTBOX_BATCH_MAX` tasks per call.
+ */
+export async function enqueueTasks(
+  manager: EntityManager,
+  tasks: readonly OutboxTask[],
+): Promise<string[]> {
+  if (tasks.length === 0) return [];
+  if (tasks.length > OUTBOX_BATCH_MAX) {
+    throw new Error(`enqueueTasks: ${tasks.length} tasks, more than ${OUTBOX_BATCH_MAX} at once`);
+  }
+  const outbox = OutboxStatement.of(tasks, { firstParameter: 1 });
+  await manager.query(
+    `WITH queued AS (${outbox.insert(outbox.rows('o'))}) SELECT ${outbox.notifyAfter('queued')}`,
+    outbox.parameters,
+  );
+  return outbox.taskIds;
+}
+
+/** The most tasks one `enqueueTasks` call writes. */
+export const OUTBOX_BATCH_MAX = 10_000;
+
+/** `enqueueTasks` for one task. Returns its id. */
 export async function enqueueTask(
   manager: EntityManager,
   task: string,
   payload: unknown,
   options: SendOptions = {},
 ): Promise<string> {
-  const routed = buildTask(task, payload, options);
-  await manager.query(
-    `WITH added AS (
-       INSERT INTO task_outbox (task_id, task, exchange, routing_key, body, properties)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id)
-     SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM added`,
-    [
-      routed.id,
-      task,
-      routed.exchange,
-      routed.routingKey,
-      routed.encoded.content,
-      JSON.stringify(routed.encoded.properties),
-    ],
-  );
-  return routed.id;
+  const [id] = await enqueueTasks(manager, [{ task, payload, options }]);
+  if (id === undefined) throw new Error('enqueueTasks returned no id for one task');
+  return id;
 }
 
 /**

@@ -1,16 +1,19 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 import type { EntityManager } from 'typeorm';
 import type { TaskMessage } from '../protocol/celery-message';
+import { isLastAttempt, shouldRetry, type TaskHandlerOptions } from './task-options';
 
 /**
- * What a handler may know about the task it runs (`@Ctx() ctx: TaskContext`).
- * For transactional tasks, `manager` is the transaction the effects must use.
+ * What a handler may know about the task it runs (`@Ctx() ctx: TaskContext`): its
+ * message, its queue, whether this is its last attempt, and, for transactional tasks,
+ * the transaction (`manager`) its effects must use.
  */
 export class TaskContext extends BaseRpcContext<[TaskMessage, string]> {
   constructor(
     message: TaskMessage,
     queue: string,
     private readonly transaction: EntityManager | null,
+    private readonly options: TaskHandlerOptions = {},
   ) {
     super([message, queue]);
   }
@@ -27,8 +30,26 @@ export class TaskContext extends BaseRpcContext<[TaskMessage, string]> {
     return this.args[0].id;
   }
 
+  /** Retries before this attempt: 0 on the first. */
   get retries(): number {
     return this.args[0].retries;
+  }
+
+  /**
+   * No retry follows this attempt, whatever it throws: a handler that must leave a
+   * final state behind (a payment failed, a hold released) does so now.
+   */
+  get isLastAttempt(): boolean {
+    return isLastAttempt(this.options, this.retries);
+  }
+
+  /**
+   * The task layer will run this task again if the handler throws `error`: the error
+   * is one the task declared transient (`retryOn`) and retries are left. When false, a
+   * throw ends the task (FAILURE and a dead letter).
+   */
+  willRetry(error: unknown): boolean {
+    return shouldRetry(this.options, error, this.retries);
   }
 
   /** The handler's transaction; only transactional tasks have one. */

@@ -23,4 +23,12 @@ describe('retry policy', () => {
     expect(shouldRetry(options, new Transient(), 2)).toBe(false);
     expect(shouldRetry(options, new Error(), 0)).toBe(false);
   });
+
+  it('matches errors by predicate as well as by class', () => {
+    const options = {
+      retryOn: [(error: unknown) => error instanceof Error && error.message === 'again'],
+    };
+    expect(shouldRetry(options, new Error('again'), 0)).toBe(true);
+    expect(shouldRetry(options, new Error('broken'), 0)).toBe(false);
+  });
 });

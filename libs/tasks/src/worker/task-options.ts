@@ -1,6 +1,10 @@
 import type { ClassConstructor } from 'class-transformer';
 
+/** An error class: errors that are instances of it match. */
 export type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** Matches an error by what it is (a class) or by what it says (a predicate). */
+export type ErrorMatcher = ErrorClass | ((error: unknown) => boolean);
 
 /** How a task is run; declared once with its handler (`@Task(name, options)`). */
 export interface TaskHandlerOptions {
@@ -8,8 +12,13 @@ export interface TaskHandlerOptions {
   queue?: string;
   /** Payload class; the payload is validated with class-validator before the handler runs. */
   payload?: ClassConstructor<object>;
-  /** Errors worth retrying (transient); anything else fails the task at once. */
-  retryOn?: readonly ErrorClass[];
+  /**
+   * Errors worth retrying (transient); anything else fails the task at once (FAILURE,
+   * dead letter `failed`). Classes match by `instanceof`; predicates are called with
+   * the error, e.g. `retryOn: [ProcessorUnavailableError, isTransientDatabaseError]`.
+   * Never list `QueryFailedError`: a CHECK violation is not worth a retry.
+   */
+  retryOn?: readonly ErrorMatcher[];
   /** Retries after the first attempt. */
   retryCountMax?: number;
   /** Backoff before retry n is a random delay in [0, min(ceiling, base * 2^n)] ms. */
@@ -60,13 +69,24 @@ export function retryDelayMs(
   return options.retryJitter === false ? exponential : Math.round(random() * exponential);
 }
 
+function isErrorClass(matcher: ErrorMatcher): matcher is ErrorClass {
+  return typeof matcher.prototype === 'object' && matcher.prototype instanceof Error;
+}
+
+function matches(matcher: ErrorMatcher, error: unknown): boolean {
+  return isErrorClass(matcher) ? error instanceof matcher : matcher(error);
+}
+
 /** The error is one the task declared transient (`retryOn`). */
 export function isRetryable(options: TaskHandlerOptions, error: unknown): boolean {
-  return (options.retryOn ?? []).some((errorClass) => error instanceof errorClass);
+  return (options.retryOn ?? []).some((matcher) => matches(matcher, error));
+}
+
+/** Attempt number `retries` (0 for the first) is the last one the task may make. */
+export function isLastAttempt(options: TaskHandlerOptions, retries: number): boolean {
+  return retries >= (options.retryCountMax ?? RETRY_COUNT_MAX_DEFAULT);
 }
 
 export function shouldRetry(options: TaskHandlerOptions, error: unknown, retries: number): boolean {
-  return (
-    isRetryable(options, error) && retries < (options.retryCountMax ?? RETRY_COUNT_MAX_DEFAULT)
-  );
+  return isRetryable(options, error) && !isLastAttempt(options, retries);
 }

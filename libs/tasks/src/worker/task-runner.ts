@@ -77,11 +77,6 @@ export class TaskRunner {
 
   constructor(private readonly deps: TaskRunnerDeps) {}
 
-  async process(delivery: Message, queue: string): Promise<Disposition> {
-    const prepared = await this.prepare(delivery, queue);
-    return typeof prepared === 'string' ? prepared : this.run(prepared);
-  }
-
   /**
    * Everything before the handler: decode, find the handler, honour expires and eta,
    * validate the payload. Returns the task ready to run, or the delivery's disposition
@@ -187,7 +182,11 @@ export class TaskRunner {
     registered: RegisteredTask,
     payload: unknown,
   ): Promise<boolean> {
-    const result = await this.invoke(registered, payload, new TaskContext(message, queue, null));
+    const result = await this.invoke(
+      registered,
+      payload,
+      new TaskContext(message, queue, null, registered.options),
+    );
     await this.deps.store.write(this.update(message, queue, 'SUCCESS', { result }));
     return true;
   }
@@ -207,7 +206,7 @@ export class TaskRunner {
       const result = await this.invoke(
         registered,
         payload,
-        new TaskContext(message, queue, manager),
+        new TaskContext(message, queue, manager, registered.options),
       );
       await this.deps.store.writeIn(manager, this.update(message, queue, 'SUCCESS', { result }));
       return true;

@@ -3,14 +3,14 @@ import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { DataSource } from 'typeorm';
+import { BatchCollector } from '@clearline/persistence';
 import { BrokerConnection } from '../broker/broker-connection';
 import type { Publisher } from '../broker/publisher';
-import { defaultQueue } from '../client/task-options';
+import { defaultQueue } from '../client/send-options';
 import type { TaskMessage } from '../protocol/celery-message';
 import type { ResultStore } from '../results/result-store';
 import type { Topology } from '../topology';
 import { AckBatcher } from './ack-batcher';
-import { BatchCollector } from './batch-collector';
 import {
   TaskRunner,
   type Disposition,

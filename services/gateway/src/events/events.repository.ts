@@ -1,30 +1,99 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { OutboxStatement } from '@clearline/tasks';
 import { paginate, type ListQuery, type Page } from '../http/pagination';
+import { newId } from '../http/ids';
+import { DELIVER_WEBHOOK_TASK } from '../webhooks/webhook.task';
 import type { EventRow } from './event.rows';
 
 const COLUMNS = 'id, merchant_id, type, data, created_at';
+
+/** An event to record: what happened (`type`) to which object (`data`, the API object). */
+export interface NewEvent {
+  type: string;
+  data: unknown;
+}
+
+/**
+ * Statement parts that record events and their webhook deliveries, for a statement
+ * that makes the change the events report: `EventsService.record`'s contract,
+ * set-based. Each event is paired with a `key`; the caller's CTE `source` yields
+ * `(key, merchant_id)` for the changes that happened, and exactly those get their event
+ * and, when the merchant has a webhook URL, a `gateway.deliver_webhook` outbox task.
+ *
+ * This is the only code that writes `events`.
+ */
+export class EventWrites {
+  private constructor(
+    readonly parameters: unknown[],
+    private readonly firstParameter: number,
+    private readonly outbox: OutboxStatement,
+  ) {}
+
+  /** Parameters numbered from `firstParameter`; event ids are made here. */
+  static of(events: readonly (NewEvent & { key: string })[], firstParameter: number): EventWrites {
+    const ids = events.map(() => newId('evt'));
+    const outbox = OutboxStatement.of(
+      ids.map((id) => ({ task: DELIVER_WEBHOOK_TASK, payload: { event_id: id } })),
+      { firstParameter: firstParameter + 4, keys: ids },
+    );
+    const parameters = [
+      events.map((e) => e.key),
+      ids,
+      events.map((e) => e.type),
+      events.map((e) => JSON.stringify({ object: e.data })),
+      ...outbox.parameters,
+    ];
+    return new EventWrites(parameters, firstParameter, outbox);
+  }
+
+  /**
+   * CTEs to follow the caller's (`WITH …, <source>, ${ctes(source)}`): `recorded_events`
+   * (RETURNING the events' columns) and `event_webhooks`.
+   */
+  ctes(source: string): string {
+    const n = this.firstParameter;
+    return `event_input AS (
+      SELECT * FROM unnest($${n}::text[], $${n + 1}::text[], $${n + 2}::text[], $${n + 3}::jsonb[])
+        AS e(key, id, type, data)
+    ), recorded_events AS (
+      INSERT INTO events (id, merchant_id, type, data)
+      SELECT e.id, s.merchant_id, e.type, e.data FROM ${source} s JOIN event_input e ON e.key = s.key
+      RETURNING ${COLUMNS}
+    ), event_webhooks AS (
+      ${this.outbox.insert(
+        `${this.outbox.rows('o')} JOIN recorded_events r ON r.id = o.key
+          JOIN merchants m ON m.id = r.merchant_id WHERE m.webhook_url IS NOT NULL`,
+      )}
+    )`;
+  }
+
+  /** For the statement's final SELECT: wakes the outbox relay if a delivery was queued. */
+  notify(): string {
+    return this.outbox.notifyAfter('event_webhooks');
+  }
+}
 
 /** All SQL for events. Every read is filtered by the owning merchant. */
 @Injectable()
 export class EventsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Inserts the event; says whether its merchant has a webhook URL to deliver it to. */
-  async insert(
+  /** Records events of one merchant in the caller's transaction (see {@link EventWrites}). */
+  async record(
     manager: EntityManager,
-    event: { id: string; merchantId: string; type: string; data: unknown },
-  ): Promise<{ row: EventRow; hasWebhook: boolean }> {
-    const rows = await manager.query<(EventRow & { has_webhook: boolean | null })[]>(
-      `INSERT INTO events (id, merchant_id, type, data) VALUES ($1, $2, $3, $4::jsonb)
-       RETURNING ${COLUMNS},
-         (SELECT webhook_url IS NOT NULL FROM merchants WHERE id = $2) AS has_webhook`,
-      [event.id, event.merchantId, event.type, JSON.stringify({ object: event.data })],
+    merchantId: string,
+    events: readonly NewEvent[],
+  ): Promise<EventRow[]> {
+    const keyed = events.map((event, i) => ({ ...event, key: String(i) }));
+    const writes = EventWrites.of(keyed, 3);
+    const rows = await manager.query<(EventRow & { woken: unknown })[]>(
+      `WITH source AS (SELECT key, $2::text AS merchant_id FROM unnest($1::text[]) AS k(key)),
+            ${writes.ctes('source')}
+       SELECT ${COLUMNS}, ${writes.notify()} AS woken FROM recorded_events`,
+      [keyed.map((e) => e.key), merchantId, ...writes.parameters],
     );
-    const [row] = rows;
-    if (!row) throw new Error('INSERT … RETURNING gave no row');
-    const { has_webhook: hasWebhook, ...eventRow } = row;
-    return { row: eventRow, hasWebhook: hasWebhook === true };
+    return rows.map(({ woken: _woken, ...row }) => row);
   }
 
   async find(merchantId: string, id: string): Promise<EventRow | undefined> {

@@ -1,10 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { enqueueTask } from '@clearline/tasks';
 import type { EntityManager } from 'typeorm';
 import { GatewayError } from '../http/gateway.exception';
-import { newId } from '../http/ids';
 import { ListObject } from '../http/pagination';
-import { DELIVER_WEBHOOK_TASK } from '../webhooks/webhook.task';
 import type { EventDto, ListEventsQuery } from './event.dto';
 import { toEventDto } from './event.mapper';
 import type { EventRow, WebhookAttemptRow } from './event.rows';
@@ -32,13 +29,8 @@ export class EventsService {
     type: string,
     dataObject: unknown,
   ): Promise<EventRow> {
-    const { row, hasWebhook } = await this.events.insert(manager, {
-      id: newId('evt'),
-      merchantId,
-      type,
-      data: dataObject,
-    });
-    if (hasWebhook) await enqueueTask(manager, DELIVER_WEBHOOK_TASK, { event_id: row.id });
+    const [row] = await this.events.record(manager, merchantId, [{ type, data: dataObject }]);
+    if (!row) throw new Error('recording an event returned no row');
     return row;
   }
 

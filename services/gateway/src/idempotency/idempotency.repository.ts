@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { GroupCommit, HOT_PATH_GROUP_COMMIT } from '../batching/group-commit';
+import { GroupCommit } from '@clearline/persistence';
+import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 
 /** How long a key and its response are kept; after that the key may be used again. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1_000;

@@ -5,7 +5,8 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { GroupCommit, HOT_PATH_GROUP_COMMIT } from '../batching/group-commit';
+import { GroupCommit } from '@clearline/persistence';
+import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
 import { IdempotencyRepository, type ClaimInput } from './idempotency.repository';
 import { requestHash } from './request-fingerprint';

@@ -1,12 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PAYMENT_PROCESSOR, type PaymentProcessor } from '@clearline/processor';
-import { shouldRetry } from '@clearline/tasks';
 import type { Plain } from '../http/wire';
 import { LedgerNotReadyError, LedgerRefusedError, PaymentLedger } from './payment-ledger';
 import type { PaymentDto } from './payment.dto';
 import { applyChange, toPaymentDto } from './payment.mapper';
 import type { PaymentRow, PaymentState } from './payment.rows';
-import { PAYMENT_TASK_RETRY } from './payment.task';
 import { PaymentWritesRepository } from './payment-writes.repository';
 import { PaymentsRepository, type PaymentChange } from './payments.repository';
 
@@ -15,6 +13,8 @@ export interface TaskRun {
   taskId: string;
   /** The task's retry count: 0 on the first attempt. */
   attempt: number;
+  /** The task layer runs the task again if this attempt throws `error` (`TaskContext.willRetry`). */
+  willRetry: (error: unknown) => boolean;
 }
 
 type PaymentEvent =
@@ -24,7 +24,7 @@ const PROCESSING_ERROR_MESSAGE = 'The payment could not be processed; no money w
 
 /** Whether this attempt is the last one the task gets for this error. */
 function lastAttempt(error: unknown, run: TaskRun): boolean {
-  return !shouldRetry(PAYMENT_TASK_RETRY, error, run.attempt);
+  return !run.willRetry(error);
 }
 
 /**

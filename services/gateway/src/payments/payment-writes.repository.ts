@@ -1,15 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { GroupCommit, HOT_PATH_GROUP_COMMIT } from '../batching/group-commit';
-import { newId } from '../http/ids';
+import { GroupCommit } from '@clearline/persistence';
+import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
+import { OutboxStatement } from '@clearline/tasks';
+import { EventWrites } from '../events/events.repository';
 import type { IdempotencyClaim } from '../idempotency/idempotency.service';
-import {
-  OUTBOX_COLUMNS,
-  OUTBOX_NOTIFY,
-  outboxColumns,
-  outboxParameters,
-} from '../outbox/outbox-rows';
-import { DELIVER_WEBHOOK_TASK } from '../webhooks/webhook.task';
 import { PAYMENT_COLUMNS, type NewPayment, type PaymentChange } from './payments.repository';
 import type { PaymentRow, PaymentState } from './payment.rows';
 import { PAYMENT_TASK, paymentTaskId } from './payment.task';
@@ -31,17 +26,16 @@ export interface Settlement {
 
 /**
  * Creation: the payments, the idempotency references of their requests (what a retry
- * after a crash resumes from) and their `gateway.authorize_payment` outbox tasks, in
- * one statement (atomic, one round trip).
+ * after a crash resumes from) and their `gateway.authorize_payment` outbox tasks (the
+ * task layer's `OutboxStatement`), in one statement (atomic, one round trip).
  */
-const CREATE_SQL = `
+function createSql(outbox: OutboxStatement): string {
+  return `
   WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-                         $7::text[], $8::jsonb[], $9::text[], $10::text[], $11::text[],
-                         $12::text[], $13::text[], $14::text[], $15::text[], $16::bytea[], $17::jsonb[])
+                         $7::text[], $8::jsonb[], $9::text[], $10::text[], $11::text[])
       AS i(id, merchant_id, amount, currency, capture_method, source, description, metadata,
-           claim_scope, claim_key, claim_hash,
-           task_id, task, exchange, routing_key, body, properties)
+           claim_scope, claim_key, claim_hash)
   ), inserted AS (
     INSERT INTO payments
       (id, merchant_id, amount, currency, status, capture_method, source, description, metadata)
@@ -54,27 +48,22 @@ const CREATE_SQL = `
      WHERE k.scope = i.claim_scope AND k.key = i.claim_key AND k.request_hash = i.claim_hash
        AND k.state = 'in_progress'
   ), queued AS (
-    INSERT INTO task_outbox (${OUTBOX_COLUMNS})
-    SELECT task_id, task, exchange, routing_key, body, properties FROM input
-    RETURNING 1
+    ${outbox.insert(outbox.rows('o'))}
   )
-  SELECT inserted.*, (SELECT count(${OUTBOX_NOTIFY}) FROM (SELECT 1 FROM queued LIMIT 1) q)
-    FROM inserted`;
+  SELECT inserted.*, ${outbox.notifyAfter('queued')} AS woken FROM inserted`;
+}
 
 /**
  * Settlement: each payment moves from the status its task expects (or not at all, if
- * an earlier run moved it), and each move records its event and, for a merchant with a
- * webhook URL, the `gateway.deliver_webhook` outbox task: EventsService.record's
- * contract, set-based, in the same statement as the change it reports.
+ * an earlier run moved it), and each move records its event and webhook delivery
+ * (the events repository's `EventWrites`) in the same statement as the change it reports.
  */
-const SETTLE_SQL = `
+function settleSql(events: EventWrites): string {
+  return `
   WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
-                         $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[],
-                         $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[], $16::jsonb[])
-      AS i(id, from_status, status, capturable, captured, failure_code, failure_message,
-           event_id, event_type, event_data,
-           task_id, task, exchange, routing_key, body, properties)
+                         $6::text[], $7::text[])
+      AS i(id, from_status, status, capturable, captured, failure_code, failure_message)
   ), moved AS (
     UPDATE payments p SET status = i.status,
            amount_capturable = coalesce(i.capturable, p.amount_capturable),
@@ -82,23 +71,10 @@ const SETTLE_SQL = `
            failure_code = i.failure_code, failure_message = i.failure_message, updated_at = now()
       FROM input i
      WHERE p.id = i.id AND p.status = i.from_status
-    RETURNING p.id, p.merchant_id
-  ), recorded AS (
-    INSERT INTO events (id, merchant_id, type, data)
-    SELECT i.event_id, m.merchant_id, i.event_type, i.event_data
-      FROM moved m JOIN input i ON i.id = m.id
-    RETURNING id, merchant_id
-  ), webhooks AS (
-    INSERT INTO task_outbox (${OUTBOX_COLUMNS})
-    SELECT i.task_id, i.task, i.exchange, i.routing_key, i.body, i.properties
-      FROM recorded r
-      JOIN input i ON i.event_id = r.id
-      JOIN merchants mer ON mer.id = r.merchant_id
-     WHERE mer.webhook_url IS NOT NULL
-    RETURNING 1
-  )
-  SELECT m.id, (SELECT count(${OUTBOX_NOTIFY}) FROM (SELECT 1 FROM webhooks LIMIT 1) w)
-    FROM moved m`;
+    RETURNING p.id AS key, p.merchant_id
+  ), ${events.ctes('moved')}
+  SELECT m.key AS id, ${events.notify()} AS woken FROM moved m`;
+}
 
 /**
  * The hot path's writes. Each spans the tables of one step of a payment and runs as one
@@ -142,27 +118,32 @@ export class PaymentWritesRepository {
   }
 
   async create(payments: readonly PaymentIntake[]): Promise<PaymentRow[]> {
-    const outbox = outboxColumns(
+    const outbox = OutboxStatement.of(
       payments.map((p) => ({
         task: PAYMENT_TASK.authorize,
         payload: { payment_id: p.id },
         options: { id: paymentTaskId(p.id, 'authorize') },
       })),
+      { firstParameter: 12 },
     );
-    return this.dataSource.query<PaymentRow[]>(CREATE_SQL, [
-      payments.map((p) => p.id),
-      payments.map((p) => p.merchantId),
-      payments.map((p) => p.amount),
-      payments.map((p) => p.currency),
-      payments.map((p) => p.captureMethod),
-      payments.map((p) => p.source),
-      payments.map((p) => p.description),
-      payments.map((p) => JSON.stringify(p.metadata)),
-      payments.map((p) => p.claim?.scope ?? null),
-      payments.map((p) => p.claim?.key ?? null),
-      payments.map((p) => p.claim?.requestHash ?? null),
-      ...outboxParameters(outbox),
-    ]);
+    const rows = await this.dataSource.query<(PaymentRow & { woken: unknown })[]>(
+      createSql(outbox),
+      [
+        payments.map((p) => p.id),
+        payments.map((p) => p.merchantId),
+        payments.map((p) => p.amount),
+        payments.map((p) => p.currency),
+        payments.map((p) => p.captureMethod),
+        payments.map((p) => p.source),
+        payments.map((p) => p.description),
+        payments.map((p) => JSON.stringify(p.metadata)),
+        payments.map((p) => p.claim?.scope ?? null),
+        payments.map((p) => p.claim?.key ?? null),
+        payments.map((p) => p.claim?.requestHash ?? null),
+        ...outbox.parameters,
+      ],
+    );
+    return rows.map(({ woken: _woken, ...row }) => row);
   }
 
   /**
@@ -175,11 +156,11 @@ export class PaymentWritesRepository {
       if (!byPayment.has(settlement.paymentId)) byPayment.set(settlement.paymentId, settlement);
     }
     const settlements = [...byPayment.values()];
-    const eventIds = settlements.map(() => newId('evt'));
-    const outbox = outboxColumns(
-      eventIds.map((eventId) => ({ task: DELIVER_WEBHOOK_TASK, payload: { event_id: eventId } })),
+    const events = EventWrites.of(
+      settlements.map((s) => ({ key: s.paymentId, type: s.eventType, data: s.eventObject })),
+      8,
     );
-    const rows = await this.dataSource.query<{ id: string }[]>(SETTLE_SQL, [
+    const rows = await this.dataSource.query<{ id: string }[]>(settleSql(events), [
       settlements.map((s) => s.paymentId),
       settlements.map((s) => s.from),
       settlements.map((s) => s.change.status),
@@ -187,10 +168,7 @@ export class PaymentWritesRepository {
       settlements.map((s) => s.change.amountCaptured?.toString() ?? null),
       settlements.map((s) => s.change.failureCode ?? null),
       settlements.map((s) => s.change.failureMessage ?? null),
-      eventIds,
-      settlements.map((s) => s.eventType),
-      settlements.map((s) => JSON.stringify({ object: s.eventObject })),
-      ...outboxParameters(outbox),
+      ...events.parameters,
     ]);
     return new Set(rows.map((row) => row.id));
   }

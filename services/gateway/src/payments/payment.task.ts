@@ -1,8 +1,8 @@
 import { IsInt, Matches, Max, Min } from 'class-validator';
+import { isTransientDatabaseError } from '@clearline/persistence';
 import { LedgerUnavailableError } from '@clearline/platform';
 import { ProcessorUnavailableError } from '@clearline/processor';
 import type { TaskHandlerOptions } from '@clearline/tasks';
-import { QueryFailedError } from 'typeorm';
 import { PAYMENT_AMOUNT_MAX } from './payment.dto';
 import { LedgerNotReadyError } from './payment-ledger';
 
@@ -33,7 +33,7 @@ export const PAYMENT_TASK_RETRY = {
     ProcessorUnavailableError,
     LedgerUnavailableError,
     LedgerNotReadyError,
-    QueryFailedError,
+    isTransientDatabaseError,
   ],
   retryCountMax: 3,
   retryBackoffMs: 100,

@@ -14,6 +14,7 @@ import {
 const run = (context: TaskContext): TaskRun => ({
   taskId: context.taskId,
   attempt: context.retries,
+  willRetry: (error) => context.willRetry(error),
 });
 
 /**

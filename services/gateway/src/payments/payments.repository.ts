@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { GroupCommit, HOT_PATH_GROUP_COMMIT } from '../batching/group-commit';
+import { GroupCommit } from '@clearline/persistence';
+import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { paginate, type ListQuery, type Page } from '../http/pagination';
 import type { CaptureMethod } from './payment.dto';
 import type { PaymentRow, PaymentState } from './payment.rows';

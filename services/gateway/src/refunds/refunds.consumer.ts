@@ -1,8 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { REFUND_TASK, RefundSettledPayload } from '@clearline/contracts';
+import { isTransientDatabaseError } from '@clearline/persistence';
 import { Task } from '@clearline/tasks';
-import { QueryFailedError } from 'typeorm';
 import type { Plain } from '../http/wire';
 import type { RefundDto } from './refund.dto';
 import { RefundsService } from './refunds.service';
@@ -17,7 +17,7 @@ export class RefundsConsumer {
 
   @Task(REFUND_TASK.settled, {
     payload: RefundSettledPayload,
-    retryOn: [QueryFailedError],
+    retryOn: [isTransientDatabaseError],
     retryCountMax: 5,
     retryBackoffMs: 200,
   })

@@ -1,7 +1,30 @@
-import { shouldRetry } from '@clearline/tasks';
+import { TaskContext, type TaskMessage } from '@clearline/tasks';
 import { WEBHOOK_RETRY, WebhookDeliveryFailed, webhookRetryScheduleMs } from './webhook-retry';
 
 const HOUR_MS = 3_600_000;
+
+/** The context a delivery's handler sees on attempt `retries + 1`. */
+function attempt(retries: number): TaskContext {
+  const message: TaskMessage = {
+    id: 'evt_test:deliver',
+    task: 'gateway.deliver_webhook',
+    args: [],
+    kwargs: { event_id: 'evt_test' },
+    embed: { callbacks: null, errbacks: null, chain: null, chord: null },
+    retries,
+    eta: null,
+    expires: null,
+    rootId: 'evt_test:deliver',
+    parentId: null,
+    group: null,
+    groupIndex: null,
+    timeLimitSoftS: null,
+    timeLimitHardS: null,
+    origin: 'test',
+    ignoreResult: false,
+  };
+  return new TaskContext(message, 'gateway', null, WEBHOOK_RETRY);
+}
 
 describe('webhook retry schedule', () => {
   it('starts fast, backs off exponentially, and ends about three days after the first attempt', () => {
@@ -15,9 +38,10 @@ describe('webhook retry schedule', () => {
 
   it('retries a failed delivery until the retries run out, and nothing else', () => {
     const failed = new WebhookDeliveryFailed('503');
-    expect(shouldRetry(WEBHOOK_RETRY, failed, 0)).toBe(true);
-    expect(shouldRetry(WEBHOOK_RETRY, failed, WEBHOOK_RETRY.retryCountMax - 1)).toBe(true);
-    expect(shouldRetry(WEBHOOK_RETRY, failed, WEBHOOK_RETRY.retryCountMax)).toBe(false);
-    expect(shouldRetry(WEBHOOK_RETRY, new Error('bug'), 0)).toBe(false);
+    expect(attempt(0).willRetry(failed)).toBe(true);
+    expect(attempt(WEBHOOK_RETRY.retryCountMax - 1).willRetry(failed)).toBe(true);
+    expect(attempt(WEBHOOK_RETRY.retryCountMax).willRetry(failed)).toBe(false);
+    expect(attempt(WEBHOOK_RETRY.retryCountMax).isLastAttempt).toBe(true);
+    expect(attempt(0).willRetry(new Error('bug'))).toBe(false);
   });
 });

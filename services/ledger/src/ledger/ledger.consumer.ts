@@ -15,18 +15,19 @@ import {
   type LedgerCheckResult,
   type TransferView,
 } from '@clearline/contracts';
+import { isTransientDatabaseError } from '@clearline/persistence';
 import { Task, TaskBatchContext, TaskContext } from '@clearline/tasks';
-import { QueryFailedError } from 'typeorm';
 import { LedgerQueriesService } from './ledger-queries.service';
 import { accountFromWire, transferFromWire } from './ledger.mapper';
 import { LedgerRaceError, LedgerService } from './ledger.service';
 
 /**
- * Losing a race to another transaction (a unique key, a serialization failure) is
- * transient: the task runs again and sees the winner's rows.
+ * Losing a race to another transaction (accounts created concurrently, a serialization
+ * failure, a deadlock) or a lost connection is transient: the task runs again and sees
+ * the winner's rows. Any other database error is a fault and fails the task at once.
  */
 const RACES = {
-  retryOn: [QueryFailedError, LedgerRaceError],
+  retryOn: [isTransientDatabaseError, LedgerRaceError],
   retryCountMax: 5,
   retryBackoffMs: 50,
   retryBackoffMaxMs: 2_000,

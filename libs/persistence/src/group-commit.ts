@@ -1,4 +1,4 @@
-import { BatchCollector } from '@clearline/tasks';
+import { BatchCollector } from './batch-collector';
 
 export interface GroupCommitOptions {
   /** Items per statement at most. */
@@ -7,21 +7,18 @@ export interface GroupCommitOptions {
   concurrency: number;
 }
 
-/**
- * What the gateway's hot-path statements use: up to 500 items per statement, two
- * statements of a kind in flight. Five kinds (claims, creations, lookups, settlements,
- * completions) then hold at most ten of the pool's connections.
- */
-export const HOT_PATH_GROUP_COMMIT: GroupCommitOptions = { sizeMax: 500, concurrency: 2 };
-
 type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 /**
- * Group commit for the gateway's hot path (the ledger's pattern, on the task layer's
- * BatchCollector): requests that want the same statement while earlier ones are in
- * flight are carried by one statement, so a busy gateway makes one round trip for many
- * payments. A lone item leaves at the end of the event-loop turn: no waiting when idle.
- * If a batch fails, its items run again one by one, so one bad item fails alone.
+ * Group commit for statements on a hot path: callers that want the same statement while
+ * earlier ones are in flight are carried by one statement, so a busy process makes one
+ * round trip for many items. A lone item leaves at the end of the event-loop turn: no
+ * waiting when idle. If a batch fails, its items run again one by one, so one bad item
+ * fails alone.
+ *
+ * @example
+ * const creations = new GroupCommit({ sizeMax: 500, concurrency: 2 }, (rows) => insertAll(rows));
+ * const created = await creations.submit(row); // shares a statement with concurrent callers
  */
 export class GroupCommit<I, R> {
   private readonly collector: BatchCollector<I, Outcome<R>>;
@@ -37,6 +34,7 @@ export class GroupCommit<I, R> {
     );
   }
 
+  /** Resolves with the item's own result, or rejects with its own error. */
   async submit(item: I): Promise<R> {
     const outcome = await this.collector.add(item);
     if (!outcome.ok) throw outcome.error;

@@ -1,8 +1,10 @@
+/** Bounds of a {@link BatchCollector}. */
 export interface BatchCollectorOptions<T> {
   /** The most work one batch may carry, in units of `weight`. */
   sizeMax: number;
   /** Batches in flight at once. */
   concurrency: number;
+  /** How much work one item is; at least 1. */
   weight: (item: T) => number;
 }
 
@@ -18,6 +20,8 @@ interface Queued<T, R> {
  * then leave together as the next batch. With nothing in flight an item leaves at the
  * end of the current event-loop turn, so a lone task is not held back, and under load
  * a batch carries everything that arrived during the previous one (up to `sizeMax`).
+ * `flush` must return one result per item, in order; a rejected flush rejects every item
+ * of its batch (see {@link GroupCommit} for item-by-item isolation).
  */
 export class BatchCollector<T, R> {
   private queued: Queued<T, R>[] = [];
