@@ -7,9 +7,28 @@ import {
   Matches,
   Max,
   Min,
+  Validate,
   validateSync,
+  ValidatorConstraint,
+  type ValidationArguments,
   type ValidationError,
+  type ValidatorConstraintInterface,
 } from 'class-validator';
+
+/** How a service writes its logs: one JSON object per line, or readable lines for a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
+/** Readable logs are for a developer's terminal; production logs are read by machines. */
+@ValidatorConstraint({ name: 'notInProduction' })
+class NotPrettyInProduction implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    return value !== 'pretty' || (args.object as CommonEnvironment).NODE_ENV !== 'production';
+  }
+
+  defaultMessage(): string {
+    return 'pretty is for development; with NODE_ENV=production logs are JSON (unset it or set json)';
+  }
+}
 
 /** Variables every Clearline service reads. */
 export class CommonEnvironment {
@@ -20,6 +39,15 @@ export class CommonEnvironment {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   @IsOptional()
   LOG_LEVEL = 'info';
+
+  /**
+   * Unset: pretty when NODE_ENV=development and stdout is a terminal, else JSON. A test
+   * or production process always writes JSON (see `logFormat`).
+   */
+  @IsIn(['json', 'pretty'])
+  @Validate(NotPrettyInProduction)
+  @IsOptional()
+  LOG_FORMAT?: LogFormat;
 
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
   DATABASE_URL = 'postgres://clearline:clearline@127.0.0.1:5432/clearline';

@@ -2,10 +2,12 @@ import { Controller, Get, Header, Module, type DynamicModule } from '@nestjs/com
 import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { randomUUID } from 'node:crypto';
-import { LoggerModule } from 'nestjs-pino';
+import { LoggerModule, type Params } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import type { Options as PinoHttpOptions } from 'pino-http';
 import { collectDefaultMetrics, register } from 'prom-client';
 import { BrokerHealthIndicator } from './broker-health.indicator';
-import type { CommonEnvironment } from './environment';
+import type { CommonEnvironment, LogFormat } from './environment';
 import { HealthController } from './health.controller';
 
 @Controller('metrics')
@@ -21,7 +23,79 @@ let defaultMetricsStarted = false;
 
 const REQUEST_ID_LENGTH_MAX = 200;
 
-/** JSON logs with request ids, Prometheus metrics and health probes for one service. */
+/**
+ * The format a service logs in: LOG_FORMAT when set, else readable lines when a
+ * developer watches the terminal (NODE_ENV=development and stdout a TTY), else JSON.
+ * Outside development it is always JSON, so a test or production process never loads
+ * pino-pretty. (`npm start` pipes the services' output, so infra/local/start.sh
+ * decides for them and sets LOG_FORMAT.)
+ */
+export function logFormat(
+  env: Pick<CommonEnvironment, 'NODE_ENV' | 'LOG_FORMAT'>,
+  stdoutIsTty: boolean,
+): LogFormat {
+  if (env.NODE_ENV !== 'development') return 'json';
+  return env.LOG_FORMAT ?? (stdoutIsTty ? 'pretty' : 'json');
+}
+
+/**
+ * Readable log lines: the time, the level (in colour when colour is on: a TTY or
+ * FORCE_COLOR, unless NO_COLOR), the Nest context, the message (for a finished request
+ * its method, URL, status and duration), then any other fields as JSON. The service
+ * name is left out: `npm start` prefixes each line with it.
+ *
+ * pino-pretty is loaded here, only for this format. It writes synchronously in this
+ * thread rather than in a transport's worker: a service stopped by a signal would
+ * otherwise lose its last lines (what it drained on shutdown) with the worker.
+ */
+async function prettyStream(): Promise<DestinationStream> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service,context,req,res,responseTime',
+    messageFormat:
+      '{if context}{context}: {end}{msg}' +
+      '{if responseTime}: {req.method} {req.url} {res.statusCode} in {responseTime} ms{end}',
+    singleLine: true,
+  });
+}
+
+async function loggerParams(
+  service: string,
+  config: ConfigService<CommonEnvironment, true>,
+): Promise<Params> {
+  const options: PinoHttpOptions = {
+    level: config.get('LOG_LEVEL', { infer: true }),
+    base: { service },
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id =
+        typeof given === 'string' && given.length <= REQUEST_ID_LENGTH_MAX
+          ? given
+          : `req_${randomUUID()}`;
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    autoLogging: {
+      ignore: (req) => req.url === '/metrics' || (req.url ?? '').startsWith('/health'),
+    },
+    redact: ['req.headers.authorization', 'req.headers.cookie'],
+  };
+  const format = logFormat(
+    {
+      NODE_ENV: config.get('NODE_ENV', { infer: true }),
+      LOG_FORMAT: config.get('LOG_FORMAT', { infer: true }),
+    },
+    process.stdout.isTTY,
+  );
+  return { pinoHttp: format === 'pretty' ? [options, await prettyStream()] : options };
+}
+
+/**
+ * Logs with request ids (JSON, or readable lines on a developer's terminal), Prometheus
+ * metrics and health probes for one service.
+ */
 @Module({})
 export class ObservabilityModule {
   static forService(service: string): DynamicModule {
@@ -36,25 +110,8 @@ export class ObservabilityModule {
         TerminusModule,
         LoggerModule.forRootAsync({
           inject: [ConfigService],
-          useFactory: (config: ConfigService<CommonEnvironment, true>) => ({
-            pinoHttp: {
-              level: config.get('LOG_LEVEL', { infer: true }),
-              base: { service },
-              genReqId: (req, res) => {
-                const given = req.headers['x-request-id'];
-                const id =
-                  typeof given === 'string' && given.length <= REQUEST_ID_LENGTH_MAX
-                    ? given
-                    : `req_${randomUUID()}`;
-                res.setHeader('X-Request-Id', id);
-                return id;
-              },
-              autoLogging: {
-                ignore: (req) => req.url === '/metrics' || (req.url ?? '').startsWith('/health'),
-              },
-              redact: ['req.headers.authorization', 'req.headers.cookie'],
-            },
-          }),
+          useFactory: (config: ConfigService<CommonEnvironment, true>) =>
+            loggerParams(service, config),
         }),
       ],
       providers: [BrokerHealthIndicator],

@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { CommonEnvironment, validateEnvironment } from './environment';
+import { logFormat } from './observability.module';
+
+describe('log format', () => {
+  it('is readable on a developer terminal and JSON when the output goes elsewhere', () => {
+    expect(logFormat({ NODE_ENV: 'development' }, true)).toBe('pretty');
+    expect(logFormat({ NODE_ENV: 'development' }, false)).toBe('json');
+  });
+
+  it('follows LOG_FORMAT in development, whatever the output is', () => {
+    expect(logFormat({ NODE_ENV: 'development', LOG_FORMAT: 'json' }, true)).toBe('json');
+    expect(logFormat({ NODE_ENV: 'development', LOG_FORMAT: 'pretty' }, false)).toBe('pretty');
+  });
+
+  it('is always JSON in tests and production, so pino-pretty is never loaded there', () => {
+    for (const NODE_ENV of ['test', 'production'] as const) {
+      expect(logFormat({ NODE_ENV }, true)).toBe('json');
+      expect(logFormat({ NODE_ENV, LOG_FORMAT: 'pretty' }, true)).toBe('json');
+    }
+  });
+
+  it('refuses an unknown LOG_FORMAT, and pretty in production, naming the variable', () => {
+    expect(() => validateEnvironment(CommonEnvironment, { LOG_FORMAT: 'colour' })).toThrow(
+      /LOG_FORMAT: LOG_FORMAT must be one of the following values: json, pretty/,
+    );
+    expect(() =>
+      validateEnvironment(CommonEnvironment, { NODE_ENV: 'production', LOG_FORMAT: 'pretty' }),
+    ).toThrow(/LOG_FORMAT: pretty is for development/);
+    expect(validateEnvironment(CommonEnvironment, {}).LOG_FORMAT).toBeUndefined();
+    expect(
+      validateEnvironment(CommonEnvironment, { NODE_ENV: 'test', LOG_FORMAT: 'pretty' }).LOG_FORMAT,
+    ).toBe('pretty');
+  });
+});
