@@ -15,7 +15,8 @@
 #
 # Environment (defaults in brackets): DATABASE_URL, AMQP_URL, RABBITMQ_MANAGEMENT_URL,
 # REDIS_URL (the local infrastructure), GATEWAY_PORT [3000], LEDGER_PORT [3001],
-# REFUND_PORT [3002], SETTLEMENT_PORT [3003], NODE_ENV [development], ADMIN_API_KEY
+# REFUND_PORT [3002], SETTLEMENT_PORT [3003], NODE_ENV [development], LOG_FORMAT [pretty
+# when stdout is a terminal and NODE_ENV=development, else unset: JSON], ADMIN_API_KEY
 # [generated for this run], CLEARLINE_READY_TIMEOUT [60], CLEARLINE_STOP_TIMEOUT [15],
 # and the CLEARLINE_*_PORT / CLEARLINE_PG_HOST overrides of infra/local/up.sh.
 # shellcheck disable=SC2016 # single-quoted scripts for bash -c / su -c expand later, on purpose
@@ -56,6 +57,18 @@ export LEDGER_PORT=${LEDGER_PORT:-3001}
 export REFUND_PORT=${REFUND_PORT:-3002}
 export SETTLEMENT_PORT=${SETTLEMENT_PORT:-3003}
 export NODE_ENV=${NODE_ENV:-development}
+
+# Logs: the services write to a pipe (the prefixing sed below), never to the terminal,
+# so they cannot see one; this script can. On a terminal in development they print
+# readable lines (pino-pretty, level in colour), anywhere else (a file, CI, a pipe) one
+# JSON object per line. LOG_FORMAT=json or pretty, set by the caller, wins.
+if [[ -t 1 && $NODE_ENV == development && -z ${LOG_FORMAT:-} ]]; then
+  export LOG_FORMAT=pretty
+fi
+# Colour through the pipe, unless NO_COLOR (https://no-color.org) asks for none.
+if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
+  export FORCE_COLOR=${FORCE_COLOR:-1}
+fi
 
 ADMIN_KEY_GENERATED=0
 if [[ -z ${ADMIN_API_KEY:-} ]]; then
@@ -101,15 +114,19 @@ done
 
 # Each service runs in its own session and process group (setsid), so the terminal's
 # Ctrl-C reaches only this script, which then stops the services in order. The group
-# is: bash (the leader, whose pid is LEADER[svc]) -> npm -> sh -> node, plus the sed
-# that prefixes the output. Only the node process is sent SIGTERM, exactly once (a
-# second signal could cut its graceful shutdown short); sed ends when node's output
-# closes, so nothing is lost.
+# is: bash (the leader, whose pid is LEADER[svc]) -> node, plus the sed that prefixes
+# the output. Only the node process is sent SIGTERM, exactly once (a second signal
+# could cut its graceful shutdown short); sed ends when node's output closes, so
+# nothing is lost.
+#
+# node runs the service as `npm run start:<service>` does, but without npm: npm would
+# print a bare "Terminated" for its script when the service, after a graceful shutdown
+# that logs what it drained, re-raises SIGTERM (Nest's enableShutdownHooks does).
 declare -A LEADER=()
 STOPPING=0
 
 declare -A COLOR=()
-if [[ -t 1 ]]; then
+if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
   COLOR=([gateway]=36 [ledger]=33 [refund]=35 [settlement]=32)
 fi
 
@@ -120,7 +137,12 @@ launch() {
     prefix=$'\e['"${COLOR[$svc]}m${prefix}"$'\e[0m'
   fi
   # sed ignores SIGTERM and SIGINT: it must outlive the service to pass on its last words.
-  local script='set -o pipefail; npm run --silent "start:$1" 2>&1 | (trap "" TERM INT; exec sed -u "s/^/$2/")'
+  # The braces' own stderr is dropped: that is where bash would print "Terminated" for a
+  # service that stopped gracefully on SIGTERM (Nest re-raises the signal after its
+  # shutdown hooks). The service's output, stderr included, goes to sed.
+  local script='set -o pipefail
+    { node -r @swc-node/register "services/$1/src/main.ts" 2>&1; status=$?; exit $status; } 2>/dev/null |
+      (trap "" TERM INT; exec sed -u "s/^/$2/")'
   if have setsid; then
     setsid bash -c "$script" _ "$svc" "$prefix" </dev/null &
   else
@@ -142,53 +164,30 @@ group_alive() { # svc: any process left in the service's process group
   [[ -n $pid ]] && kill -0 -- "-$pid" 2>/dev/null
 }
 
-children() { # pid -> its child pids
-  if have pgrep; then
-    pgrep -P "$1" 2>/dev/null || true
-  else
-    ps -o pid= --ppid "$1" 2>/dev/null || true
-  fi
-}
-
-# The service's node process: the deepest process named "node" below the leader (npm
-# itself may be called "node" too, but it sits above the service); failing that (the
-# service renamed itself, say), the deepest process other than the output's sed.
-node_pid() { # svc
-  local queue=("${LEADER[$1]}:0") item pid depth child comm
-  local node='' node_depth=-1 other='' other_depth=-1
-  while ((${#queue[@]})); do
-    item=${queue[0]}
-    queue=("${queue[@]:1}")
-    pid=${item%%:*}
-    depth=$((${item##*:} + 1))
-    for child in $(children "$pid"); do
-      comm=$(cat "/proc/$child/comm" 2>/dev/null || ps -o comm= -p "$child" 2>/dev/null || true)
-      if [[ $comm == node ]] && ((depth > node_depth)); then
-        node=$child
-        node_depth=$depth
-      elif [[ $comm != sed ]] && ((depth > other_depth)); then
-        other=$child
-        other_depth=$depth
-      fi
-      queue+=("$child:$depth")
-    done
+# The service's node process: the process of the service's group (its pid is the
+# leader's) that is neither one of the shells around it nor the output's sed. One ps
+# snapshot serves all four services, so they are all sent SIGTERM at once.
+service_pids() { # -> "svc pid" per service whose node process runs
+  local snapshot svc pid
+  snapshot=$(ps -e -o pid=,pgid=,comm= 2>/dev/null) || return 0
+  for svc in "${!LEADER[@]}"; do
+    pid=$(awk -v group="${LEADER[$svc]}" \
+      '$2 == group && $3 != "bash" && $3 != "sed" { print $1; exit }' <<<"$snapshot")
+    [[ -n $pid ]] && echo "$svc $pid"
   done
-  if [[ -n $node ]]; then
-    echo "$node"
-  elif [[ -n $other ]]; then
-    echo "$other"
-  else
-    return 1
-  fi
 }
 
 stop_services() {
   ((${#LEADER[@]})) || return 0
   local svc pid deadline
+  declare -A node=()
+  while read -r svc pid; do
+    node[$svc]=$pid
+  done < <(service_pids)
   for svc in "${!LEADER[@]}"; do
     group_alive "$svc" || continue
-    if pid=$(node_pid "$svc"); then
-      kill -TERM "$pid" 2>/dev/null || true
+    if [[ -n ${node[$svc]:-} ]]; then
+      kill -TERM "${node[$svc]}" 2>/dev/null || true
     else
       # Still starting (no node process yet): stop the whole group.
       kill -TERM -- "-${LEADER[$svc]}" 2>/dev/null || true
@@ -268,22 +267,39 @@ else
   admin_note="(from the environment)"
 fi
 
+if [[ ${LOG_FORMAT:-} == pretty ]]; then
+  logs_note="readable lines (LOG_FORMAT=json npm start for JSON)"
+else
+  logs_note="JSON, one object per line (LOG_FORMAT=pretty for readable lines)"
+fi
+
+# One line per service and URL kind: "<label>  <service>  <url>".
+service_urls() { # label path
+  local label=$1 path=$2 svc
+  for svc in "${SERVICES[@]}"; do
+    printf '%-15s %-11s %s\n' "$label" "$svc" "http://127.0.0.1:${PORT[$svc]}$path"
+    label=
+  done
+}
+
 gw="http://127.0.0.1:${GATEWAY_PORT}"
 lines=(
   "Clearline is running"
   ""
   "Gateway API     $gw"
   "API docs        $gw/docs"
-  "Metrics         gateway     $gw/metrics"
-  "                ledger      http://127.0.0.1:${LEDGER_PORT}/metrics"
-  "                refund      http://127.0.0.1:${REFUND_PORT}/metrics"
-  "                settlement  http://127.0.0.1:${SETTLEMENT_PORT}/metrics"
+)
+mapfile -t -O "${#lines[@]}" lines < <(service_urls Ready /health/ready)
+mapfile -t -O "${#lines[@]}" lines < <(service_urls Metrics /metrics)
+lines+=(
   "RabbitMQ UI     $mgmt_ui${mgmt_login:+   login: $mgmt_login}"
   "PostgreSQL      DATABASE_URL=$DATABASE_URL"
+  "Redis           REDIS_URL=$REDIS_URL"
   "Admin API key   ADMIN_API_KEY=$ADMIN_API_KEY"
   "                $admin_note"
+  "Logs            $logs_note"
   ""
-  "Ctrl-C stops the four services."
+  "Ctrl-C stops the four services; npm run reset empties their data."
 )
 width=0
 for l in "${lines[@]}"; do

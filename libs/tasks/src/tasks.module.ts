@@ -1,6 +1,7 @@
 import {
   Inject,
   Injectable,
+  Logger,
   Module,
   type BeforeApplicationShutdown,
   type DynamicModule,
@@ -17,6 +18,7 @@ import type { TaskMessage } from './protocol/celery-message';
 import { ResultStore } from './results/result-store';
 import { ResultWaiter } from './results/result-waiter';
 import { buildTopology, type WorkQueueSpec } from './topology';
+import { taskMetrics } from './worker/task-metrics';
 import { TaskServer } from './worker/task-server';
 
 export interface TasksModuleOptions {
@@ -42,11 +44,23 @@ export interface TasksModuleAsyncOptions {
 export const TASKS_OPTIONS = Symbol('TASKS_OPTIONS');
 const PUBLISH_CONNECTION = Symbol('PUBLISH_CONNECTION');
 
+/** Tasks this process has finished (succeeded, failed, retried or found done already). */
+async function tasksFinished(): Promise<number> {
+  const counts = await Promise.all(
+    [taskMetrics.outcomes, taskMetrics.retries, taskMetrics.duplicates].map(async (counter) =>
+      (await counter.get()).values.reduce((sum, { value }) => sum + value, 0),
+    ),
+  );
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
 /** Opens the publishing side at boot and closes everything in order at shutdown. */
 @Injectable()
 class TasksLifecycle
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
+  private readonly logger = new Logger('Tasks');
+
   constructor(
     @Inject(TASKS_OPTIONS) private readonly options: TasksModuleOptions,
     @Inject(PUBLISH_CONNECTION) private readonly connection: BrokerConnection,
@@ -63,11 +77,29 @@ class TasksLifecycle
     if (this.options.outboxRelay) await this.relay.start();
   }
 
-  /** Consumers stop and drain while the publisher and database are still there. */
-  async beforeApplicationShutdown(): Promise<void> {
+  /**
+   * Consumers stop and drain while the publisher and database are still there. Says
+   * what it did, so an operator stopping a service sees that nothing was cut short.
+   */
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    const startedMs = Date.now();
+    const queues = this.server.queues;
+    this.logger.log(
+      `shutting down${signal ? ` on ${signal}` : ''}: cancelling the consumers of ` +
+        `${queues.length > 0 ? queues.join(', ') : 'no queue'}, finishing the tasks in flight`,
+    );
+    const finishedBefore = await tasksFinished();
     await this.server.close();
+    const finished = (await tasksFinished()) - finishedBefore;
     await this.relay.stop();
     await this.store.drain();
+    const unconfirmed = this.publisher.unconfirmedCount;
+    this.logger.log(
+      `shut down in ${Date.now() - startedMs} ms: consumers cancelled, ` +
+        `${finished} ${finished === 1 ? 'task' : 'tasks'} in flight finished, ` +
+        `outbox relay ${this.options.outboxRelay ? 'stopped' : 'not running'}, results flushed` +
+        (unconfirmed > 0 ? `; ${unconfirmed} publishes still unconfirmed` : ''),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -65,7 +65,13 @@ export class Publisher {
     this.drained = null;
     const backlog = this.backlog;
     this.backlog = [];
-    if (backlog.length > 0) this.logger.warn(`republishing ${backlog.length} unconfirmed messages`);
+    if (backlog.length > 0)
+      this.logger.warn(
+        `publishing again ${backlog.length} ${backlog.length === 1 ? 'message' : 'messages'} ` +
+          `the broker never confirmed: in flight when the connection was lost, or sent while ` +
+          `it was down. Any that did arrive are delivered twice; consumers drop the copy by ` +
+          `its task id`,
+      );
     for (const pending of backlog) this.write(pending);
   }
 
