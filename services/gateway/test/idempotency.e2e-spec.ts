@@ -6,12 +6,13 @@
  *
  * How: through HTTP with operator routes (the merchant-scoped POST routes arrive with
  * payments), counting merchants in the database to prove what ran. The "still running"
- * request is held by a table lock the test takes; the 5xx by a table the test renames.
+ * request is held by a table lock the test takes (the retry is sent once the database
+ * shows the key claimed and the request waiting); the 5xx by a table the test renames.
  * Scoping per merchant is checked on IdempotencyService with the real database.
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { sleep } from '@clearline/testing';
+import { eventually } from '@clearline/testing';
 import { IdempotencyService } from '../src/idempotency/idempotency.service';
 import { anyString, startGateway, type ErrorReply, type GatewayHarness } from './gateway-harness';
 
@@ -97,14 +98,23 @@ describe('idempotency', () => {
     await lock.query('LOCK TABLE merchants IN EXCLUSIVE MODE');
     const first = create(key, { name });
     try {
-      // The first request has claimed the key and now waits on the lock.
-      let inUse: ErrorReply | null = null;
-      for (let i = 0; i < 40 && inUse === null; i += 1) {
-        await sleep(50);
-        const second = await create(key, { name });
-        if (second.status === 409) inUse = second.body as ErrorReply;
-      }
-      expect(inUse?.error).toEqual({
+      // Wait until the first request has claimed the key and waits on the lock: only
+      // then is "a retry while it still runs" what the second request is.
+      await eventually(
+        async () => {
+          const { rows } = await db.query<{ claimed: boolean; waiting: boolean }>(
+            `SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = $1 AND state = 'in_progress') AS claimed,
+                    EXISTS (SELECT 1 FROM pg_stat_activity
+                             WHERE datname = current_database() AND wait_event_type = 'Lock') AS waiting`,
+            [key],
+          );
+          return rows[0]?.claimed === true && rows[0].waiting;
+        },
+        { what: 'the first request to claim the key and wait on the lock' },
+      );
+      const second = await create(key, { name });
+      expect(second.status).toBe(409);
+      expect((second.body as ErrorReply).error).toEqual({
         type: 'idempotency_error',
         code: 'idempotency_key_in_use',
         message: anyString(),
