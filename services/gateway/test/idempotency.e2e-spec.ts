@@ -1,6 +1,7 @@
 /**
  * Idempotency-Key on POST: a retry of the same request replays the first response
- * (status and body, byte for byte, `Idempotent-Replayed: true`) without running again;
+ * (status and body, byte for byte, the headers its handler chose such as a 202's
+ * `Location`, and `Idempotent-Replayed: true`) without running again;
  * another body is 422; a retry while the first still runs is 409; keys belong to their
  * caller; a 5xx or a validation failure frees the key; an expired key can be reused.
  *
@@ -201,12 +202,19 @@ describe('idempotency', () => {
     expect(a.kind).toBe('claimed');
     expect(b.kind).toBe('claimed');
     if (a.kind !== 'claimed' || b.kind !== 'claimed') return;
-    await idempotency.complete(null, a.claim, 201, { id: 'pay_a' });
+    await idempotency.complete(null, a.claim, 202, { id: 'pay_a' }, { Location: '/pay_a' });
     await idempotency.complete(null, b.claim, 201, { id: 'pay_b' });
     expect(await idempotency.claim('mer_a', key, request)).toEqual({
       kind: 'replay',
-      status: 201,
+      status: 202,
       body: '{"id":"pay_a"}',
+      headers: { Location: '/pay_a' },
+    });
+    expect(await idempotency.claim('mer_b', key, { ...request, body: { amount: 200 } })).toEqual({
+      kind: 'replay',
+      status: 201,
+      body: '{"id":"pay_b"}',
+      headers: {},
     });
     await expect(idempotency.claim('mer_b', key, request)).rejects.toMatchObject({
       code: 'idempotency_error',

@@ -1,8 +1,9 @@
 /**
  * POST /v1/payments refuses every class of bad input with a clean 400 (nothing is
  * created, and the Idempotency-Key stays free), and is idempotent: the same key and
- * body replay the first answer (also a 202 or a 402), another body is 422, a retry while
- * the first still runs is 409, and only one payment (one ledger authorization) exists.
+ * body replay the first answer (also a 202, with its Location, or a 402), another body
+ * is 422, a retry while the first still runs is 409, and only one payment (one ledger
+ * authorization) exists.
  *
  * How: raw requests through HTTP against the real gateway and ledger (harness); the
  * "still running" request is a tok_slow payment (2 s at the processor). Rows are
@@ -185,15 +186,20 @@ describe('payments: input and idempotency', () => {
       expect(again.text).toBe(first.text);
     });
 
-    it('replays a 202 as a 202 even once the payment has completed (GET shows the outcome)', async () => {
+    it('replays a 202 as a 202 with its Location, even once the payment has completed', async () => {
       const key = randomUUID();
       const options = { idempotencyKey: key, headers: { prefer: 'respond-async' } };
       const first = await h.pay(merchant, card(), options);
       expect(first.status).toBe(202);
+      expect(first.headers.get('location')).toBe(`/v1/payments/${first.body.id}`);
       await h.until(merchant, first.body.id, 'succeeded');
       const again = await h.pay(merchant, card(), options);
       expect(again.status).toBe(202);
       expect(again.text).toBe(first.text);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(again.headers.get('location')).toBe(`/v1/payments/${first.body.id}`);
+      // GET shows the outcome.
+      expect((await h.get(merchant, first.body.id)).body.status).toBe('succeeded');
     });
 
     it('answers 422 idempotency_error for the same key with another body', async () => {

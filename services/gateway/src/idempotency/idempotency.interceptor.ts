@@ -17,7 +17,12 @@ import { IdempotencyService, type IdempotencyClaim } from './idempotency.service
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
-const KEY_LENGTH_MAX = 255;
+export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;
+/**
+ * The methods that take an `Idempotency-Key` (Stripe's rule: POST). GET is safe, and a
+ * PATCH sets fields to given values, so repeating it changes nothing further.
+ */
+export const IDEMPOTENT_METHODS = ['POST'] as const;
 /** Printable ASCII: keys are opaque client tokens (UUIDs, typically). */
 const KEY_PATTERN = /^[\x21-\x7e]+$/;
 
@@ -55,9 +60,9 @@ function readKey(request: GatewayRequest): string | null {
   const raw = request.headers[IDEMPOTENCY_HEADER];
   if (raw === undefined) return null;
   const key = Array.isArray(raw) ? raw.join(',') : raw;
-  if (key.length === 0 || key.length > KEY_LENGTH_MAX || !KEY_PATTERN.test(key)) {
+  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_LENGTH_MAX || !KEY_PATTERN.test(key)) {
     throw new GatewayError(
-      `Idempotency-Key must be 1 to ${KEY_LENGTH_MAX} printable ASCII characters`,
+      `Idempotency-Key must be 1 to ${IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII characters`,
       GatewayErrorCode.ParameterInvalid,
       'Idempotency-Key',
     );
@@ -65,11 +70,16 @@ function readKey(request: GatewayRequest): string | null {
   return key;
 }
 
+function isIdempotentMethod(method: string): boolean {
+  return (IDEMPOTENT_METHODS as readonly string[]).includes(method);
+}
+
 /**
  * Idempotency for every POST that carries an `Idempotency-Key`, scoped to the caller
- * (a merchant, or the operators). A stored response is replayed with its status and
- * `Idempotent-Replayed: true`; 5xx failures and requests refused by validation release
- * the key; every other outcome, errors included, is stored and replayed.
+ * (a merchant, or the operators). A stored response is replayed with its status, the
+ * headers its handler chose (`Location`) and `Idempotent-Replayed: true`; 5xx failures
+ * and requests refused by validation release the key; every other outcome, errors
+ * included, is stored and replayed.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -81,7 +91,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (context.getType() !== 'http') return next.handle();
     const http = context.switchToHttp();
     const request = http.getRequest<GatewayRequest>();
-    if (request.method !== 'POST' || !request.auth) return next.handle();
+    if (!isIdempotentMethod(request.method) || !request.auth) return next.handle();
     const key = readKey(request);
     if (key === null) return next.handle();
     const outcome = await this.idempotency.claim(idempotencyScope(request.auth), key, {
@@ -93,6 +103,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       return of(
         new HttpReply(outcome.status, outcome.body, {
           'Content-Type': 'application/json; charset=utf-8',
+          ...outcome.headers,
           [REPLAYED_HEADER]: 'true',
         }),
       );
@@ -114,9 +125,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     result: unknown,
   ): Promise<unknown> {
     if (!claim.completed) {
-      const status = result instanceof HttpReply ? result.status : response.statusCode;
-      const body = result instanceof HttpReply ? result.body : result;
-      await this.idempotency.complete(null, claim, status, body);
+      if (result instanceof HttpReply) {
+        await this.idempotency.complete(null, claim, result.status, result.body, result.headers);
+      } else {
+        await this.idempotency.complete(null, claim, response.statusCode, result);
+      }
     }
     return result;
   }

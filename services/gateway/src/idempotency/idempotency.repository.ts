@@ -18,6 +18,15 @@ export interface IdempotencyRow {
   state: 'in_progress' | 'done';
   status_code: number | null;
   response_body: string | null;
+  /** The headers the handler chose (`Location`), replayed with the body; null for none. */
+  response_headers: Record<string, string> | null;
+}
+
+/** A response to store: its status, its JSON body, and its headers as JSON (or null). */
+export interface StoredResponse {
+  statusCode: number;
+  responseBody: string;
+  responseHeaders: string | null;
 }
 
 export interface ClaimInput {
@@ -54,6 +63,7 @@ const CLAIM_SQL = `
     state         = 'in_progress',
     status_code   = NULL,
     response_body = NULL,
+    response_headers = NULL,
     completed_at  = NULL,
     locked_at     = now(),
     reference     = CASE WHEN k.expires_at <= now() THEN NULL ELSE k.reference END,
@@ -112,7 +122,7 @@ export class IdempotencyRepository {
 
   async find(scope: string, key: string): Promise<IdempotencyRow | undefined> {
     const rows = await this.dataSource.query<IdempotencyRow[]>(
-      `SELECT request_hash, state, status_code, response_body
+      `SELECT request_hash, state, status_code, response_body, response_headers
          FROM idempotency_keys WHERE scope = $1 AND key = $2`,
       [scope, key],
     );
@@ -120,18 +130,20 @@ export class IdempotencyRepository {
   }
 
   /** Stores the response; false if the claim was lost (it expired and was taken over). */
-  async complete(
-    db: Queryable,
-    claim: ClaimInput,
-    statusCode: number,
-    responseBody: string,
-  ): Promise<boolean> {
+  async complete(db: Queryable, claim: ClaimInput, response: StoredResponse): Promise<boolean> {
     const [, affected] = await db.query<Affected>(
       `UPDATE idempotency_keys
-          SET state = 'done', status_code = $4, response_body = $5, completed_at = now(),
-              locked_at = NULL
+          SET state = 'done', status_code = $4, response_body = $5, response_headers = $6,
+              completed_at = now(), locked_at = NULL
         WHERE scope = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'`,
-      [claim.scope, claim.key, claim.requestHash, statusCode, responseBody],
+      [
+        claim.scope,
+        claim.key,
+        claim.requestHash,
+        response.statusCode,
+        response.responseBody,
+        response.responseHeaders,
+      ],
     );
     return affected === 1;
   }
@@ -141,14 +153,15 @@ export class IdempotencyRepository {
    * returns, per claim, whether it was still held.
    */
   async completeMany(
-    items: readonly { claim: ClaimInput; statusCode: number; responseBody: string }[],
+    items: readonly ({ claim: ClaimInput } & StoredResponse)[],
   ): Promise<boolean[]> {
     const rows = await this.dataSource.query<{ scope: string; key: string }[]>(
       `UPDATE idempotency_keys k
           SET state = 'done', status_code = i.status_code, response_body = i.response_body,
-              completed_at = now(), locked_at = NULL
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[])
-           AS i(scope, key, request_hash, status_code, response_body)
+              response_headers = i.response_headers::jsonb, completed_at = now(),
+              locked_at = NULL
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[])
+           AS i(scope, key, request_hash, status_code, response_body, response_headers)
         WHERE k.scope = i.scope AND k.key = i.key AND k.request_hash = i.request_hash
           AND k.state = 'in_progress'
        RETURNING k.scope, k.key`,
@@ -158,6 +171,7 @@ export class IdempotencyRepository {
         items.map((item) => item.claim.requestHash),
         items.map((item) => item.statusCode),
         items.map((item) => item.responseBody),
+        items.map((item) => item.responseHeaders),
       ],
     );
     const stored = new Set(rows.map(scopedKey));

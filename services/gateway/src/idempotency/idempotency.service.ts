@@ -8,7 +8,11 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { GroupCommit } from '@clearline/persistence';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
-import { IdempotencyRepository, type ClaimInput } from './idempotency.repository';
+import {
+  IdempotencyRepository,
+  type ClaimInput,
+  type StoredResponse,
+} from './idempotency.repository';
 import { requestHash } from './request-fingerprint';
 
 /** A key this request holds until it completes or releases it. */
@@ -24,7 +28,8 @@ export interface IdempotencyClaim extends ClaimInput {
 }
 
 export type ClaimOutcome =
-  { kind: 'claimed'; claim: IdempotencyClaim } | { kind: 'replay'; status: number; body: string };
+  | { kind: 'claimed'; claim: IdempotencyClaim }
+  | { kind: 'replay'; status: number; body: string; headers: Readonly<Record<string, string>> };
 
 export interface RequestFingerprint {
   method: string;
@@ -52,10 +57,10 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
   private readonly logger = new Logger(IdempotencyService.name);
   private sweeper: NodeJS.Timeout | null = null;
   /** Responses stored outside a handler's transaction share statements under load. */
-  private readonly completions = new GroupCommit<
-    { claim: ClaimInput; statusCode: number; responseBody: string },
-    boolean
-  >(HOT_PATH_GROUP_COMMIT, (items) => this.repository.completeMany(items));
+  private readonly completions = new GroupCommit<{ claim: ClaimInput } & StoredResponse, boolean>(
+    HOT_PATH_GROUP_COMMIT,
+    (items) => this.repository.completeMany(items),
+  );
 
   constructor(
     private readonly repository: IdempotencyRepository,
@@ -93,6 +98,7 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
           kind: 'replay',
           status: existing.status_code,
           body: existing.response_body ?? 'null',
+          headers: existing.response_headers ?? {},
         };
       }
       break;
@@ -105,19 +111,25 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
   }
 
   /**
-   * Stores the response. Pass the handler's transaction to commit the response with the
-   * rows it describes; without one it is written on its own.
+   * Stores the response, with the headers a replay must carry too (`Location`). Pass the
+   * handler's transaction to commit the response with the rows it describes; without
+   * one it is written on its own.
    */
   async complete(
     manager: EntityManager | null,
     claim: IdempotencyClaim,
     status: number,
     body: unknown,
+    headers: Readonly<Record<string, string>> = {},
   ): Promise<void> {
-    const responseBody = responseJson(body);
+    const response: StoredResponse = {
+      statusCode: status,
+      responseBody: responseJson(body),
+      responseHeaders: Object.keys(headers).length === 0 ? null : JSON.stringify(headers),
+    };
     const stored = manager
-      ? await this.repository.complete(manager, claim, status, responseBody)
-      : await this.completions.submit({ claim, statusCode: status, responseBody });
+      ? await this.repository.complete(manager, claim, response)
+      : await this.completions.submit({ claim, ...response });
     if (!stored) this.logger.warn(`idempotency key ${claim.key} was lost before completion`);
     // Inside a transaction the response is stored only once it commits (see transaction()).
     if (manager === null) claim.completed = true;

@@ -2,12 +2,14 @@ import type { MigrationSet } from '@clearline/persistence';
 import { CreateGatewayTables1764200000000 } from './1764200000000-CreateGatewayTables';
 import { CreatePayments1764300000000 } from './1764300000000-CreatePayments';
 import { CreateRefunds1764500000000 } from './1764500000000-CreateRefunds';
+import { StoreIdempotentResponseHeaders1796232764701 } from './1796232764701-StoreIdempotentResponseHeaders';
 
 /** The gateway's migrations, in order. Landed migrations are never edited: append. */
 export const GATEWAY_MIGRATIONS = [
   CreateGatewayTables1764200000000,
   CreatePayments1764300000000,
   CreateRefunds1764500000000,
+  StoreIdempotentResponseHeaders1796232764701,
 ];
 
 /** The gateway's migrations with their owner, for the checksum checks. */
