@@ -5,8 +5,9 @@
  *
  * How: requests are sent raw (fetch) to the real gateway: unknown fields, wrong types,
  * malformed JSON, bodies that are not objects, a body over the 100 kB limit, unknown
- * routes and bad list parameters. For the 500, the test renames a table under the
- * running gateway (a failure no input can cause) and puts it back afterwards.
+ * routes and bad list parameters (one message for a bad `limit`, on every list). For the
+ * 500, the test renames a table under the running gateway (a failure no input can
+ * cause) and puts it back afterwards.
  */
 import { Client } from 'pg';
 import { startGateway, type ErrorReply, type GatewayHarness } from './gateway-harness';
@@ -126,6 +127,34 @@ describe('errors', () => {
     }
     const fine = await gw.call('GET', '/v1/events?limit=100', { key: merchantKey });
     expect(fine.status).toBe(200);
+  });
+
+  it('says what limit takes, on every list route, for any limit that is not 1 to 100', async () => {
+    const routes: [string, string | null][] = [
+      ['/v1/payments', merchantKey],
+      ['/v1/refunds', merchantKey],
+      ['/v1/events', merchantKey],
+      ['/v1/admin/dead-letters', gw.adminKey],
+    ];
+    for (const [path, key] of routes) {
+      for (const query of [
+        'limit=abc',
+        'limit=2.5',
+        'limit=0',
+        'limit=101',
+        'limit=',
+        'limit=1&limit=2',
+      ]) {
+        const reply = await gw.call('GET', `${path}?${query}`, { key });
+        const error = expectError(reply, 400, 'parameter_invalid');
+        expect({ path, query, param: error.param, message: error.message }).toEqual({
+          path,
+          query,
+          param: 'limit',
+          message: 'Invalid limit: limit must be an integer between 1 and 100',
+        });
+      }
+    }
   });
 
   it('answers 500 api_error with an error id and no stack for a fault of ours', async () => {

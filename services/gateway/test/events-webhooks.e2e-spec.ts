@@ -3,7 +3,8 @@
  * only (Stripe pagination, newest first; another merchant's id is 404), and is POSTed
  * to the merchant's webhook URL by the `gateway.deliver_webhook` task with a signature
  * the merchant can verify; a failing endpoint is retried through the broker until it
- * answers 2xx, and every attempt is visible on the event.
+ * answers 2xx, and every attempt is visible on the event; a delivery still queued when
+ * the merchant's URL is removed ends without posting (skipped, not retried).
  *
  * How: events are recorded with EventsService.record inside a real transaction (the
  * routes that cause events arrive with payments). The webhook endpoint is a local HTTP
@@ -276,6 +277,43 @@ describe('events and webhooks', () => {
         ),
       ).toBe(true);
     }
+  });
+
+  it('ends a queued delivery without posting once the URL is removed: skipped, not retried', async () => {
+    const merchant = await gw.createMerchant({ webhook_url: `${endpointUrl}/removed` });
+    endpoint.answer(503);
+    const event = await record(merchant.id, 'payment.succeeded', { id: 'pay_removed' });
+    // The first attempt fails; its retry is queued (2 s later) with the URL still set.
+    await eventually(async () => {
+      const reply = await getEvent(merchant, event.id);
+      return reply.body.delivery_attempts.length === 1 && reply.body;
+    });
+    const removed = await gw.call('PATCH', `/v1/admin/merchants/${merchant.id}`, {
+      body: { webhook_url: null },
+    });
+    expect(removed.status).toBe(200);
+    const [outbox] = await gw.app
+      .get(DataSource)
+      .query<{ task_id: string }[]>(
+        `SELECT task_id FROM task_outbox WHERE task = 'gateway.deliver_webhook' AND convert_from(body, 'UTF8') LIKE $1`,
+        [`%${event.id}%`],
+      );
+    const task = await eventually(
+      async () => {
+        const reply = await gw.call<{ state: string; retries: number; result: unknown }>(
+          'GET',
+          `/v1/admin/tasks/${outbox!.task_id}`,
+        );
+        return reply.body.state === 'SUCCESS' && reply.body;
+      },
+      { timeoutMs: 20_000, what: 'the retried delivery to end' },
+    );
+    expect(task).toMatchObject({
+      retries: 1,
+      result: { event_id: event.id, outcome: 'skipped', attempt: null, status_code: null },
+    });
+    expect(endpoint.for('/removed')).toHaveLength(1);
+    expect((await getEvent(merchant, event.id)).body.delivery_attempts).toHaveLength(1);
   });
 
   it('records an endpoint that cannot be reached as a failed attempt with its error', async () => {

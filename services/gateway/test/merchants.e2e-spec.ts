@@ -5,7 +5,8 @@
  * How: operators create merchants with ADMIN_API_KEY; the answer must carry the key and
  * the webhook secret once, the database must hold only the key's hash, and the outbox
  * must hold the `ledger.open_merchant` task of the same transaction. Merchant keys must
- * open merchant routes and nothing else; a roll must kill the old key at once.
+ * open merchant routes and nothing else; a roll must kill the old key at once. PATCH
+ * changes a merchant's name and webhook URL (null removes it) and nothing else.
  */
 import { Client } from 'pg';
 import {
@@ -232,6 +233,121 @@ describe('merchants and keys', () => {
     );
     expect(unknownField.status).toBe(400);
     expect(unknownField.body.error.code).toBe('parameter_unknown');
+  });
+
+  describe('PATCH /v1/admin/merchants/{id}', () => {
+    const patch = (id: string, body: unknown, options: { key?: string | null } = {}) =>
+      gw.call<Record<string, unknown> & ErrorReply>('PATCH', `/v1/admin/merchants/${id}`, {
+        body,
+        ...options,
+      });
+
+    it('changes the name and the webhook URL, keeps what is absent, and answers the merchant', async () => {
+      const merchant = await gw.createMerchant({
+        name: 'Before',
+        webhook_url: 'https://before.example/hooks',
+        pricing: { percent_bps: 250, fixed: 25 },
+      });
+      const renamed = await patch(merchant.id, { name: 'After' });
+      expect(renamed.status).toBe(200);
+      expect(renamed.body).toEqual({
+        id: merchant.id,
+        object: 'merchant',
+        name: 'After',
+        webhook_url: 'https://before.example/hooks',
+        pricing: { percent_bps: 250, fixed: 25 },
+        created: merchant.created,
+      });
+      const moved = await patch(merchant.id, { webhook_url: 'http://localhost:8080/new' });
+      expect(moved.body).toMatchObject({ name: 'After', webhook_url: 'http://localhost:8080/new' });
+      const both = await patch(merchant.id, { name: 'Both', webhook_url: 'https://b.example/h' });
+      expect(both.body).toMatchObject({ name: 'Both', webhook_url: 'https://b.example/h' });
+      const nothing = await patch(merchant.id, {});
+      expect(nothing.status).toBe(200);
+      expect(nothing.body).toEqual(both.body);
+      const shown = await gw.call('GET', `/v1/admin/merchants/${merchant.id}`);
+      expect(shown.body).toEqual(both.body);
+    });
+
+    it('removes the webhook URL with null', async () => {
+      const merchant = await gw.createMerchant({ webhook_url: 'https://gone.example/hooks' });
+      const reply = await patch(merchant.id, { webhook_url: null });
+      expect(reply.status).toBe(200);
+      expect(reply.body).toMatchObject({ name: merchant.name, webhook_url: null });
+      const { rows } = await db.query<{ webhook_url: string | null }>(
+        `SELECT webhook_url FROM merchants WHERE id = $1`,
+        [merchant.id],
+      );
+      expect(rows).toEqual([{ webhook_url: null }]);
+    });
+
+    it('refuses bad input, unknown fields and pricing, changing nothing', async () => {
+      const merchant = await gw.createMerchant({ name: 'Kept', webhook_url: 'https://k.example/' });
+      const cases: [unknown, string, string][] = [
+        [{ webhook_url: 'not a url' }, 'parameter_invalid', 'webhook_url'],
+        [{ webhook_url: 'ftp://x.example/' }, 'parameter_invalid', 'webhook_url'],
+        [
+          { webhook_url: `https://x.example/${'a'.repeat(2_048)}` },
+          'parameter_invalid',
+          'webhook_url',
+        ],
+        [{ webhook_url: 42 }, 'parameter_invalid', 'webhook_url'],
+        [{ name: null }, 'parameter_invalid', 'name'],
+        [{ name: '' }, 'parameter_invalid', 'name'],
+        [{ name: 'x'.repeat(201) }, 'parameter_invalid', 'name'],
+        [{ pricing: { percent_bps: 1, fixed: 1 } }, 'parameter_unknown', 'pricing'],
+        [{ api_key: 'sk_test_x' }, 'parameter_unknown', 'api_key'],
+        [{ name: 'x', id: 'mer_other' }, 'parameter_unknown', 'id'],
+      ];
+      for (const [body, code, param] of cases) {
+        const reply = await patch(merchant.id, body);
+        expect({ body, status: reply.status, error: reply.body.error }).toEqual({
+          body,
+          status: 400,
+          error: { type: 'invalid_request_error', code, param, message: anyString() },
+        });
+      }
+      const notObject = await patch(merchant.id, ['x']);
+      expect(notObject.status).toBe(400);
+      const shown = await gw.call('GET', `/v1/admin/merchants/${merchant.id}`);
+      expect(shown.body).toMatchObject({ name: 'Kept', webhook_url: 'https://k.example/' });
+    });
+
+    it('answers 404 for an unknown merchant and 401 to anyone but the operators', async () => {
+      const missing = await patch('mer_missing', { name: 'x' });
+      expect(missing.status).toBe(404);
+      expect(missing.body.error).toMatchObject({ code: 'resource_missing', param: 'id' });
+      const merchant = await gw.createMerchant({ name: 'Mine' });
+      for (const key of [merchant.api_key, null, 'sk_admin_wrong']) {
+        const reply = await patch(merchant.id, { name: 'Theirs' }, { key });
+        expect({ key, status: reply.status }).toEqual({ key, status: 401 });
+      }
+      expect((await gw.call('GET', `/v1/admin/merchants/${merchant.id}`)).body).toMatchObject({
+        name: 'Mine',
+      });
+    });
+
+    it('takes no Idempotency-Key: every PATCH applies, none is a replay', async () => {
+      const merchant = await gw.createMerchant();
+      const key = 'patch-key-1';
+      const first = await gw.call<Record<string, unknown>>(
+        'PATCH',
+        `/v1/admin/merchants/${merchant.id}`,
+        { body: { name: 'One' }, idempotencyKey: key },
+      );
+      const second = await gw.call<Record<string, unknown>>(
+        'PATCH',
+        `/v1/admin/merchants/${merchant.id}`,
+        { body: { name: 'Two' }, idempotencyKey: key },
+      );
+      expect([first.status, first.body['name'], second.status, second.body['name']]).toEqual([
+        200,
+        'One',
+        200,
+        'Two',
+      ]);
+      expect(second.headers.get('idempotent-replayed')).toBeNull();
+    });
   });
 
   it('answers 404 when rolling the key of a merchant that does not exist', async () => {

@@ -13,8 +13,17 @@ import type { AddressInfo } from 'node:net';
 import { eventually } from '@clearline/testing';
 import { DataSource } from 'typeorm';
 import { verifySignature } from '../src/webhooks/webhook-signature';
-import { anyNumber, anyString, matching, type CreatedMerchant } from './gateway-harness';
+import {
+  anyNumber,
+  anyString,
+  matching,
+  type CreatedMerchant,
+  type ErrorReply,
+} from './gateway-harness';
 import { card, startPayments, type Payment, type PaymentsHarness } from './payments-harness';
+
+/** A 402's error object: the payment it names and, for a decline, the issuer's reason. */
+type CardError = ErrorReply['error'] & { payment: string; decline_code?: string };
 
 describe('payments', () => {
   let h: PaymentsHarness;
@@ -65,27 +74,33 @@ describe('payments', () => {
     });
 
     it.each([
-      ['tok_chargeDeclined', 'card_declined'],
-      ['tok_chargeDeclinedInsufficientFunds', 'insufficient_funds'],
-    ])('declines %s: 402 card_error %s, and the payment is failed', async (source, code) => {
-      const reply = await h.pay(merchant, card(source));
-      expect(reply.status).toBe(402);
-      expect(reply.body.error).toEqual({
-        type: 'card_error',
-        code,
-        message: matching(/\(payment pay_[A-Za-z0-9]{24}\)$/),
-        param: null,
-      });
-      const id = /pay_[A-Za-z0-9]{24}/.exec(reply.body.error.message)![0];
-      const payment = (await h.get(merchant, id)).body;
-      expect(payment).toMatchObject({
-        status: 'failed',
-        failure_code: code,
-        failure_message: anyString(),
-        amount_captured: 0,
-        amount_capturable: 0,
-      });
-    });
+      ['tok_chargeDeclined', 'card_declined', 'generic_decline'],
+      ['tok_chargeDeclinedInsufficientFunds', 'insufficient_funds', 'insufficient_funds'],
+    ])(
+      'declines %s: 402 card_error %s naming the payment, and the payment is failed',
+      async (source, code, declineCode) => {
+        const reply = await h.pay(merchant, card(source));
+        expect(reply.status).toBe(402);
+        expect(reply.body.error).toEqual({
+          type: 'card_error',
+          code,
+          message: matching(/\(payment pay_[A-Za-z0-9]{24}\)$/),
+          param: null,
+          payment: matching(/^pay_[A-Za-z0-9]{24}$/),
+          decline_code: declineCode,
+        });
+        const id = (reply.body.error as CardError).payment;
+        expect(reply.body.error.message).toContain(id);
+        const payment = (await h.get(merchant, id)).body;
+        expect(payment).toMatchObject({
+          status: 'failed',
+          failure_code: code,
+          failure_message: anyString(),
+          amount_captured: 0,
+          amount_capturable: 0,
+        });
+      },
+    );
 
     it('retries tok_processorUnavailable through transient failures and succeeds', async () => {
       const reply = await h.pay(merchant, card('tok_processorUnavailable'));
@@ -102,7 +117,10 @@ describe('payments', () => {
       const reply = await h.pay(merchant, card('tok_processorDown'));
       expect(reply.status).toBe(402);
       expect(reply.body.error).toMatchObject({ type: 'card_error', code: 'processing_error' });
-      const id = /pay_[A-Za-z0-9]{24}/.exec(reply.body.error.message)![0];
+      // No issuer declined: the error names the payment and has no decline code.
+      expect(reply.body.error).not.toHaveProperty('decline_code');
+      const id = (reply.body.error as CardError).payment;
+      expect(id).toMatch(/^pay_[A-Za-z0-9]{24}$/);
       expect((await h.get(merchant, id)).body).toMatchObject({
         status: 'failed',
         failure_code: 'processing_error',

@@ -1,7 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { INT64, JSON_INTEGER_MAX } from '../http/openapi';
 
 export class BalanceAmountDto {
-  @ApiProperty({ example: 2_000, description: 'Minor units of the currency.' })
+  @ApiProperty({
+    ...INT64,
+    minimum: 0,
+    maximum: JSON_INTEGER_MAX,
+    example: 2_000,
+    description: 'Minor units of the currency; never negative.',
+  })
   amount!: number;
 
   @ApiProperty({ example: 'usd' })

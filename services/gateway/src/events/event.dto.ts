@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { ListQuery } from '../http/pagination';
-import { ListDto } from '../http/openapi';
+import { INT32, ListDto, UNIX_SECONDS } from '../http/openapi';
 
 export const EVENT_TYPE_LENGTH_MAX = 100;
 
@@ -17,13 +17,19 @@ export class WebhookAttemptDto {
   @ApiProperty({ enum: ['webhook_attempt'] })
   object!: 'webhook_attempt';
 
-  @ApiProperty({ description: '1 for the first attempt.' })
+  @ApiProperty({ ...INT32, minimum: 1, description: '1 for the first attempt.' })
   attempt!: number;
 
-  @ApiProperty()
+  @ApiProperty({ format: 'uri', description: 'Where this attempt POSTed the event.' })
   url!: string;
 
-  @ApiProperty({ type: Number, nullable: true, description: "The endpoint's HTTP status." })
+  @ApiProperty({
+    ...INT32,
+    minimum: 100,
+    maximum: 599,
+    nullable: true,
+    description: "The endpoint's HTTP status.",
+  })
   status_code!: number | null;
 
   @ApiProperty({
@@ -36,10 +42,10 @@ export class WebhookAttemptDto {
   @ApiProperty({ description: 'A 2xx answer.' })
   succeeded!: boolean;
 
-  @ApiProperty()
+  @ApiProperty({ ...INT32, minimum: 0 })
   duration_ms!: number;
 
-  @ApiProperty({ description: 'Unix time in seconds.' })
+  @ApiProperty(UNIX_SECONDS)
   created!: number;
 }
 
@@ -63,7 +69,7 @@ export class EventPayloadDto {
   @ApiProperty({ example: 'payment.succeeded' })
   type!: string;
 
-  @ApiProperty({ description: 'Unix time in seconds.' })
+  @ApiProperty(UNIX_SECONDS)
   created!: number;
 
   @ApiProperty({ type: EventDataDto })

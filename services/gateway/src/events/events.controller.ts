@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MerchantAuth, MerchantId } from '../auth/auth.decorators';
+import { ApiCursorNotFound, ApiNotFound } from '../http/openapi';
 import type { ListObject } from '../http/pagination';
 import { EventDto, EventListDto, ListEventsQuery } from './event.dto';
 import { EventsService } from './events.service';
@@ -14,6 +15,7 @@ export class EventsController {
   @Get()
   @ApiOperation({ summary: "List the merchant's events, newest first" })
   @ApiOkResponse({ type: EventListDto })
+  @ApiCursorNotFound()
   list(
     @MerchantId() merchantId: string,
     @Query() query: ListEventsQuery,
@@ -24,6 +26,7 @@ export class EventsController {
   @Get(':id')
   @ApiOperation({ summary: 'Retrieve an event with its webhook delivery attempts' })
   @ApiOkResponse({ type: EventDto })
+  @ApiNotFound('No such event for this merchant.')
   retrieve(@MerchantId() merchantId: string, @Param('id') id: string): Promise<EventDto> {
     return this.events.retrieve(merchantId, id);
   }

@@ -32,7 +32,7 @@ describe('error codes', () => {
     expect(() => errorShape('nope' as unknown as GatewayErrorCode)).toThrow(/no HTTP shape/);
   });
 
-  it('renders exactly type, code, message and param', () => {
+  it("renders type, code, message and param, and a card error's payment and decline code", () => {
     expect(
       errorBody(
         new GatewayError('Missing required param: name', GatewayErrorCode.ParameterMissing, 'name'),
@@ -43,6 +43,23 @@ describe('error codes', () => {
         code: 'parameter_missing',
         message: 'Missing required param: name',
         param: 'name',
+      },
+    });
+    expect(
+      errorBody(
+        new GatewayError('Declined.', GatewayErrorCode.CardDeclined, null, null, {
+          payment: 'pay_1',
+          decline_code: 'generic_decline',
+        }),
+      ),
+    ).toEqual({
+      error: {
+        type: 'card_error',
+        code: 'card_declined',
+        message: 'Declined.',
+        param: null,
+        payment: 'pay_1',
+        decline_code: 'generic_decline',
       },
     });
     expect(errorBody(GatewayError.notFound('event', 'evt_1')).error).toEqual({

@@ -1,11 +1,20 @@
 /** What a merchant sees in `error.type`: the family of the error (Stripe's types). */
-export type GatewayErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'idempotency_error'
-  | 'rate_limit_error'
-  | 'card_error'
-  | 'api_error';
+export const GATEWAY_ERROR_TYPES = [
+  'invalid_request_error',
+  'authentication_error',
+  'idempotency_error',
+  'rate_limit_error',
+  'card_error',
+  'api_error',
+] as const;
+export type GatewayErrorType = (typeof GATEWAY_ERROR_TYPES)[number];
+
+/**
+ * Why an issuer declined a card, in `error.decline_code` of a `card_error` (Stripe's
+ * decline codes; a decline without a more precise reason is `generic_decline`).
+ */
+export const DECLINE_CODES = ['generic_decline', 'insufficient_funds'] as const;
+export type DeclineCode = (typeof DECLINE_CODES)[number];
 
 /** What a merchant sees in `error.code`: one value per way a request can fail. */
 export enum GatewayErrorCode {
@@ -95,8 +104,18 @@ export function errorShape(code: GatewayErrorCode): GatewayErrorShape {
 }
 
 /**
+ * Fields an error object carries only where they apply, named as on the wire: the
+ * payment a `card_error` is about (Stripe's `payment_intent`) and why its issuer
+ * declined.
+ */
+export interface GatewayErrorFields {
+  payment?: string;
+  decline_code?: DeclineCode;
+}
+
+/**
  * A domain error of the gateway. Services throw this (never an HttpException); the
- * exception filter turns it into `{"error": {type, code, message, param}}` with the
+ * exception filter turns it into `{"error": {type, code, message, param, …}}` with the
  * status `errorShape` gives its code.
  */
 export class GatewayError extends Error {
@@ -109,6 +128,7 @@ export class GatewayError extends Error {
     readonly param: string | null = null,
     /** Seconds after which a retry may succeed (rate limits); sent as `Retry-After`. */
     readonly retryAfterS: number | null = null,
+    readonly fields: Readonly<GatewayErrorFields> = {},
   ) {
     super(message);
   }
@@ -120,7 +140,12 @@ export class GatewayError extends Error {
 
 /** The wire form of every error the gateway answers. */
 export interface ErrorBody {
-  error: { type: GatewayErrorType; code: GatewayErrorCode; message: string; param: string | null };
+  error: {
+    type: GatewayErrorType;
+    code: GatewayErrorCode;
+    message: string;
+    param: string | null;
+  } & GatewayErrorFields;
 }
 
 export function errorBody(error: GatewayError): ErrorBody {
@@ -130,6 +155,7 @@ export function errorBody(error: GatewayError): ErrorBody {
       code: error.code,
       message: error.message,
       param: error.param,
+      ...error.fields,
     },
   };
 }

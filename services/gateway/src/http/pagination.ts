@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
@@ -9,16 +10,35 @@ export const PAGE_SIZE_MAX = 100;
 const CURSOR_LENGTH_MAX = 255;
 
 /**
+ * A list's `limit` query parameter, 1 to `max` (default `fallback`): a query string
+ * arrives as text, so it is converted, and anything that is not an integer in range (a
+ * word, a fraction, 0, 101) gets the one message that says what is allowed.
+ */
+export function PageLimit(max: number, fallback: number): PropertyDecorator {
+  const invalid = { message: `$property must be an integer between 1 and ${max}` };
+  return applyDecorators(
+    ApiPropertyOptional({
+      type: 'integer',
+      format: 'int32',
+      minimum: 1,
+      maximum: max,
+      default: fallback,
+      description: 'How many objects a page holds.',
+    }),
+    IsOptional(),
+    Type(() => Number),
+    IsInt(invalid),
+    Min(1, invalid),
+    Max(max, invalid),
+  );
+}
+
+/**
  * Stripe's list parameters. Extend it for a list with filters of its own
  * (`class ListEventsQuery extends ListQuery { type?: string }`).
  */
 export class ListQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: PAGE_SIZE_MAX, default: PAGE_SIZE_DEFAULT })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(PAGE_SIZE_MAX)
+  @PageLimit(PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT)
   limit: number = PAGE_SIZE_DEFAULT;
 
   @ApiPropertyOptional({ description: 'An object id: the page starts after it (older objects).' })

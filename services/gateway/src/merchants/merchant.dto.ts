@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -10,8 +11,10 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { INT32, INT64, UNIX_SECONDS } from '../http/openapi';
 
 export const MERCHANT_NAME_LENGTH_MAX = 200;
 export const WEBHOOK_URL_LENGTH_MAX = 2_048;
@@ -22,8 +25,30 @@ export const FIXED_FEE_MAX = 1_000_000;
 /** Stripe's standard card pricing: 2.9 % + 30 minor units. */
 export const DEFAULT_PRICING = { percent_bps: 290, fixed: 30 } as const;
 
+/** `webhook_url` in the schema: an http(s) URL, or null for none. */
+const WEBHOOK_URL_PROPERTY = {
+  type: String,
+  format: 'uri',
+  nullable: true,
+  maxLength: WEBHOOK_URL_LENGTH_MAX,
+  example: 'https://acme.example/webhooks',
+} as const;
+
+/**
+ * A webhook URL as the merchant routes take it: an absolute http(s) URL of at most
+ * WEBHOOK_URL_LENGTH_MAX characters, or null (none). Absent is allowed too.
+ */
+const IsWebhookUrl = (): PropertyDecorator =>
+  applyDecorators(
+    IsOptional(),
+    IsString(),
+    MaxLength(WEBHOOK_URL_LENGTH_MAX),
+    IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }),
+  );
+
 export class PricingDto {
   @ApiProperty({
+    ...INT32,
     minimum: 0,
     maximum: PERCENT_BPS_MAX,
     example: 290,
@@ -35,6 +60,7 @@ export class PricingDto {
   percent_bps!: number;
 
   @ApiProperty({
+    ...INT64,
     minimum: 0,
     maximum: FIXED_FEE_MAX,
     example: 30,
@@ -46,21 +72,21 @@ export class PricingDto {
   fixed!: number;
 }
 
+const NAME_PROPERTY = {
+  minLength: 1,
+  maxLength: MERCHANT_NAME_LENGTH_MAX,
+  example: 'Acme Books',
+} as const;
+
 export class CreateMerchantDto {
-  @ApiProperty({ maxLength: MERCHANT_NAME_LENGTH_MAX, example: 'Acme Books' })
+  @ApiProperty(NAME_PROPERTY)
   @IsString()
   @MinLength(1)
   @MaxLength(MERCHANT_NAME_LENGTH_MAX)
   name!: string;
 
-  @ApiPropertyOptional({
-    maxLength: WEBHOOK_URL_LENGTH_MAX,
-    example: 'https://acme.example/webhooks',
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(WEBHOOK_URL_LENGTH_MAX)
-  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
+  @ApiPropertyOptional(WEBHOOK_URL_PROPERTY)
+  @IsWebhookUrl()
   webhook_url?: string | null;
 
   @ApiPropertyOptional({
@@ -74,6 +100,30 @@ export class CreateMerchantDto {
   pricing?: PricingDto;
 }
 
+/**
+ * `PATCH /v1/admin/merchants/{id}`: what may change; an absent field stays as it is.
+ * Pricing is not among them: settlement computes fees with the merchant's pricing at
+ * the cut-off, so a change would apply to payments captured before it.
+ */
+export class UpdateMerchantDto {
+  @ApiPropertyOptional(NAME_PROPERTY)
+  // Present means a name: null is refused, not taken for "absent".
+  @ValidateIf((_object, value) => value !== undefined)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MERCHANT_NAME_LENGTH_MAX)
+  name?: string;
+
+  @ApiPropertyOptional({
+    ...WEBHOOK_URL_PROPERTY,
+    description:
+      'The new URL (validated as at creation), or null to remove it: no more webhooks, ' +
+      'and deliveries already queued end without posting.',
+  })
+  @IsWebhookUrl()
+  webhook_url?: string | null;
+}
+
 export class MerchantDto {
   @ApiProperty({ example: 'mer_3kTq9XbQ2mJx8vLrP0aZc7Ye' })
   id!: string;
@@ -84,13 +134,13 @@ export class MerchantDto {
   @ApiProperty()
   name!: string;
 
-  @ApiProperty({ type: String, nullable: true })
+  @ApiProperty({ ...WEBHOOK_URL_PROPERTY, description: 'Where events are POSTed; null: nowhere.' })
   webhook_url!: string | null;
 
   @ApiProperty({ type: PricingDto })
   pricing!: PricingDto;
 
-  @ApiProperty({ description: 'Unix time in seconds.' })
+  @ApiProperty(UNIX_SECONDS)
   created!: number;
 }
 
@@ -124,6 +174,6 @@ export class ApiKeyDto {
   @ApiProperty({ type: [String], description: 'The keys this roll revoked.' })
   revoked!: string[];
 
-  @ApiProperty({ description: 'Unix time in seconds.' })
+  @ApiProperty(UNIX_SECONDS)
   created!: number;
 }

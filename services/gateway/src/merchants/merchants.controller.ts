@@ -1,12 +1,21 @@
-import { Body, Controller, Get, HttpStatus, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { OperatorAuth } from '../auth/auth.decorators';
 import { Idempotency } from '../idempotency/idempotency.interceptor';
 import { IdempotencyService, type IdempotencyClaim } from '../idempotency/idempotency.service';
+import { ApiNotFound } from '../http/openapi';
 import { NoParameters } from '../http/validation.pipe';
-import { ApiKeyDto, CreatedMerchantDto, CreateMerchantDto, MerchantDto } from './merchant.dto';
+import {
+  ApiKeyDto,
+  CreatedMerchantDto,
+  CreateMerchantDto,
+  MerchantDto,
+  UpdateMerchantDto,
+} from './merchant.dto';
 import { toApiKeyDto, toCreatedMerchantDto, toMerchantDto } from './merchant.mapper';
 import { MerchantsService } from './merchants.service';
+
+const NO_SUCH_MERCHANT = 'No such merchant.';
 
 @ApiTags('admin')
 @OperatorAuth()
@@ -33,13 +42,30 @@ export class MerchantsController {
   @Get(':id')
   @ApiOperation({ summary: 'Retrieve a merchant (without its secrets)' })
   @ApiOkResponse({ type: MerchantDto })
+  @ApiNotFound(NO_SUCH_MERCHANT)
   async retrieve(@Param('id') id: string): Promise<MerchantDto> {
     return toMerchantDto(await this.merchants.find(id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: "Change a merchant's name or webhook URL (null removes the URL)",
+    description:
+      'Absent fields keep their values; any other field (`pricing`, …) is refused. With ' +
+      '`webhook_url: null` no more webhooks are sent: deliveries already queued end ' +
+      'without posting. Setting the same values again changes nothing, so the route ' +
+      'takes no `Idempotency-Key`.',
+  })
+  @ApiOkResponse({ type: MerchantDto, description: 'The merchant as changed.' })
+  @ApiNotFound(NO_SUCH_MERCHANT)
+  async update(@Param('id') id: string, @Body() body: UpdateMerchantDto): Promise<MerchantDto> {
+    return toMerchantDto(await this.merchants.update(id, body));
   }
 
   @Post(':id/keys')
   @ApiOperation({ summary: "Roll a merchant's API key: the old keys stop working at once" })
   @ApiCreatedResponse({ type: ApiKeyDto })
+  @ApiNotFound(NO_SUCH_MERCHANT)
   roll(
     @Param('id') id: string,
     @Body() _body: NoParameters,

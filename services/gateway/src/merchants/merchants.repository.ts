@@ -11,6 +11,16 @@ export interface NewMerchant {
   pricingFixed: number;
 }
 
+/** The fields an update may change; an absent one keeps its value. */
+export interface MerchantChanges {
+  name?: string;
+  /** Null removes the URL. */
+  webhookUrl?: string | null;
+}
+
+/** TypeORM answers UPDATE … RETURNING with `[rows, affected]`. */
+type Updated<Row> = [Row[], number];
+
 const COLUMNS = `id, name, webhook_url, webhook_secret, pricing_percent_bps, pricing_fixed, created_at`;
 
 /** All SQL for merchants. */
@@ -41,6 +51,25 @@ export class MerchantsRepository {
     const rows = await manager.query<MerchantRow[]>(
       `SELECT ${COLUMNS} FROM merchants WHERE id = $1 FOR UPDATE`,
       [id],
+    );
+    return rows[0];
+  }
+
+  /** Applies the changes in one statement; undefined when there is no such merchant. */
+  async update(id: string, changes: MerchantChanges): Promise<MerchantRow | undefined> {
+    const [rows] = await this.dataSource.query<Updated<MerchantRow>>(
+      `UPDATE merchants
+          SET name        = CASE WHEN $2::boolean THEN $3::text ELSE name END,
+              webhook_url = CASE WHEN $4::boolean THEN $5::text ELSE webhook_url END
+        WHERE id = $1
+       RETURNING ${COLUMNS}`,
+      [
+        id,
+        changes.name !== undefined,
+        changes.name ?? null,
+        changes.webhookUrl !== undefined,
+        changes.webhookUrl ?? null,
+      ],
     );
     return rows[0];
   }

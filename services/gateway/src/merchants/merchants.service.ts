@@ -6,7 +6,7 @@ import { ApiKeyCache } from '../auth/api-key-cache';
 import { GatewayError } from '../http/gateway.exception';
 import { newId, randomBase62 } from '../http/ids';
 import { ApiKeysRepository } from './api-keys.repository';
-import { DEFAULT_PRICING, type CreateMerchantDto } from './merchant.dto';
+import { DEFAULT_PRICING, type CreateMerchantDto, type UpdateMerchantDto } from './merchant.dto';
 import type { ApiKeyRow, MerchantRow } from './merchant.rows';
 import { MerchantsRepository } from './merchants.repository';
 
@@ -70,6 +70,19 @@ export class MerchantsService {
     const issued = issueApiKey();
     const key = await this.apiKeys.insert(manager, merchantId, issued);
     return { key, apiKey: issued.secret, revoked };
+  }
+
+  /**
+   * Changes a merchant's name or webhook URL (`webhook_url: null` removes it). Webhook
+   * deliveries read the URL when they run, so those already queued follow the change.
+   */
+  async update(merchantId: string, input: UpdateMerchantDto): Promise<MerchantRow> {
+    const merchant = await this.merchants.update(merchantId, {
+      ...(input.name === undefined ? {} : { name: input.name }),
+      ...(input.webhook_url === undefined ? {} : { webhookUrl: input.webhook_url }),
+    });
+    if (!merchant) throw GatewayError.notFound('merchant', merchantId);
+    return merchant;
   }
 
   async find(merchantId: string): Promise<MerchantRow> {

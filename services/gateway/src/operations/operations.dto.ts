@@ -1,14 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
 import { WORK_QUEUES } from '@clearline/contracts';
 import { DEAD_LETTER_PAGE_MAX, TASK_STATES, type TaskState } from '@clearline/tasks';
-import { ListDto } from '../http/openapi';
+import { INT32, ListDto, UNIX_SECONDS } from '../http/openapi';
+import { PAGE_SIZE_DEFAULT, PageLimit } from '../http/pagination';
 
 const QUEUE_NAMES = WORK_QUEUES.map((queue) => queue.name);
 
 export class TaskErrorDto {
-  @ApiProperty({ example: 'ProcessorUnavailable' })
+  @ApiProperty({ type: String, nullable: true, example: 'ProcessorUnavailableError' })
   type!: string | null;
 
   @ApiProperty({ type: String, nullable: true })
@@ -46,7 +46,7 @@ export class TaskDto {
   @ApiProperty({ type: String, nullable: true })
   traceback!: string | null;
 
-  @ApiProperty()
+  @ApiProperty({ ...INT32, minimum: 0, description: 'Retries so far (0: the first attempt).' })
   retries!: number;
 
   @ApiProperty({ type: String, nullable: true })
@@ -61,13 +61,13 @@ export class TaskDto {
   @ApiProperty({ type: String, nullable: true })
   worker!: string | null;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'Unix time in seconds.' })
+  @ApiProperty({ ...UNIX_SECONDS, nullable: true, description: 'When it was recorded.' })
   created!: number | null;
 
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({ ...UNIX_SECONDS, nullable: true, description: 'When a worker started it.' })
   started!: number | null;
 
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({ ...UNIX_SECONDS, nullable: true, description: 'When it finished.' })
   date_done!: number | null;
 }
 
@@ -77,13 +77,8 @@ export class ListDeadLettersQuery {
   @IsIn(QUEUE_NAMES)
   queue?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: DEAD_LETTER_PAGE_MAX, default: 10 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(DEAD_LETTER_PAGE_MAX)
-  limit: number = 10;
+  @PageLimit(DEAD_LETTER_PAGE_MAX, PAGE_SIZE_DEFAULT)
+  limit: number = PAGE_SIZE_DEFAULT;
 }
 
 export class DeadLetterDto {
@@ -114,7 +109,12 @@ export class DeadLetterDto {
   @ApiProperty({ type: String, nullable: true })
   failed_at!: string | null;
 
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({
+    ...INT32,
+    minimum: 0,
+    nullable: true,
+    description: "The broker's count of deliveries (quorum queues), when it has one.",
+  })
   delivery_count!: number | null;
 
   @ApiProperty({ description: 'The message body (Celery protocol 2 JSON), possibly cut short.' })

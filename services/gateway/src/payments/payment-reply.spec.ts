@@ -82,19 +82,24 @@ describe('paymentReply', () => {
   });
 
   it('answers a failed payment with a 402 card error whose code is its failure_code', async () => {
-    for (const [failureCode, code] of [
-      ['card_declined', 'card_declined'],
-      ['insufficient_funds', 'insufficient_funds'],
-      ['processing_error', 'processing_error'],
-    ]) {
+    for (const [failureCode, code, fields] of [
+      ['card_declined', 'card_declined', { payment: 'pay_1', decline_code: 'generic_decline' }],
+      [
+        'insufficient_funds',
+        'insufficient_funds',
+        { payment: 'pay_1', decline_code: 'insufficient_funds' },
+      ],
+      ['processing_error', 'processing_error', { payment: 'pay_1' }],
+    ] as const) {
       const failed = payment({
         status: 'failed',
-        failure_code: failureCode ?? null,
+        failure_code: failureCode,
         failure_message: 'Declined.',
       });
       const error = await paymentReply(Promise.resolve(failed)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GatewayError);
       expect(error).toMatchObject({ code, message: 'Declined. (payment pay_1)', param: null });
+      expect((error as GatewayError).fields).toEqual(fields);
     }
   });
 });

@@ -3,7 +3,7 @@ import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-va
 import { CURRENCY_EXPONENTS } from '@clearline/ledger-core';
 import { GatewayErrorCode } from '../http/gateway.exception';
 import { IsMetadata, METADATA_KEYS_MAX } from './metadata.validator';
-import { ListDto } from '../http/openapi';
+import { INT64, ListDto, UNIX_SECONDS } from '../http/openapi';
 
 /** The largest amount of one payment, in minor units (Stripe's: 999,999.99 in a 2-decimal currency). */
 export const PAYMENT_AMOUNT_MAX = 99_999_999;
@@ -26,9 +26,12 @@ export const PAYMENT_STATUSES = [
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 const AMOUNT_TOO_LARGE = { context: { code: GatewayErrorCode.AmountTooLarge } };
+/** An amount of a payment in the schema: minor units, 0 to PAYMENT_AMOUNT_MAX. */
+const AMOUNT = { ...INT64, minimum: 0, maximum: PAYMENT_AMOUNT_MAX } as const;
 
 export class CreatePaymentDto {
   @ApiProperty({
+    ...INT64,
     minimum: 1,
     maximum: PAYMENT_AMOUNT_MAX,
     example: 2_000,
@@ -73,7 +76,9 @@ export class CreatePaymentDto {
 
 export class CapturePaymentDto {
   @ApiPropertyOptional({
+    ...INT64,
     minimum: 1,
+    maximum: PAYMENT_AMOUNT_MAX,
     description: 'At most `amount_capturable` (the default); the rest is released.',
   })
   @IsOptional()
@@ -90,7 +95,7 @@ export class PaymentDto {
   @ApiProperty({ enum: ['payment'] })
   object!: 'payment';
 
-  @ApiProperty({ example: 2_000 })
+  @ApiProperty({ ...AMOUNT, minimum: 1, example: 2_000 })
   amount!: number;
 
   @ApiProperty({ example: 'usd' })
@@ -102,13 +107,13 @@ export class PaymentDto {
   @ApiProperty({ enum: CAPTURE_METHODS })
   capture_method!: CaptureMethod;
 
-  @ApiProperty({ description: 'What a capture may still take.' })
+  @ApiProperty({ ...AMOUNT, description: 'What a capture may still take.' })
   amount_capturable!: number;
 
-  @ApiProperty()
+  @ApiProperty({ ...AMOUNT, description: 'What was captured (less than `amount` if partly).' })
   amount_captured!: number;
 
-  @ApiProperty()
+  @ApiProperty({ ...AMOUNT, description: 'What succeeded refunds gave back.' })
   amount_refunded!: number;
 
   @ApiProperty({ example: 'tok_visa' })
@@ -131,7 +136,7 @@ export class PaymentDto {
   @ApiProperty({ type: String, nullable: true })
   failure_message!: string | null;
 
-  @ApiProperty({ description: 'Unix time in seconds.' })
+  @ApiProperty(UNIX_SECONDS)
   created!: number;
 }
 

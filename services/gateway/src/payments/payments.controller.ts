@@ -1,15 +1,14 @@
 import { applyDecorators, Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MerchantAuth, MerchantId } from '../auth/auth.decorators';
 import type { HttpReply } from '../http/http-reply';
-import { ErrorResponseDto } from '../http/openapi';
+import {
+  ApiCardError,
+  ApiCursorNotFound,
+  ApiNotFound,
+  ApiPrefer,
+  LOCATION_HEADER,
+} from '../http/openapi';
 import { ListQuery, type ListObject } from '../http/pagination';
 import { NoParameters } from '../http/validation.pipe';
 import type { Plain } from '../http/wire';
@@ -23,25 +22,20 @@ import { PaymentsService } from './payments.service';
 /** The OpenAPI description of a route that answers with a payment after waiting for it. */
 const Waited = (): MethodDecorator =>
   applyDecorators(
-    ApiHeader({
-      name: 'Prefer',
-      required: false,
-      description:
-        '`respond-async` answers 202 at once; `wait=N` waits up to N seconds (at most 30) ' +
-        'for the outcome instead of the default (PAYMENT_WAIT_MS).',
-    }),
+    ApiPrefer('payment'),
     ApiOkResponse({ type: PaymentDto, description: 'The payment, settled.' }),
     ApiAcceptedResponse({
       type: PaymentDto,
-      description: 'Still processing when the wait ended; it completes anyway.',
-    }),
-    ApiResponse({
-      status: 402,
-      type: ErrorResponseDto,
+      headers: LOCATION_HEADER,
       description:
-        'The payment failed: code card_declined, insufficient_funds or processing_error.',
+        'Still `processing` when the wait ended (or at once with `Prefer: respond-async`); ' +
+        'it completes anyway: poll `Location` or take the webhook.',
     }),
+    ApiCardError(),
   );
+
+const NO_SUCH_PAYMENT =
+  'No such payment for this merchant (another merchant’s id answers the same).';
 
 @ApiTags('payments')
 @MerchantAuth()
@@ -64,6 +58,7 @@ export class PaymentsController {
   @Get()
   @ApiOperation({ summary: "List the merchant's payments, newest first" })
   @ApiOkResponse({ type: PaymentListDto })
+  @ApiCursorNotFound()
   list(
     @MerchantId() merchantId: string,
     @Query() query: ListQuery,
@@ -74,6 +69,7 @@ export class PaymentsController {
   @Get(':id')
   @ApiOperation({ summary: 'Retrieve a payment' })
   @ApiOkResponse({ type: PaymentDto })
+  @ApiNotFound(NO_SUCH_PAYMENT)
   retrieve(@MerchantId() merchantId: string, @Param('id') id: string): Promise<Plain<PaymentDto>> {
     return this.payments.retrieve(merchantId, id);
   }
@@ -81,6 +77,7 @@ export class PaymentsController {
   @Post(':id/capture')
   @ApiOperation({ summary: 'Capture an authorized payment, in full or in part' })
   @Waited()
+  @ApiNotFound(NO_SUCH_PAYMENT)
   capture(
     @MerchantId() merchantId: string,
     @Param('id') id: string,
@@ -94,6 +91,7 @@ export class PaymentsController {
   @Post(':id/cancel')
   @ApiOperation({ summary: 'Cancel an authorized payment: its authorization is voided' })
   @Waited()
+  @ApiNotFound(NO_SUCH_PAYMENT)
   cancel(
     @MerchantId() merchantId: string,
     @Param('id') id: string,

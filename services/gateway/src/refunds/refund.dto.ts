@@ -5,7 +5,7 @@ import { ListQuery } from '../http/pagination';
 import { IsMetadata, METADATA_KEYS_MAX } from '../payments/metadata.validator';
 import { PAYMENT_AMOUNT_MAX } from '../payments/payment.dto';
 import type { RefundStatus } from './refund.rows';
-import { ListDto } from '../http/openapi';
+import { INT64, ListDto, UNIX_SECONDS } from '../http/openapi';
 
 export const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
 export type RefundReason = (typeof REFUND_REASONS)[number];
@@ -19,7 +19,9 @@ export class CreateRefundDto {
   payment!: string;
 
   @ApiPropertyOptional({
+    ...INT64,
     minimum: 1,
+    maximum: PAYMENT_AMOUNT_MAX,
     description: 'Minor units; by default what is still refundable on the payment.',
   })
   @IsOptional()
@@ -61,7 +63,7 @@ export class RefundDto {
   @ApiProperty({ example: 'pay_3kTq9XbQ2mJx8vLrP0aZc7Ye' })
   payment!: string;
 
-  @ApiProperty({ example: 500 })
+  @ApiProperty({ ...INT64, minimum: 1, maximum: PAYMENT_AMOUNT_MAX, example: 500 })
   amount!: number;
 
   @ApiProperty({ example: 'usd' })
@@ -85,7 +87,7 @@ export class RefundDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   metadata!: Record<string, string>;
 
-  @ApiProperty({ description: 'Unix time in seconds.' })
+  @ApiProperty(UNIX_SECONDS)
   created!: number;
 }
 

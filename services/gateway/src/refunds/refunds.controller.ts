@@ -1,13 +1,8 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MerchantAuth, MerchantId } from '../auth/auth.decorators';
 import { HttpReply } from '../http/http-reply';
+import { ApiCursorNotFound, ApiNotFound, ApiPrefer, LOCATION_HEADER } from '../http/openapi';
 import type { ListObject } from '../http/pagination';
 import type { Plain } from '../http/wire';
 import { Idempotency } from '../idempotency/idempotency.interceptor';
@@ -26,13 +21,14 @@ export class RefundsController {
   @ApiOperation({
     summary: 'Refund a captured payment, in full or in part, and wait for the outcome',
   })
-  @ApiHeader({
-    name: 'Prefer',
-    required: false,
-    description: '`respond-async` answers 202 at once; `wait=N` waits up to N seconds.',
-  })
+  @ApiPrefer('refund')
   @ApiOkResponse({ type: RefundDto, description: 'The refund, succeeded or failed.' })
-  @ApiAcceptedResponse({ type: RefundDto, description: 'Still pending when the wait ended.' })
+  @ApiAcceptedResponse({
+    type: RefundDto,
+    headers: LOCATION_HEADER,
+    description: 'Still `pending` when the wait ended; it completes anyway: poll `Location`.',
+  })
+  @ApiNotFound('No such payment for this merchant (`param`: `payment`).')
   async create(
     @MerchantId() merchantId: string,
     @Body() body: CreateRefundDto,
@@ -50,6 +46,7 @@ export class RefundsController {
     summary: "List the merchant's refunds (of one payment with ?payment=), newest first",
   })
   @ApiOkResponse({ type: RefundListDto })
+  @ApiCursorNotFound()
   list(
     @MerchantId() merchantId: string,
     @Query() query: RefundListQuery,
@@ -60,6 +57,7 @@ export class RefundsController {
   @Get(':id')
   @ApiOperation({ summary: 'Retrieve a refund' })
   @ApiOkResponse({ type: RefundDto })
+  @ApiNotFound('No such refund for this merchant.')
   retrieve(@MerchantId() merchantId: string, @Param('id') id: string): Promise<Plain<RefundDto>> {
     return this.refunds.retrieve(merchantId, id);
   }

@@ -24,8 +24,11 @@ const deliveryDuration = new Histogram({
 
 export interface DeliveryResult {
   event_id: string;
-  /** `delivered` now, `already_delivered` by an earlier run, or `no_endpoint`. */
-  outcome: 'delivered' | 'already_delivered' | 'no_endpoint';
+  /**
+   * `delivered` now, `already_delivered` by an earlier run, or `skipped`: the merchant
+   * has no webhook URL (any more), so nothing is posted and nothing retried.
+   */
+  outcome: 'delivered' | 'already_delivered' | 'skipped';
   attempt: number | null;
   status_code: number | null;
 }
@@ -58,9 +61,11 @@ export class WebhooksService {
     if (!event) throw new Error(`event ${eventId} does not exist`);
     const none = { event_id: eventId, attempt: null, status_code: null };
     if (await this.attempts.delivered(eventId)) return { ...none, outcome: 'already_delivered' };
+    // Read at every attempt, not when the event was queued: a URL changed or removed
+    // since (PATCH /v1/admin/merchants/{id}) applies to deliveries already waiting.
     const merchant = await this.merchants.find(event.merchant_id);
     const url = merchant?.webhook_url;
-    if (!merchant || !url) return { ...none, outcome: 'no_endpoint' };
+    if (!merchant || !url) return { ...none, outcome: 'skipped' };
     const body = JSON.stringify(toEventPayload(event));
     const posted = await this.post(url, body, merchant.webhook_secret);
     const succeeded =
