@@ -14,8 +14,8 @@ import type { Channel, ChannelModel } from 'amqplib';
 import { connect } from 'amqplib';
 import {
   eventually,
+  holdsFor,
   isolatedInfrastructure,
-  sleep,
   startTaskApp,
   type IsolatedInfrastructure,
   type TaskApp,
@@ -91,8 +91,12 @@ describe('acks-late (transactional task, worker killed between commit and ack)',
     expect(await effectRows(handle.id)).toBe(1);
     expect(await handle.state()).toMatchObject({ state: 'SUCCESS', result: { applied: 7 } });
     // The duplicate was acknowledged before the worker left: an unacknowledged message
-    // would come back to the queue once its connection closed (give the broker a moment).
-    await sleep(300);
-    expect(await readyInQueue()).toBe(0);
+    // would come back to the queue once the broker has dropped the worker's channel.
+    await eventually(async () => (await channel.checkQueue('gateway')).consumerCount === 0, {
+      what: 'the queue to forget the stopped worker',
+    });
+    await holdsFor(async () => (await readyInQueue()) === 0, {
+      what: 'no message back in the queue',
+    });
   });
 });

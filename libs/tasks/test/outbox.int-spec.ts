@@ -21,15 +21,18 @@ import { Client } from 'pg';
 import { enqueueTask, Task, TaskContext } from '@clearline/tasks';
 import {
   eventually,
+  holdsFor,
   isolatedInfrastructure,
-  sleep,
   startTaskApp,
   type IsolatedInfrastructure,
   type TaskApp,
 } from '@clearline/testing';
 import { startFixture } from './fixtures/fixture-process';
 
-/** Longer than the relay's sweep interval (1 s): a leftover row would be published by then. */
+/**
+ * How long the test watches for a publish that must never happen: longer than the
+ * relay's sweep interval (1 s). A slow machine only makes the watch less sensitive.
+ */
 const SWEEP_WAIT_MS = 1_300;
 
 const deliveries = new Map<string, number>();
@@ -114,7 +117,7 @@ describe('outbox relay', () => {
       },
     });
     const handle = worker.client.handle(taskId);
-    await expect(handle.result({ timeoutMs: 10_000 })).resolves.toEqual({ shipped: orderId });
+    await expect(handle.result()).resolves.toEqual({ shipped: orderId });
     const [row] = await eventually(async () => {
       const rows = await outboxRows(taskId);
       return rows[0]?.sent_at ? rows : undefined;
@@ -124,9 +127,12 @@ describe('outbox relay', () => {
       { shipped: true },
     ]);
 
-    await sleep(SWEEP_WAIT_MS);
-    expect(deliveries.get(taskId)).toBe(1);
-    expect((await channel.checkQueue('gateway')).messageCount).toBe(0);
+    // Never published again: watched over more than a sweep.
+    await holdsFor(
+      async () =>
+        deliveries.get(taskId) === 1 && (await channel.checkQueue('gateway')).messageCount === 0,
+      { durationMs: SWEEP_WAIT_MS, what: 'the task delivered once, nothing more queued' },
+    );
   });
 
   it('never publishes the task of a transaction that rolled back', async () => {
@@ -152,13 +158,16 @@ describe('outbox relay', () => {
 
     await expect(placeOrder(rolledBack, 'roll back')).rejects.toBeInstanceOf(RollBack);
     await placeOrder(committed, 'commit');
-    await expect(app.client.handle(committed.taskId).result({ timeoutMs: 5_000 })).resolves.toEqual(
-      { shipped: committed.orderId },
-    );
+    await expect(app.client.handle(committed.taskId).result()).resolves.toEqual({
+      shipped: committed.orderId,
+    });
 
-    await sleep(SWEEP_WAIT_MS);
     expect(await outboxRows(rolledBack.taskId)).toEqual([]);
-    expect(deliveries.has(rolledBack.taskId)).toBe(false);
+    // Never published: watched over more than a sweep.
+    await holdsFor(() => !deliveries.has(rolledBack.taskId), {
+      durationMs: SWEEP_WAIT_MS,
+      what: 'the rolled-back task never delivered',
+    });
     await expect(app.client.handle(rolledBack.taskId).state()).resolves.toBeNull();
     expect(
       await sql(`SELECT order_id FROM test_orders WHERE order_id = $1`, [rolledBack.orderId]),

@@ -8,19 +8,21 @@
  *   would) is dead-lettered by the quorum queue's delivery limit, where operators see
  *   it with reason `delivery-limit`.
  *
- * How: handlers that sleep count how many run at once; a worker app is closed while
- * its task sleeps; a raw amqplib consumer nacks one message with requeue until the
- * broker stops delivering it, and `DeadLetterAdmin.list` is asked for it.
+ * How: handlers that wait at a gate the test opens count how many run at once (the
+ * cap is reached and held however fast the machine is); a worker app is closed while
+ * its task waits at the gate, which opens half a second after close() began;
+ * a raw amqplib consumer nacks one message with requeue until the broker stops
+ * delivering it, and `DeadLetterAdmin.list` is asked for it.
  */
 import { Controller } from '@nestjs/common';
-import { Ctx, Payload } from '@nestjs/microservices';
+import { Ctx } from '@nestjs/microservices';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { connect } from 'amqplib';
 import { Task, TaskContext } from '@clearline/tasks';
 import {
   eventually,
+  holdsFor,
   isolatedInfrastructure,
-  sleep,
   startTaskApp,
   type IsolatedInfrastructure,
   type TaskApp,
@@ -33,14 +35,26 @@ const naps = {
   finished: new Map<string, number>(),
 };
 
+/** How long after close() begins the running nap is let finish. */
+const CLOSE_BEFORE_NAP_ENDS_MS = 500;
+
+/** Where naps wait until the test lets them finish. */
+const gate = {
+  opened: Promise.resolve(),
+  open: (): void => undefined,
+  close(): void {
+    this.opened = new Promise<void>((resolve) => (this.open = resolve));
+  },
+};
+
 @Controller()
 class NapTasks {
   @Task('gateway.nap')
-  async nap(@Payload() payload: { ms: number }, @Ctx() ctx: TaskContext): Promise<string> {
+  async nap(@Ctx() ctx: TaskContext): Promise<string> {
     naps.running += 1;
     naps.runningMax = Math.max(naps.runningMax, naps.running);
     naps.started.add(ctx.taskId);
-    await sleep(payload.ms);
+    await gate.opened;
     naps.running -= 1;
     naps.finished.set(ctx.taskId, (naps.finished.get(ctx.taskId) ?? 0) + 1);
     return 'rested';
@@ -75,10 +89,17 @@ describe('worker limits', () => {
     });
     try {
       naps.runningMax = 0;
+      gate.close();
       const handles = await Promise.all(
-        Array.from({ length: 8 }, () => producer.client.send('gateway.nap', { ms: 200 })),
+        Array.from({ length: 8 }, () => producer.client.send('gateway.nap', {})),
       );
-      const results = await Promise.all(handles.map((h) => h.result({ timeoutMs: 10_000 })));
+      // Two naps wait at the gate and the worker holds the other six, prefetched.
+      await eventually(
+        async () => naps.running === 2 && (await channel.checkQueue('gateway')).messageCount === 0,
+        { what: 'two naps running and every message delivered' },
+      );
+      gate.open();
+      const results = await Promise.all(handles.map((h) => h.result()));
       expect(results).toEqual(Array.from({ length: 8 }, () => 'rested'));
       expect(naps.runningMax).toBe(2);
     } finally {
@@ -87,18 +108,25 @@ describe('worker limits', () => {
   });
 
   it('finishes and acknowledges the running task on a graceful shutdown', async () => {
+    gate.close();
     const worker = await startTaskApp({ infra, controllers: [NapTasks] });
-    const handle = await producer.client.send('gateway.nap', { ms: 1_000 });
+    const handle = await producer.client.send('gateway.nap', {});
     await eventually(() => naps.started.has(handle.id), { what: 'the task to start' });
 
-    await worker.close();
+    const closing = worker.close();
+    // The nap finishes only a while after close() began: a close() that did not wait for
+    // it would be over first. (However slow the machine, a close() that waits passes.)
+    expect(naps.finished.get(handle.id)).toBeUndefined();
+    setTimeout(() => gate.open(), CLOSE_BEFORE_NAP_ENDS_MS);
+    await closing;
     // close() returned only after the handler had finished and its result was written.
     expect(naps.finished.get(handle.id)).toBe(1);
     await expect(handle.state()).resolves.toMatchObject({ state: 'SUCCESS', result: 'rested' });
-    // An unacknowledged message would be back in the queue once the connection closed
-    // (give the broker a moment to requeue it); nothing consumes `gateway` now.
-    await sleep(300);
-    expect((await channel.checkQueue('gateway')).messageCount).toBe(0);
+    // An unacknowledged message would come back to the queue once the broker has dropped
+    // the worker's channel; nothing consumes `gateway` now.
+    await holdsFor(async () => (await channel.checkQueue('gateway')).messageCount === 0, {
+      what: 'no message back in the queue',
+    });
     expect(naps.finished.get(handle.id)).toBe(1);
   });
 

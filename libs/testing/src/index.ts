@@ -12,7 +12,7 @@ export {
 export { isolatedInfrastructure, type IsolatedInfrastructure } from './isolated-infrastructure';
 export { deleteRedisKeys } from './redis';
 export { startTaskApp, type TaskApp, type TaskAppOptions } from './task-app';
-export { eventually, sleep } from './wait';
+export { eventually, holdsFor, sleep } from './wait';
 export {
   freePort,
   startService,

@@ -23,3 +23,21 @@ export async function eventually<T>(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Checks that `check` stays true for `durationMs`, polling; throws at the first poll it
+ * is false. For what must *not* happen (a redelivery, a second publish): an absence can
+ * only be watched for a while, and a slow machine only makes the watch less sensitive,
+ * never makes it fail. Use `eventually` first for whatever must have happened.
+ */
+export async function holdsFor(
+  check: () => Promise<boolean> | boolean,
+  { durationMs = 1_000, intervalMs = 50, what = 'condition' } = {},
+): Promise<void> {
+  const end = Date.now() + durationMs;
+  for (;;) {
+    if (!(await check())) throw new Error(`no longer true within ${durationMs} ms: ${what}`);
+    if (Date.now() > end) return;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
