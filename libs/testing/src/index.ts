@@ -15,6 +15,7 @@ export { startTaskApp, type TaskApp, type TaskAppOptions } from './task-app';
 export { eventually, holdsFor, sleep } from './wait';
 export {
   freePort,
+  SERVICE_START_TIMEOUT_MS,
   startService,
   startServiceOnFreePort,
   type ServiceProcess,

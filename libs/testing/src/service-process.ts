@@ -14,6 +14,13 @@ const OUTPUT_LINES_KEPT = 40;
 /** A port taken between `freePort()` and the service's listen is tried again this often. */
 const PORT_ATTEMPTS_MAX = 3;
 
+/**
+ * For a Jest hook or test that starts service processes: on a loaded two-core machine a
+ * start (SWC compiling the service, Nest booting, topology declared) takes tens of
+ * seconds, more than Jest's 60 s default when several start together.
+ */
+export const SERVICE_START_TIMEOUT_MS = 180_000;
+
 export interface ServiceProcess {
   child: ChildProcess;
   /** The HTTP port (health, metrics and, for the gateway, the API). */

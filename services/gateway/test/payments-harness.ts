@@ -8,6 +8,7 @@
 import {
   isolatedInfrastructure,
   paymentsApi,
+  SERVICE_START_TIMEOUT_MS,
   startServiceOnFreePort,
   type PaymentsApi,
   type ServiceProcess,
@@ -15,6 +16,10 @@ import {
 import { startGateway, type GatewayHarness } from './gateway-harness';
 
 export { card, type LedgerCheck, type Payment } from '@clearline/testing';
+
+// Every test file that uses this harness starts service processes in its hooks (and the
+// crash test restarts one): they get the time a loaded machine needs.
+jest.setTimeout(SERVICE_START_TIMEOUT_MS);
 
 export interface PaymentsHarness extends PaymentsApi {
   gw: GatewayHarness;

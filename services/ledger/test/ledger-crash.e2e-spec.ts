@@ -24,6 +24,7 @@ import { Client } from 'pg';
 import {
   eventually,
   isolatedInfrastructure,
+  SERVICE_START_TIMEOUT_MS,
   startServiceOnFreePort,
   startTaskApp,
   type IsolatedInfrastructure,
@@ -38,7 +39,6 @@ const PER_TASK = 1_000;
 const PREFETCH = 4;
 /** The account the test holds locked: tasks from PREFETCH on debit it once each. */
 const GATE = 'crash:gate';
-const SERVICE_START_TIMEOUT_MS = 180_000;
 
 function transfers(task: number): TransferWire[] {
   return Array.from({ length: PER_TASK }, (_v, i) => {

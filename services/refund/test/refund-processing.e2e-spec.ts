@@ -23,6 +23,7 @@ import {
 import {
   eventually,
   isolatedInfrastructure,
+  SERVICE_START_TIMEOUT_MS,
   startServiceOnFreePort,
   startTaskApp,
   type IsolatedInfrastructure,
@@ -122,7 +123,7 @@ describe('refund processing', () => {
     if (refund.status === 'rejected') throw refund.reason;
     if (ledger.status === 'rejected') throw ledger.reason;
     await (await app.client.send(LEDGER_TASK.openMerchant, { merchant_id: M })).result();
-  });
+  }, SERVICE_START_TIMEOUT_MS);
 
   afterEach(async () => {
     const check = await (await app.client.send<LedgerCheckResult>(LEDGER_TASK.check, {})).result();

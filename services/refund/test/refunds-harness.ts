@@ -8,6 +8,7 @@
 import {
   isolatedInfrastructure,
   paymentsApi,
+  SERVICE_START_TIMEOUT_MS,
   startPlatform,
   startTaskApp,
   type ApiClient,
@@ -18,6 +19,10 @@ import {
   type TestDatabase,
 } from '@clearline/testing';
 import { RefundsModule } from '../src/refunds/refunds.module';
+
+// Every test file that uses this harness starts service processes in its hooks (and the
+// crash test restarts one): they get the time a loaded machine needs.
+jest.setTimeout(SERVICE_START_TIMEOUT_MS);
 
 export interface RefundsHarness extends PaymentsApi {
   infra: IsolatedInfrastructure;
