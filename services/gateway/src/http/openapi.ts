@@ -1,4 +1,4 @@
-import { applyDecorators, type INestApplication, type Type } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import {
@@ -138,10 +138,9 @@ const ERROR_MEANINGS = {
 } as const;
 type ErrorStatus = keyof typeof ERROR_MEANINGS;
 
-function errorResponse(status: ErrorStatus, detail?: string): ResponseObject {
+function errorResponse(status: ErrorStatus): ResponseObject {
   const response: ResponseObject = {
-    description:
-      detail === undefined ? ERROR_MEANINGS[status] : `${ERROR_MEANINGS[status]} ${detail}`,
+    description: ERROR_MEANINGS[status],
     content: { 'application/json': { schema: { $ref: `#/components/schemas/${ERROR_SCHEMA}` } } },
   };
   if (status === 429) {
@@ -173,18 +172,16 @@ export const ApiCardError = (): MethodDecorator =>
 
 /** The route honours RFC 7240's `Prefer: respond-async` and `wait=N`. */
 export const ApiPrefer = (what: string): MethodDecorator =>
-  applyDecorators(
-    ApiHeader({
-      name: 'Prefer',
-      required: false,
-      schema: { type: 'string', example: 'respond-async' },
-      description:
-        `\`respond-async\`: answer 202 at once with the ${what} as it is. \`wait=N\`: wait up ` +
-        `to N seconds (at most ${PAYMENT_WAIT_MS_MAX / 1_000}) for the outcome instead of the ` +
-        `default; with \`respond-async\` too, the answer is 202 only if the outcome takes ` +
-        'longer. Anything else in the header is ignored.',
-    }),
-  );
+  ApiHeader({
+    name: 'Prefer',
+    required: false,
+    schema: { type: 'string', example: 'respond-async' },
+    description:
+      `\`respond-async\`: answer 202 at once with the ${what} as it is. \`wait=N\`: wait up ` +
+      `to N seconds (at most ${PAYMENT_WAIT_MS_MAX / 1_000}) for the outcome instead of the ` +
+      `default; with \`respond-async\` too, the answer is 202 only if the outcome takes ` +
+      'longer. Anything else in the header is ignored.',
+  });
 
 /** The `Location` of a 202 answer: where the object's outcome will be. */
 export const LOCATION_HEADER = {
