@@ -41,7 +41,7 @@ describe('operations', () => {
 
   it("shows a task's state and result", async () => {
     const handle = await tasks.send('gateway.ping', { note: 'hello' });
-    await handle.result({ timeoutMs: 10_000 });
+    await handle.result();
     const reply = await gw.call<Record<string, unknown>>('GET', `/v1/admin/tasks/${handle.id}`);
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({

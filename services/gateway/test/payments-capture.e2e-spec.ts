@@ -137,7 +137,7 @@ describe('payments: capture and cancel', () => {
     await h.act(shop, held.id, 'capture', { amount_to_capture: 100 });
     const tasks = h.gw.app.get(TaskClient);
     const again = async (task: string, payload: object) =>
-      (await tasks.send(task, payload)).result({ timeoutMs: 10_000 });
+      (await tasks.send(task, payload)).result();
     await expect(again('gateway.authorize_payment', { payment_id: paid.id })).resolves.toEqual(
       (await h.get(shop, paid.id)).body,
     );
