@@ -109,7 +109,7 @@ describe('inbox (redelivered transactional task)', () => {
     const before = await duplicatesCounted();
     const id = randomUUID();
     const first = await worker.client.send(TASK, { n: 2 }, { id });
-    await expect(first.result({ timeoutMs: 5_000 })).resolves.toEqual({ applied: 2 });
+    await expect(first.result()).resolves.toEqual({ applied: 2 });
 
     // A redelivery carries the same id; a different payload shows nothing is re-run.
     await worker.client.send(TASK, { n: 99 }, { id });
