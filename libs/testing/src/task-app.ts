@@ -19,7 +19,8 @@ import { DataSource } from 'typeorm';
 import type { IsolatedInfrastructure } from './isolated-infrastructure';
 
 export interface TaskAppOptions {
-  infra: IsolatedInfrastructure;
+  /** Where to run: only its `env` is read (a benchmark passes its own). */
+  infra: Pick<IsolatedInfrastructure, 'env'> & Partial<IsolatedInfrastructure>;
   service?: string;
   /** Feature modules of the service under test (for example the ledger's). */
   imports?: (Type | DynamicModule)[];
