@@ -15,7 +15,9 @@ export interface BootstrapOptions<E> {
 export async function bootstrapService<E>(options: BootstrapOptions<E>): Promise<INestApplication> {
   const app = await NestFactory.create(options.module, { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  // After a graceful shutdown (consumers drained, outbox stopped, results flushed) the
+  // process exits 0: it stopped because it was asked to, not because it failed.
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   options.configure?.(app);
   app.connectMicroservice<MicroserviceOptions>(
     { strategy: app.get(TaskServer) },
