@@ -1,5 +1,5 @@
 import type { MigrationSet } from '@clearline/persistence';
-import { TASK_MIGRATION_SET } from '@clearline/platform';
+import { TASK_MIGRATION_SET } from '@clearline/tasks';
 import { GATEWAY_MIGRATION_SET } from '../services/gateway/src/migrations';
 import { LEDGER_MIGRATION_SET } from '../services/ledger/src/migrations';
 import { REFUND_MIGRATION_SET } from '../services/refund/src/migrations';

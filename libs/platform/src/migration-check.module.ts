@@ -1,11 +1,8 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { verifyMigrations, type MigrationCheck, type MigrationSet } from '@clearline/persistence';
-import { TASK_MIGRATIONS } from '@clearline/tasks';
+import { TASK_MIGRATION_SET } from '@clearline/tasks';
 import type { DataSource } from 'typeorm';
-
-/** The task layer's migrations: every service uses the task layer, so every service checks them. */
-export const TASK_MIGRATION_SET: MigrationSet = { owner: 'tasks', migrations: TASK_MIGRATIONS };
 
 /** The result of the start-up check (resolved before the application is created). */
 export const MIGRATION_CHECK = Symbol('MIGRATION_CHECK');

@@ -13,6 +13,7 @@
  *   {@link DeadLetterAdmin} (list and replay), {@link buildTopology} and
  *   {@link toDefinitions} (the broker topology, exported for the management UI).
  */
+import type { MigrationSet } from '@clearline/persistence';
 import { CreateTaskTables1764000000000 } from './migrations/1764000000000-CreateTaskTables';
 
 // ------------------------------------------------------------------- the Nest module
@@ -65,3 +66,9 @@ export {
 
 /** The task layer's migrations (`task_outbox`, `task_inbox`, `task_results`), in order. */
 export const TASK_MIGRATIONS = [CreateTaskTables1764000000000];
+
+/**
+ * The task layer's migrations as the migration guard checks them (owner `tasks`):
+ * every process that uses the layer verifies them at start.
+ */
+export const TASK_MIGRATION_SET: MigrationSet = { owner: 'tasks', migrations: TASK_MIGRATIONS };
