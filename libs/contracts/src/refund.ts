@@ -48,6 +48,17 @@ export class ProcessRefundPayload {
   source!: string;
 }
 
+/**
+ * The result of `refund.process_refund`: how the refund ended. A refund that cannot end
+ * yet (the ledger did not answer through every retry) or that hit a fault has no result:
+ * its task is dead-lettered, for an operator to replay.
+ */
+export interface ProcessRefundResult {
+  status: 'succeeded' | 'failed';
+  /** Why it failed: the processor's reason or one of REFUND_FAILURE; null when it succeeded. */
+  failure_reason: string | null;
+}
+
 export class RefundSettledPayload {
   @IsString()
   @Matches(/^re_[A-Za-z0-9]{1,64}$/)

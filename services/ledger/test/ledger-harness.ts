@@ -15,13 +15,19 @@ import {
   type TransferRow,
 } from '../src/ledger/ledger.rows';
 
-/** The ledger service's task handlers in this process, on the test file's own vhost and database. */
-export function startLedger(infra: IsolatedInfrastructure): Promise<TaskApp> {
+/**
+ * The ledger service's task handlers in this process, on the test file's own vhost and
+ * database; `env` overrides its environment (a prefetch, a DATABASE_URL with options).
+ */
+export function startLedger(
+  infra: IsolatedInfrastructure,
+  env: Record<string, string> = {},
+): Promise<TaskApp> {
   return startTaskApp({
     infra,
     service: 'ledger',
     imports: [LedgerFeatureModule],
-    env: { TASK_PREFETCH: '2000' },
+    env: { TASK_PREFETCH: '2000', ...env },
   });
 }
 

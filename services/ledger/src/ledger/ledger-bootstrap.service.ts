@@ -1,8 +1,12 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { isTransientDatabaseError, readCommitted } from '@clearline/persistence';
 import type { DataSource } from 'typeorm';
-import { LedgerRaceError, LedgerService } from './ledger.service';
-import { readCommitted } from '@clearline/persistence';
+import { isTransientLedgerError } from './ledger.exception';
+import { LedgerService } from './ledger.service';
+
+/** Attempts at creating the platform's accounts before the start-up fails. */
+const BOOTSTRAP_ATTEMPTS_MAX = 3;
 
 /** Makes sure the platform's own accounts exist before the first transfer needs them. */
 @Injectable()
@@ -16,6 +20,8 @@ export class LedgerBootstrapService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     // Replicas starting together race to create them; the loser finds them on its retry.
+    // Not a task, so no TaskContext: the same transient errors a ledger task retries are
+    // retried here, a bounded number of times; anything else stops the start-up.
     for (let attempt = 1; ; attempt += 1) {
       try {
         const results = await readCommitted(this.dataSource, (manager) =>
@@ -25,7 +31,8 @@ export class LedgerBootstrapService implements OnApplicationBootstrap {
         if (created > 0) this.logger.log(`created ${created} platform accounts`);
         return;
       } catch (error) {
-        if (!(error instanceof LedgerRaceError) || attempt >= 3) throw error;
+        const transient = isTransientLedgerError(error) || isTransientDatabaseError(error);
+        if (!transient || attempt >= BOOTSTRAP_ATTEMPTS_MAX) throw error;
       }
     }
   }

@@ -16,22 +16,25 @@ import {
   type TransferView,
 } from '@clearline/contracts';
 import { isTransientDatabaseError } from '@clearline/persistence';
-import { Task, TaskBatchContext, TaskContext } from '@clearline/tasks';
+import { Task, TaskBatchContext, TaskContext, type TaskHandlerOptions } from '@clearline/tasks';
 import { LedgerQueriesService } from './ledger-queries.service';
-import { accountFromWire, transferFromWire } from './ledger.mapper';
-import { LedgerRaceError, LedgerService } from './ledger.service';
+import { isTransientLedgerError } from './ledger.exception';
+import { accountFromWire, createTransfersResults, transferFromWire } from './ledger.mapper';
+import { LedgerService } from './ledger.service';
 
 /**
- * Losing a race to another transaction (accounts created concurrently, a serialization
- * failure, a deadlock) or a lost connection is transient: the task runs again and sees
- * the winner's rows. Any other database error is a fault and fails the task at once.
+ * The ledger's writes retry only what is transient: a race lost to another transaction
+ * (the ledger's own codes whose outcome is `retry`, a serialization failure, a
+ * deadlock), a lock or statement timeout, a lost connection. The rerun sees the winner's
+ * rows. Anything else — a CHECK violation, a typo in SQL, a broken assertion — is a
+ * fault and dead-letters the task at once.
  */
-const RACES = {
-  retryOn: [isTransientDatabaseError, LedgerRaceError],
+export const LEDGER_WRITE_RETRY = {
+  retryOn: [isTransientDatabaseError, isTransientLedgerError],
   retryCountMax: 5,
   retryBackoffMs: 50,
   retryBackoffMaxMs: 2_000,
-};
+} as const satisfies TaskHandlerOptions;
 
 /** The ledger's tasks: wire format in, service call, wire format out. */
 @Controller()
@@ -52,24 +55,25 @@ export class LedgerConsumer {
       concurrency: 1,
       weight: (payload) => (payload as CreateTransfersPayload).transfers.length,
     },
-    ...RACES,
+    ...LEDGER_WRITE_RETRY,
   })
   async createTransfers(
     @Payload() payloads: CreateTransfersPayload[],
     @Ctx() context: TaskBatchContext,
   ): Promise<CreateTransfersResult[]> {
-    const results = await this.ledger.createTransfers(
-      context.manager,
-      payloads.map((p) => p.transfers.map(transferFromWire)),
-      new Date(),
+    return createTransfersResults(
+      await this.ledger.createTransfers(
+        context.manager,
+        payloads.map((p) => p.transfers.map(transferFromWire)),
+        new Date(),
+      ),
     );
-    return results.map((r) => ({ results: r }));
   }
 
   @Task(LEDGER_TASK.createAccounts, {
     payload: CreateAccountsPayload,
     transactional: true,
-    ...RACES,
+    ...LEDGER_WRITE_RETRY,
   })
   async createAccounts(
     @Payload() payload: CreateAccountsPayload,
@@ -84,7 +88,11 @@ export class LedgerConsumer {
   }
 
   /** A new merchant's accounts in every currency; sent by the gateway when it creates one. */
-  @Task(LEDGER_TASK.openMerchant, { payload: OpenMerchantPayload, transactional: true, ...RACES })
+  @Task(LEDGER_TASK.openMerchant, {
+    payload: OpenMerchantPayload,
+    transactional: true,
+    ...LEDGER_WRITE_RETRY,
+  })
   async openMerchant(
     @Payload() payload: OpenMerchantPayload,
     @Ctx() context: TaskContext,

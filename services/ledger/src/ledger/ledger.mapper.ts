@@ -1,4 +1,10 @@
-import type { AccountView, AccountWire, TransferView, TransferWire } from '@clearline/contracts';
+import type {
+  AccountView,
+  AccountWire,
+  CreateTransfersResult,
+  TransferView,
+  TransferWire,
+} from '@clearline/contracts';
 import {
   formatAmount,
   parseAmount,
@@ -102,6 +108,11 @@ function firstInvalid(
   if (fields.code === 0) return 'code_must_not_be_zero';
   if (!isIntIn(fields.timeoutS, 0)) return 'timeout_must_be_integer';
   return raw['id'] === undefined || typeof raw['id'] === 'string' ? null : 'id_must_not_be_empty';
+}
+
+/** One task's result per batch of transfers, in the order of the tasks. */
+export function createTransfersResults(batches: TransferResult[][]): CreateTransfersResult[] {
+  return batches.map((results) => ({ results }));
 }
 
 export function accountFromWire(wire: AccountWire): AccountInput {

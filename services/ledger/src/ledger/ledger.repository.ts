@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Account, AccountInput, PendingStatus, Transfer } from '@clearline/ledger-core';
-import type { DataSource, EntityManager } from 'typeorm';
+import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
+import { LedgerError, LedgerErrorCode } from './ledger.exception';
 import { accountFromRow, transferFromRow, type AccountRow, type TransferRow } from './ledger.rows';
 
 const ACCOUNT_COLUMNS = `id, currency, code, owner, debits_must_not_exceed_credits,
@@ -28,6 +29,26 @@ export interface BatchWrite {
   pending: readonly PendingChange[];
   /** Touched accounts as they stand after the batch, in id order. */
   accounts: readonly Account[];
+}
+
+/**
+ * PostgreSQL refused a new transfer because its id is taken (unique_violation on the
+ * primary key): the batch inserts only ids it did not find when it read the transfers,
+ * so another transaction (a replica's batch with the same transfer) wrote it since.
+ * Account locks do not prevent this: the two may name other accounts, and the read
+ * comes before the locks.
+ */
+function isTransferIdTaken(error: unknown): error is QueryFailedError {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driverError: unknown = error.driverError;
+  return (
+    typeof driverError === 'object' &&
+    driverError !== null &&
+    'code' in driverError &&
+    driverError.code === '23505' &&
+    'constraint' in driverError &&
+    driverError.constraint === 'ledger_transfers_pkey'
+  );
 }
 
 /**
@@ -96,9 +117,22 @@ export class LedgerRepository {
   /**
    * Writes what a batch changed in one statement (one round trip): the new transfers,
    * the new and resolved pending states, and each touched account's balances (absolute
-   * values: the rows are locked). `createdAt` is the batch's time.
+   * values: the rows are locked). `createdAt` is the batch's time. A transfer id another
+   * transaction wrote first is a lost race (`TransfersCreatedConcurrently`), retried.
    */
   async writeChanges(manager: EntityManager, changes: BatchWrite): Promise<void> {
+    try {
+      await this.writeChangesStatement(manager, changes);
+    } catch (error) {
+      if (!isTransferIdTaken(error)) throw error;
+      throw new LedgerError(
+        `a transfer of this batch was written by another transaction first (${error.message})`,
+        LedgerErrorCode.TransfersCreatedConcurrently,
+      );
+    }
+  }
+
+  private async writeChangesStatement(manager: EntityManager, changes: BatchWrite): Promise<void> {
     const { transfers, pending, accounts } = changes;
     const column = <T>(pick: (t: Transfer) => T): T[] => transfers.map(pick);
     await manager.query(

@@ -12,14 +12,10 @@ import {
 } from '@clearline/ledger-core';
 import type { EntityManager } from 'typeorm';
 import { merchantAccounts, platformAccounts } from './ledger-accounts';
+import { LedgerError, LedgerErrorCode } from './ledger.exception';
 import { LedgerRepository, type PendingChange } from './ledger.repository';
 
 const SUPPORTED_CURRENCIES = Object.keys(CURRENCY_EXPONENTS).sort();
-
-/** Another transaction created the same rows first: running the task again decides. */
-export class LedgerRaceError extends Error {
-  override readonly name = 'LedgerRaceError';
-}
 
 function distinct(values: Iterable<string | undefined>): string[] {
   const set = new Set<string>();
@@ -98,8 +94,12 @@ export class LedgerService {
     const { accounts } = ledger.drainChanges();
     const inserted = await this.repository.insertAccounts(manager, accounts);
     // Rows locked above cannot change behind our back; a concurrent insert of a new id can.
-    if (inserted.size !== accounts.length)
-      throw new LedgerRaceError('accounts created concurrently');
+    if (inserted.size !== accounts.length) {
+      throw new LedgerError(
+        `${accounts.length - inserted.size} of ${accounts.length} new accounts were inserted by another transaction`,
+        LedgerErrorCode.AccountsCreatedConcurrently,
+      );
+    }
     return results;
   }
 

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { ProcessRefundPayload } from '@clearline/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RefundJobRow } from './refund-job.rows';
+import type { RefundRequest } from './refund-processing.service';
+import { RefundError, RefundErrorCode } from './refund.exception';
 
 const COLUMNS = `refund_id, payment_id, merchant_id, amount, currency, status, funded_from,
   failure_reason, processor_refund_id`;
@@ -13,7 +14,7 @@ export class RefundJobsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** The job of this refund, created on its first delivery. */
-  async open(job: ProcessRefundPayload): Promise<RefundJobRow> {
+  async open(request: RefundRequest): Promise<RefundJobRow> {
     const rows: RefundJobRow[] = await this.dataSource.query(
       `WITH added AS (
          INSERT INTO refund_jobs (refund_id, payment_id, merchant_id, amount, currency, status)
@@ -22,10 +23,23 @@ export class RefundJobsRepository {
        SELECT ${COLUMNS} FROM added
        UNION ALL
        SELECT ${COLUMNS} FROM refund_jobs WHERE refund_id = $1 AND NOT EXISTS (SELECT 1 FROM added)`,
-      [job.refund_id, job.payment_id, job.merchant_id, job.amount, job.currency],
+      [
+        request.refundId,
+        request.paymentId,
+        request.merchantId,
+        request.amount.toString(),
+        request.currency,
+      ],
     );
     const [row] = rows;
-    if (!row) throw new Error(`refund job ${job.refund_id} neither created nor found`);
+    // The statement's snapshot predates a job another delivery inserted and committed
+    // while this INSERT waited on it: the conflict hides it from both halves.
+    if (!row) {
+      throw new RefundError(
+        `the job of ${request.refundId} was inserted by another delivery`,
+        RefundErrorCode.JobOpenedConcurrently,
+      );
+    }
     return row;
   }
 

@@ -5,8 +5,8 @@ import { createPaymentProcessor, PAYMENT_PROCESSOR } from '@clearline/processor'
 import type { RefundEnvironment } from '../refund.env';
 import { RefundJobsRepository } from './refund-jobs.repository';
 import { RefundLedger } from './refund-ledger';
+import { RefundProcessingService } from './refund-processing.service';
 import { RefundsConsumer } from './refunds.consumer';
-import { RefundsService } from './refunds.service';
 
 @Module({
   controllers: [RefundsConsumer],
@@ -20,7 +20,7 @@ import { RefundsService } from './refunds.service';
     LedgerClient,
     RefundJobsRepository,
     RefundLedger,
-    RefundsService,
+    RefundProcessingService,
   ],
 })
 export class RefundsModule {}

@@ -1,0 +1,183 @@
+import { strict as assert } from 'node:assert';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  REFUND_FAILURE,
+  REFUND_TASK,
+  refundSettledTaskId,
+  type RefundSettledPayload,
+} from '@clearline/contracts';
+import { readCommitted } from '@clearline/persistence';
+import {
+  PAYMENT_PROCESSOR,
+  ProcessorUnavailableError,
+  type PaymentProcessor,
+  type RefundResult,
+} from '@clearline/processor';
+import { enqueueTask } from '@clearline/tasks';
+import type { DataSource } from 'typeorm';
+import type { RefundJobRow } from './refund-job.rows';
+import { RefundJobsRepository } from './refund-jobs.repository';
+import { RefundLedger } from './refund-ledger';
+import { endsRefund, RefundError, RefundErrorCode } from './refund.exception';
+
+/** A refund to process, as the gateway asked for it. */
+export interface RefundRequest {
+  refundId: string;
+  paymentId: string;
+  merchantId: string;
+  /** Minor units of `currency`; positive. */
+  amount: bigint;
+  /** ISO 4217, lower case, as on the payment. */
+  currency: string;
+  /** The payment's source token: the processor refunds to it. */
+  source: string;
+}
+
+/**
+ * What processing asks of the attempt it runs in. A task's `TaskContext` is one; the
+ * service never counts retries itself to know whether another attempt follows.
+ */
+export interface RefundAttempt {
+  /** Retries before this attempt, 0 on the first: the processor is told (`attempt`). */
+  readonly retries: number;
+  /** Another attempt follows if this one throws `error`. */
+  willRetry(error: unknown): boolean;
+}
+
+/** How a refund ended. */
+export interface RefundOutcome {
+  status: 'succeeded' | 'failed';
+  failureReason: string | null;
+  processorRefundId: string | null;
+}
+
+/**
+ * Processes one refund: hold the money in the ledger, refund at the processor, then
+ * post the hold (succeeded) or release it (failed), and tell the gateway. Every step is
+ * idempotent, so the task may run again from the start after a crash or a retry. What
+ * an error does is its code's task outcome (`refund.exception.ts`).
+ */
+@Injectable()
+export class RefundProcessingService {
+  private readonly logger = new Logger(RefundProcessingService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(PAYMENT_PROCESSOR) private readonly processor: PaymentProcessor,
+    private readonly jobs: RefundJobsRepository,
+    private readonly ledger: RefundLedger,
+  ) {}
+
+  async process(request: RefundRequest, attempt: RefundAttempt): Promise<RefundOutcome> {
+    const job = await this.jobs.open(request);
+    if (job.status !== 'processing') return outcomeOf(job);
+    try {
+      const fundedFrom = await this.ledger.hold(job);
+      if (job.funded_from !== fundedFrom) await this.jobs.recordFunding(job.refund_id, fundedFrom);
+    } catch (error) {
+      // Nothing is held (insufficient funds), so nothing is released.
+      return this.endOrThrow(error, job, attempt, null);
+    }
+    try {
+      const processorRefundId = await this.refundAtProcessor(request, job, attempt);
+      await this.ledger.post(job);
+      return await this.finish(job, {
+        status: 'succeeded',
+        failureReason: null,
+        processorRefundId,
+      });
+    } catch (error) {
+      return this.endOrThrow(error, job, attempt, () => this.ledger.release(job));
+    }
+  }
+
+  /**
+   * The processor's refund id; a refusal and an outage are thrown as refund errors
+   * (`ProcessorRefused`, `ProcessorUnavailable`) for `endOrThrow` to judge.
+   */
+  private async refundAtProcessor(
+    request: RefundRequest,
+    job: RefundJobRow,
+    attempt: RefundAttempt,
+  ): Promise<string> {
+    let answer: RefundResult;
+    try {
+      answer = await this.processor.refund({
+        refundId: job.refund_id,
+        paymentId: job.payment_id,
+        source: request.source,
+        amount: BigInt(job.amount),
+        currency: job.currency,
+        attempt: attempt.retries,
+      });
+    } catch (error) {
+      if (!(error instanceof ProcessorUnavailableError)) throw error;
+      this.logger.warn(`refund ${job.refund_id} attempt ${attempt.retries}: ${error.message}`);
+      throw new RefundError(
+        `refund ${job.refund_id}: ${error.message}`,
+        RefundErrorCode.ProcessorUnavailable,
+        REFUND_FAILURE.processorUnavailable,
+      );
+    }
+    if (answer.status === 'failed') {
+      throw new RefundError(
+        `refund ${job.refund_id} refused by the processor: ${answer.message}`,
+        RefundErrorCode.ProcessorRefused,
+        answer.failureReason,
+      );
+    }
+    return answer.processorRefundId;
+  }
+
+  /**
+   * Ends the refund on an error that ends it (`endsRefund`: a final answer, or a
+   * transient failure with no retry to follow and a reason to fail with): its hold is
+   * released, and it is recorded failed. Any other error is thrown, for the task layer
+   * to retry it or dead-letter it.
+   */
+  private async endOrThrow(
+    error: unknown,
+    job: RefundJobRow,
+    attempt: RefundAttempt,
+    release: (() => Promise<void>) | null,
+  ): Promise<RefundOutcome> {
+    if (!(error instanceof RefundError) || !endsRefund(error, attempt.willRetry(error))) {
+      throw error;
+    }
+    assert(error.failureReason !== null, 'an error that ends a refund names its reason');
+    if (release) await release();
+    return this.finish(job, {
+      status: 'failed',
+      failureReason: error.failureReason,
+      processorRefundId: null,
+    });
+  }
+
+  /** Records the outcome once and, in the same transaction, sends it to the gateway. */
+  private async finish(job: RefundJobRow, outcome: RefundOutcome): Promise<RefundOutcome> {
+    await readCommitted(this.dataSource, async (manager) => {
+      if (!(await this.jobs.finish(manager, job.refund_id, outcome))) return;
+      const settled: RefundSettledPayload = {
+        refund_id: job.refund_id,
+        status: outcome.status,
+        ...(outcome.failureReason ? { failure_reason: outcome.failureReason } : {}),
+      };
+      await enqueueTask(manager, REFUND_TASK.settled, settled, {
+        id: refundSettledTaskId(job.refund_id),
+      });
+    });
+    this.logger.log(
+      `refund ${job.refund_id} ${outcome.status}${outcome.failureReason ? ` (${outcome.failureReason})` : ''}`,
+    );
+    return outcome;
+  }
+}
+
+function outcomeOf(job: RefundJobRow): RefundOutcome {
+  return {
+    status: job.status === 'succeeded' ? 'succeeded' : 'failed',
+    failureReason: job.failure_reason,
+    processorRefundId: job.processor_refund_id,
+  };
+}
