@@ -3,4 +3,14 @@ export * from './transactions';
 export { isTransientDatabaseError } from './transient-errors';
 export { BatchCollector, type BatchCollectorOptions } from './batch-collector';
 export { GroupCommit, type GroupCommitOptions } from './group-commit';
+export {
+  paginate,
+  PageCursorNotFoundError,
+  KEYSET_PAGE_SIZE_MAX,
+  type Page,
+  type PageCursor,
+  type PageDirection,
+  type PageRequest,
+  type PageSource,
+} from './keyset-page';
 export * from './migrations';
