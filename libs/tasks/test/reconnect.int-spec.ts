@@ -1,56 +1,51 @@
 /**
- * The task layer rides out a broker restart: no task whose `send` was confirmed is
+ * The task layer rides out losing the broker: no task whose `send` was confirmed is
  * lost, sends made while the broker is away are published once it is back (the
  * publisher keeps them and retries), and the worker consumes again by itself.
  *
- * How: a worker app consumes `gateway.count` while its client sends a task every few
- * milliseconds. Once some sends are confirmed, the RabbitMQ application is stopped for
- * real (`rabbitmqctl stop_app`), left stopped for 2 s while the sends go on, and started
- * again; the sends go on until a number of them were made after the restart. So the
- * outage hits the stream of sends however slowly either side runs: some sends are
- * confirmed before it, some made during it. Every send must resolve, those made during
- * the outage only after the restart, every task must end SUCCESS, and a task sent
- * after the recovery must run. The broker is always started again, even when the test
- * fails.
+ * How: a worker app reaches RabbitMQ through a TCP proxy of the test's own
+ * (libs/testing's `tcpProxy`) and consumes `gateway.count` while its client sends a task
+ * every few milliseconds. Once some sends are confirmed, the proxy cuts the broker off:
+ * every connection is reset and new ones are refused for 2 s, while the sends go on;
+ * then it lets them through again, and the sends go on until a number of them were made
+ * after that. So the outage hits the stream of sends however slowly either side runs:
+ * some sends are confirmed before it, some made during it. Every send must resolve,
+ * those made during the outage only after it, every task must end SUCCESS, and a task
+ * sent after the recovery must run.
  *
- * This restarts the whole broker: anything else using it at that moment sees it go.
+ * The outage is this test's alone: the broker keeps running for every other test and
+ * run that shares it (stopping RabbitMQ itself, as this test once did, failed whatever
+ * else was running).
  */
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { connect } from 'amqplib';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Task } from '@clearline/tasks';
 import {
   eventually,
   isolatedInfrastructure,
   sleep,
   startTaskApp,
+  tcpProxy,
+  throughProxy,
   type IsolatedInfrastructure,
   type TaskApp,
+  type TcpProxy,
 } from '@clearline/testing';
 
 const SEND_INTERVAL_MS = 10;
-/** Sends confirmed before the broker is stopped. */
+/** Sends confirmed before the broker is cut off. */
 const SENDS_BEFORE_OUTAGE = 80;
-/** Sends made once the broker is being started again; then the producer stops. */
-const SENDS_AFTER_RESTART = 50;
+/** Sends made once the broker is reachable again; then the producer stops. */
+const SENDS_AFTER_OUTAGE = 50;
 /** A bound on the producer, whatever happens to the broker. */
 const SENDS_MAX = 5_000;
 const OUTAGE_MS = 2_000;
-const RABBITMQCTL_TIMEOUT_MS = 60_000;
 const BROKER_BACK_TIMEOUT_MS = 60_000;
 
-const run = promisify(execFile);
-
-async function rabbitmqctl(command: 'stop_app' | 'start_app' | 'await_startup'): Promise<void> {
-  await run('rabbitmqctl', [command], { timeout: RABBITMQCTL_TIMEOUT_MS });
-}
-
-/** Starts the broker application (a no-op if it runs) and waits until it accepts connections. */
-async function brokerBack(amqpUrl: string): Promise<void> {
-  await rabbitmqctl('start_app');
-  await rabbitmqctl('await_startup');
+/** Lets connections through the proxy again and waits until the broker answers through it. */
+async function brokerBack(proxy: TcpProxy, amqpUrl: string): Promise<void> {
+  proxy.heal();
   await eventually(
     async () => {
       try {
@@ -84,22 +79,29 @@ interface Sent {
   error: string | null;
 }
 
-describe('reconnect after a broker restart', () => {
+describe('reconnect after losing the broker', () => {
   let infra: IsolatedInfrastructure;
+  let proxy: TcpProxy;
+  let proxiedUrl: string;
   let worker: TaskApp;
 
   beforeAll(async () => {
     infra = await isolatedInfrastructure();
+    const broker = new URL(infra.amqpUrl);
+    proxy = await tcpProxy({ host: broker.hostname, port: Number(broker.port || 5672) });
+    proxiedUrl = throughProxy(infra.amqpUrl, proxy);
     worker = await startTaskApp({
       infra,
+      env: { AMQP_URL: proxiedUrl },
       controllers: [CountTasks],
       tasks: { prefetch: 50, concurrency: 20 },
     });
   });
 
   afterAll(async () => {
-    await brokerBack(infra.amqpUrl);
+    await brokerBack(proxy, proxiedUrl);
     await worker.close();
+    await proxy.close();
     await infra.destroy();
   });
 
@@ -113,11 +115,11 @@ describe('reconnect after a broker restart', () => {
 
   it('loses no confirmed task, publishes what was sent during the outage, and consumes again', async () => {
     const sent: Sent[] = [];
-    const phase = { restarted: false };
+    const phase = { back: false };
     const producing = (async () => {
-      let afterRestart = 0;
-      for (let n = 0; afterRestart < SENDS_AFTER_RESTART && n < SENDS_MAX; n += 1) {
-        if (phase.restarted) afterRestart += 1;
+      let afterOutage = 0;
+      for (let n = 0; afterOutage < SENDS_AFTER_OUTAGE && n < SENDS_MAX; n += 1) {
+        if (phase.back) afterOutage += 1;
         const entry: Sent = { issuedAtMs: Date.now(), confirmedAtMs: null, id: null, error: null };
         sent.push(entry);
         worker.client.send('gateway.count', { n }).then(
@@ -138,15 +140,15 @@ describe('reconnect after a broker restart', () => {
       { what: 'sends confirmed before the outage' },
     );
     const outageBeganMs = Date.now();
-    let restartBeganMs = Number.POSITIVE_INFINITY;
+    let backAtMs = Number.POSITIVE_INFINITY;
     try {
-      await rabbitmqctl('stop_app');
-      // The broker is down now; the producer keeps sending through the outage.
+      proxy.cut();
+      // The broker is unreachable now; the producer keeps sending through the outage.
       await sleep(OUTAGE_MS);
     } finally {
-      restartBeganMs = Date.now();
-      phase.restarted = true;
-      await brokerBack(infra.amqpUrl);
+      backAtMs = Date.now();
+      phase.back = true;
+      await brokerBack(proxy, proxiedUrl);
     }
     await producing;
 
@@ -156,14 +158,12 @@ describe('reconnect after a broker restart', () => {
     });
     expect(sent.flatMap((s) => (s.error === null ? [] : [s.error]))).toEqual([]);
     // The outage hit the stream: some sends were confirmed before it, and some were
-    // made before the restart but could only be confirmed after it (held and retried).
+    // made before the broker was back but could only be confirmed after (held and retried).
     expect(sent.filter((s) => s.confirmedAtMs! < outageBeganMs).length).toBeGreaterThan(0);
-    const heldThrough = sent.filter(
-      (s) => s.issuedAtMs < restartBeganMs && s.confirmedAtMs! > restartBeganMs,
-    );
+    const heldThrough = sent.filter((s) => s.issuedAtMs < backAtMs && s.confirmedAtMs! > backAtMs);
     expect(heldThrough.length).toBeGreaterThan(0);
 
-    // None lost: every confirmed task ran, before or after the restart.
+    // None lost: every confirmed task ran, before or after the outage.
     const ids = sent.map((s) => s.id!);
     expect(new Set(ids).size).toBe(sent.length);
     await eventually(async () => (await succeeded(ids)) === sent.length, {
