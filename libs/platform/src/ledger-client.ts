@@ -6,11 +6,22 @@ import { TaskClient, TaskFailedError, TaskTimeoutError } from '@clearline/tasks'
 export const LEDGER_RESULT_TIMEOUT_MS = 10_000;
 
 /**
- * The ledger did not answer in time, or its task failed: the transfers may still be
- * applied later, so nothing may be concluded; the calling task should retry.
+ * The ledger did not answer in time: the transfers may still be applied later, so
+ * nothing may be concluded; the calling task should retry (it reads the stored result
+ * back once the ledger answers).
  */
 export class LedgerUnavailableError extends Error {
   override readonly name = 'LedgerUnavailableError';
+}
+
+/**
+ * The ledger's task ended in FAILURE: its transaction rolled back, so none of its
+ * transfers applied — and the failure is stored under the task id, so asking again
+ * reads the same answer. A fault for an operator (the dead letters say why), never a
+ * reason to retry.
+ */
+export class LedgerTaskFailedError extends Error {
+  override readonly name = 'LedgerTaskFailedError';
 }
 
 /**
@@ -36,8 +47,11 @@ export class LedgerClient {
       );
       return (await handle.result({ timeoutMs })).results;
     } catch (error) {
-      if (error instanceof TaskTimeoutError || error instanceof TaskFailedError) {
+      if (error instanceof TaskTimeoutError) {
         throw new LedgerUnavailableError(`ledger task ${taskId}: ${error.message}`);
+      }
+      if (error instanceof TaskFailedError) {
+        throw new LedgerTaskFailedError(`ledger task ${taskId}: ${error.message}`);
       }
       throw error;
     }

@@ -95,8 +95,9 @@ export class PaymentLedger {
     attempt: number,
     transfers: TransferWire[],
   ): Promise<void> {
-    // LedgerUnavailableError (no answer in time, or the ledger's task failed) goes on:
-    // the transfers may still be applied, so the payment task retries.
+    // LedgerUnavailableError (no answer in time) goes on: the transfers may still be
+    // applied, so the payment task retries. LedgerTaskFailedError (nothing applied, and
+    // the failure is stored under the task id) dead-letters the payment task.
     const results = await this.ledger.createTransfers(
       `${paymentId}:ledger:${step}:${attempt}`,
       transfers,

@@ -6,7 +6,7 @@ import {
   TRANSFER_CODE,
   type TransferWire,
 } from '@clearline/contracts';
-import { LedgerClient, LedgerUnavailableError } from '@clearline/platform';
+import { LedgerClient, LedgerTaskFailedError, LedgerUnavailableError } from '@clearline/platform';
 import type { RefundJobRow } from './refund-job.rows';
 import { RefundError, RefundErrorCode } from './refund.exception';
 
@@ -103,8 +103,13 @@ export class RefundLedger {
     try {
       return await this.ledger.createTransfers(`${refundId}:ledger:${step}`, [transfer]);
     } catch (error) {
-      if (!(error instanceof LedgerUnavailableError)) throw error;
-      throw new RefundError(error.message, RefundErrorCode.LedgerUnavailable);
+      if (error instanceof LedgerUnavailableError) {
+        throw new RefundError(error.message, RefundErrorCode.LedgerUnavailable);
+      }
+      if (error instanceof LedgerTaskFailedError) {
+        throw new RefundError(error.message, RefundErrorCode.LedgerTaskFailed);
+      }
+      throw error;
     }
   }
 }

@@ -17,10 +17,15 @@ export enum RefundErrorCode {
   /** The processor could not be reached or did not answer: its outcome is unknown. */
   ProcessorUnavailable = 'processor_unavailable',
   /**
-   * The ledger did not answer in time (or its task failed): a step may still apply, so
-   * nothing may be concluded from it.
+   * The ledger did not answer in time: a step may still apply, so nothing may be
+   * concluded from it.
    */
   LedgerUnavailable = 'ledger_unavailable',
+  /**
+   * The ledger's task for a step failed (rolled back, nothing applied; the failure is
+   * stored under the step's task id): a fault for an operator.
+   */
+  LedgerTaskFailed = 'ledger_task_failed',
   /**
    * The ledger has no such merchant or platform account. A captured payment's merchant
    * has its accounts, so this is a fault (a corrupted job, or a ledger that lost them).
@@ -61,6 +66,7 @@ export function refundTaskOutcome(code: RefundErrorCode): RefundTaskOutcome {
     case RefundErrorCode.AccountsNotOpen:
     case RefundErrorCode.CurrencyNotSupported:
     case RefundErrorCode.LedgerRefused:
+    case RefundErrorCode.LedgerTaskFailed:
       return 'dead-letter';
     default: {
       const unknown: never = code;
