@@ -20,6 +20,7 @@ import { Client } from 'pg';
 import {
   eventually,
   isolatedInfrastructure,
+  SERVICE_START_TIMEOUT_MS,
   startServiceOnFreePort,
   type IsolatedInfrastructure,
   type ServiceProcess,
@@ -29,7 +30,6 @@ import { balances, createAccounts, ledgerCheck, startLedger } from './ledger-har
 
 /** How long a ledger statement waits for a lock before PostgreSQL cancels it (55P03). */
 const LOCK_TIMEOUT_MS = 1_000;
-const SERVICE_START_TIMEOUT_MS = 180_000;
 
 function withLockTimeout(databaseUrl: string, timeoutMs: number): string {
   const url = new URL(databaseUrl);

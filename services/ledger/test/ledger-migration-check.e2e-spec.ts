@@ -14,10 +14,15 @@ import { Client } from 'pg';
 import { migrationChecksum } from '@clearline/persistence';
 import {
   isolatedInfrastructure,
+  SERVICE_START_TIMEOUT_MS,
   startServiceOnFreePort,
   type IsolatedInfrastructure,
 } from '@clearline/testing';
 import { OriginalCreateLedgerTables1764100000000 } from './fixtures/create-ledger-tables.original';
+
+// Every test starts (or tries to start) the ledger as a process: on a loaded machine
+// that takes longer than Jest's 60 s default.
+jest.setTimeout(SERVICE_START_TIMEOUT_MS);
 
 const RULE =
   'Landed migrations are never edited or removed: restore the migration as it was applied, and write a new migration for the change.';

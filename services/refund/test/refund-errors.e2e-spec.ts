@@ -26,6 +26,7 @@ import { Client } from 'pg';
 import {
   eventually,
   isolatedInfrastructure,
+  SERVICE_START_TIMEOUT_MS,
   startServiceOnFreePort,
   startTaskApp,
   type IsolatedInfrastructure,
@@ -37,7 +38,6 @@ import { RefundsModule } from '../src/refunds/refunds.module';
 const M = 'mer_refundErrors';
 /** How long a refund statement waits for a lock before PostgreSQL cancels it (55P03). */
 const LOCK_TIMEOUT_MS = 2_000;
-const SERVICE_START_TIMEOUT_MS = 180_000;
 
 function withLockTimeout(databaseUrl: string, timeoutMs: number): string {
   const url = new URL(databaseUrl);
