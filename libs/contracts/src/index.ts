@@ -2,3 +2,5 @@ export * from './queues';
 export * from './system';
 export * from './ledger';
 export * from './refund';
+export * from './payment';
+export * from './refund-settled';

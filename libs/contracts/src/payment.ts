@@ -1,0 +1,104 @@
+import { IsInt, Matches, Max, Min } from 'class-validator';
+
+/**
+ * The gateway's payment tasks (queue `gateway`): the gateway sends them through its
+ * outbox, in the transaction of the change that asks for them, and runs them itself.
+ * Their name, payload and result are one contract: a message outlives the process that
+ * sent it (a retry, a dead letter an operator replays after a deploy), and the request
+ * that waits for a result may run another version of the gateway than the worker.
+ */
+export const PAYMENT_TASK = {
+  authorize: 'gateway.authorize_payment',
+  capture: 'gateway.capture_payment',
+  cancel: 'gateway.cancel_payment',
+} as const;
+
+export type PaymentOperation = keyof typeof PAYMENT_TASK;
+
+/** The largest amount of one payment, in minor units (Stripe's: 999,999.99 in a 2-decimal currency). */
+export const PAYMENT_AMOUNT_MAX = 99_999_999;
+
+/**
+ * One task per payment and operation (`pay_…:authorize`), so its outcome can be awaited,
+ * and looked up by an operator, by anyone who knows the payment.
+ */
+export function paymentTaskId(paymentId: string, operation: PaymentOperation): string {
+  return `${paymentId}:${operation}`;
+}
+
+const PAYMENT_ID = /^pay_[A-Za-z0-9]{1,64}$/;
+
+/** `gateway.authorize_payment` and `gateway.cancel_payment`: the payment to work on. */
+export class PaymentTaskPayload {
+  @Matches(PAYMENT_ID)
+  payment_id!: string;
+}
+
+/** `gateway.capture_payment`: the payment, and how much of its authorization to capture. */
+export class CapturePaymentTaskPayload extends PaymentTaskPayload {
+  @IsInt()
+  @Min(1)
+  @Max(PAYMENT_AMOUNT_MAX)
+  amount_to_capture!: number;
+}
+
+/** A payment's status as the API shows it and the payment tasks report it. */
+export const PAYMENT_STATUSES = [
+  'processing',
+  'requires_capture',
+  'succeeded',
+  'canceled',
+  'failed',
+] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+/**
+ * The version of {@link PaymentTaskResult} this code writes and reads. Added fields keep
+ * the version (a reader ignores what it does not know); a change a reader of the
+ * previous version would misread takes a new one.
+ */
+export const PAYMENT_TASK_RESULT_VERSION = 1;
+
+/**
+ * The result of a payment task: what the task changed on the payment (the fields that
+ * move), as the payment stood when the task ended. A redelivered task that finds the
+ * payment moved on already reports it as it is. Amounts are minor units as strings of
+ * digits; `updated_at` is ISO 8601.
+ */
+export interface PaymentTaskResult {
+  version: typeof PAYMENT_TASK_RESULT_VERSION;
+  payment_id: string;
+  status: PaymentStatus;
+  amount_capturable: string;
+  amount_captured: string;
+  /** `card_declined`, `insufficient_funds` or `processing_error` when failed; else null. */
+  failure_code: string | null;
+  failure_message: string | null;
+  updated_at: string;
+}
+
+const DIGITS = /^\d{1,19}$/;
+
+const isTextOrNull = (value: unknown): boolean => value === null || typeof value === 'string';
+
+/**
+ * Whether `value` is a {@link PaymentTaskResult} of this version for `paymentId`. A
+ * reader that gets anything else (a result of another version, of another task) reads
+ * the payment instead.
+ */
+export function isPaymentTaskResult(value: unknown, paymentId: string): value is PaymentTaskResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const result = value as Record<string, unknown>;
+  return (
+    result['version'] === PAYMENT_TASK_RESULT_VERSION &&
+    result['payment_id'] === paymentId &&
+    (PAYMENT_STATUSES as readonly unknown[]).includes(result['status']) &&
+    typeof result['amount_capturable'] === 'string' &&
+    DIGITS.test(result['amount_capturable']) &&
+    typeof result['amount_captured'] === 'string' &&
+    DIGITS.test(result['amount_captured']) &&
+    isTextOrNull(result['failure_code']) &&
+    isTextOrNull(result['failure_message']) &&
+    typeof result['updated_at'] === 'string'
+  );
+}
