@@ -2,11 +2,11 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import type { GatewayEnvironment } from '../gateway.env';
-import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
 import type { GatewayRequest } from '../http/http-types';
 import { ApiKeysRepository } from '../merchants/api-keys.repository';
 import { API_KEY_PREFIX, hashApiKey, secretsEqual } from './api-key';
 import { ApiKeyCache, type ActiveApiKey } from './api-key-cache';
+import { AuthError, AuthErrorCode } from './auth.exception';
 import { AUTH_METADATA, type AuthKind } from './auth.decorators';
 import type { RequestAuth } from './request-auth';
 
@@ -16,17 +16,17 @@ const TOKEN_LENGTH_MAX = 512;
 function bearerToken(request: GatewayRequest): string {
   const header = request.headers.authorization;
   if (header === undefined || header === '') {
-    throw new GatewayError(
+    throw new AuthError(
       "You did not provide an API key. Send it as 'Authorization: Bearer <key>'",
-      GatewayErrorCode.ApiKeyMissing,
+      AuthErrorCode.ApiKeyMissing,
     );
   }
   const match = BEARER.exec(header);
   const token = match?.[1];
   if (token === undefined || token.length > TOKEN_LENGTH_MAX) {
-    throw new GatewayError(
+    throw new AuthError(
       "Invalid Authorization header. Send 'Authorization: Bearer <key>'",
-      GatewayErrorCode.ApiKeyInvalid,
+      AuthErrorCode.ApiKeyInvalid,
     );
   }
   return token;
@@ -66,9 +66,9 @@ export class AuthGuard implements CanActivate {
 
   private operator(token: string): RequestAuth {
     if (!secretsEqual(token, this.config.get('ADMIN_API_KEY', { infer: true }))) {
-      throw new GatewayError(
+      throw new AuthError(
         `Invalid admin API key provided: ${masked(token)}`,
-        GatewayErrorCode.ApiKeyInvalid,
+        AuthErrorCode.ApiKeyInvalid,
       );
     }
     return { kind: 'operator' };
@@ -79,9 +79,9 @@ export class AuthGuard implements CanActivate {
       ? await this.lookup(hashApiKey(token))
       : undefined;
     if (!found) {
-      throw new GatewayError(
+      throw new AuthError(
         `Invalid API key provided: ${masked(token)}`,
-        GatewayErrorCode.ApiKeyInvalid,
+        AuthErrorCode.ApiKeyInvalid,
       );
     }
     return { kind: 'merchant', merchantId: found.merchant_id, apiKeyId: found.id };

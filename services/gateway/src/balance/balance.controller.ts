@@ -2,6 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MerchantAuth, MerchantId } from '../auth/auth.decorators';
 import { BalanceDto } from './balance.dto';
+import { toBalanceDto } from './balance.mapper';
 import { BalanceService } from './balance.service';
 
 @ApiTags('balance')
@@ -13,7 +14,7 @@ export class BalanceController {
   @Get()
   @ApiOperation({ summary: "The merchant's available and pending balance per currency" })
   @ApiOkResponse({ type: BalanceDto })
-  retrieve(@MerchantId() merchantId: string): Promise<BalanceDto> {
-    return this.balance.retrieve(merchantId);
+  async retrieve(@MerchantId() merchantId: string): Promise<BalanceDto> {
+    return toBalanceDto(await this.balance.retrieve(merchantId));
   }
 }

@@ -1,22 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import { LEDGER_TASK, type BalancesResult } from '@clearline/contracts';
+import { LEDGER_TASK, type BalancesPayload, type BalancesResult } from '@clearline/contracts';
 import { TaskClient } from '@clearline/tasks';
-import type { BalanceAmountDto, BalanceDto } from './balance.dto';
 
 /** How long a balance request waits for the ledger. */
 export const BALANCE_TIMEOUT_MS = 5_000;
 
-/**
- * The ledger's amounts are decimal strings; the API's are JSON integers, exact up to
- * 2^53 - 1 minor units (about 90 trillion dollars) per balance line.
- */
-function toAmounts(lines: BalancesResult['available']): BalanceAmountDto[] {
-  return lines.map((line) => {
-    const amount = Number(line.amount);
-    if (!Number.isSafeInteger(amount))
-      throw new Error(`balance ${line.amount} is not exact in JSON`);
-    return { amount, currency: line.currency.toLowerCase() };
-  });
+/** An amount of one currency, in minor units. */
+export interface BalanceAmount {
+  /** ISO 4217, as the ledger writes it (upper case). */
+  currency: string;
+  amount: bigint;
+}
+
+/** A merchant's money per currency: settled (`available`) and captured, not settled (`pending`). */
+export interface Balance {
+  available: BalanceAmount[];
+  pending: BalanceAmount[];
+}
+
+function toAmounts(lines: BalancesResult['available']): BalanceAmount[] {
+  return lines.map((line) => ({ currency: line.currency, amount: BigInt(line.amount) }));
 }
 
 /** A merchant's balance, as the ledger (the system of record) knows it. */
@@ -24,15 +27,10 @@ function toAmounts(lines: BalancesResult['available']): BalanceAmountDto[] {
 export class BalanceService {
   constructor(private readonly tasks: TaskClient) {}
 
-  async retrieve(merchantId: string): Promise<BalanceDto> {
-    const handle = await this.tasks.send<BalancesResult>(LEDGER_TASK.balances, {
-      owner: merchantId,
-    });
+  async retrieve(merchantId: string): Promise<Balance> {
+    const payload: BalancesPayload = { owner: merchantId };
+    const handle = await this.tasks.send<BalancesResult>(LEDGER_TASK.balances, payload);
     const result = await handle.result({ timeoutMs: BALANCE_TIMEOUT_MS });
-    return {
-      object: 'balance',
-      available: toAmounts(result.available),
-      pending: toAmounts(result.pending),
-    };
+    return { available: toAmounts(result.available), pending: toAmounts(result.pending) };
   }
 }

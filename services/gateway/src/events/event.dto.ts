@@ -3,6 +3,8 @@ import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { ListQuery } from '../http/pagination';
 import { INT32, ListDto, UNIX_SECONDS } from '../http/openapi';
 
+/** The events' path: the list's `url`. */
+export const EVENTS_URL = '/v1/events';
 export const EVENT_TYPE_LENGTH_MAX = 100;
 
 export class ListEventsQuery extends ListQuery {
@@ -85,4 +87,4 @@ export class EventDto extends EventPayloadDto {
   delivery_attempts!: WebhookAttemptDto[];
 }
 
-export const EventListDto = ListDto(EventDto, '/v1/events', 'EventListDto');
+export const EventListDto = ListDto(EventDto, EVENTS_URL, 'EventListDto');

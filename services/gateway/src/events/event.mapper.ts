@@ -1,31 +1,35 @@
 import { unixSeconds, type Plain } from '../http/wire';
 import type { EventDto, EventPayloadDto, WebhookAttemptDto } from './event.dto';
-import type { EventRow, WebhookAttemptRow } from './event.rows';
+import type { DeliveredEvent, Event, WebhookAttempt } from './event.model';
 
 /** The body a webhook POSTs (and what the signature covers once serialized). */
-export function toEventPayload(row: EventRow): Plain<EventPayloadDto> {
+export function toEventPayload(event: Event): Plain<EventPayloadDto> {
   return {
-    id: row.id,
+    id: event.id,
     object: 'event',
-    type: row.type,
-    created: unixSeconds(row.created_at),
-    data: row.data,
+    type: event.type,
+    created: unixSeconds(event.createdAt),
+    data: event.data,
   };
 }
 
-export function toWebhookAttemptDto(row: WebhookAttemptRow): WebhookAttemptDto {
+export function toWebhookAttemptDto(attempt: WebhookAttempt): WebhookAttemptDto {
   return {
     object: 'webhook_attempt',
-    attempt: row.attempt,
-    url: row.url,
-    status_code: row.status_code,
-    error: row.error,
-    succeeded: row.succeeded,
-    duration_ms: row.duration_ms,
-    created: unixSeconds(row.attempted_at),
+    attempt: attempt.attempt,
+    url: attempt.url,
+    status_code: attempt.statusCode,
+    error: attempt.error,
+    succeeded: attempt.succeeded,
+    duration_ms: attempt.durationMs,
+    created: unixSeconds(attempt.attemptedAt),
   };
 }
 
-export function toEventDto(row: EventRow, attempts: readonly WebhookAttemptRow[]): EventDto {
-  return { ...toEventPayload(row), delivery_attempts: attempts.map(toWebhookAttemptDto) };
+/** The REST event object: the event with its delivery attempts. */
+export function toEventDto(event: DeliveredEvent): EventDto {
+  return {
+    ...toEventPayload(event),
+    delivery_attempts: event.deliveryAttempts.map(toWebhookAttemptDto),
+  };
 }

@@ -1,3 +1,5 @@
+import type { Event, WebhookAttempt } from './event.model';
+
 /** An `events` row. */
 export interface EventRow {
   id: string;
@@ -17,4 +19,27 @@ export interface WebhookAttemptRow {
   succeeded: boolean;
   duration_ms: number;
   attempted_at: Date;
+}
+
+export function toEvent(row: EventRow): Event {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    type: row.type,
+    data: row.data,
+    createdAt: row.created_at,
+  };
+}
+
+export function toWebhookAttempt(row: WebhookAttemptRow): WebhookAttempt {
+  return {
+    eventId: row.event_id,
+    attempt: row.attempt,
+    url: row.url,
+    statusCode: row.status_code,
+    error: row.error,
+    succeeded: row.succeeded,
+    durationMs: row.duration_ms,
+    attemptedAt: row.attempted_at,
+  };
 }

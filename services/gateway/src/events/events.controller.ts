@@ -2,9 +2,12 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MerchantAuth, MerchantId } from '../auth/auth.decorators';
 import { ApiCursorNotFound, ApiNotFound } from '../http/openapi';
-import type { ListObject } from '../http/pagination';
-import { EventDto, EventListDto, ListEventsQuery } from './event.dto';
+import { pageRequest, toListObject, type ListObject } from '../http/pagination';
+import { EventDto, EventListDto, EVENTS_URL, ListEventsQuery } from './event.dto';
+import { toEventDto } from './event.mapper';
 import { EventsService } from './events.service';
+
+const LISTED = { url: EVENTS_URL, object: 'event' };
 
 @ApiTags('events')
 @MerchantAuth()
@@ -20,14 +23,18 @@ export class EventsController {
     @MerchantId() merchantId: string,
     @Query() query: ListEventsQuery,
   ): Promise<ListObject<EventDto>> {
-    return this.events.list(merchantId, query);
+    return toListObject(
+      LISTED,
+      this.events.list(merchantId, pageRequest(query), query.type ?? null),
+      toEventDto,
+    );
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'Retrieve an event with its webhook delivery attempts' })
   @ApiOkResponse({ type: EventDto })
   @ApiNotFound('No such event for this merchant.')
-  retrieve(@MerchantId() merchantId: string, @Param('id') id: string): Promise<EventDto> {
-    return this.events.retrieve(merchantId, id);
+  async retrieve(@MerchantId() merchantId: string, @Param('id') id: string): Promise<EventDto> {
+    return toEventDto(await this.events.retrieve(merchantId, id));
   }
 }

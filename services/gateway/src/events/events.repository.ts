@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { paginate, type Page, type PageRequest } from '@clearline/persistence';
 import { OutboxStatement } from '@clearline/tasks';
-import { paginate, type ListQuery, type Page } from '../http/pagination';
-import { newId } from '../http/ids';
-import { DELIVER_WEBHOOK_TASK } from '../webhooks/webhook.task';
-import type { EventRow } from './event.rows';
+import { newId } from '../common/ids';
+import { DELIVER_WEBHOOK_TASK, type DeliverWebhookPayload } from '../webhooks/webhook.task';
+import type { Event } from './event.model';
+import { toEvent, type EventRow } from './event.rows';
 
 const COLUMNS = 'id, merchant_id, type, data, created_at';
 
@@ -34,7 +35,10 @@ export class EventWrites {
   static of(events: readonly (NewEvent & { key: string })[], firstParameter: number): EventWrites {
     const ids = events.map(() => newId('evt'));
     const outbox = OutboxStatement.of(
-      ids.map((id) => ({ task: DELIVER_WEBHOOK_TASK, payload: { event_id: id } })),
+      ids.map((id) => {
+        const payload: DeliverWebhookPayload = { event_id: id };
+        return { task: DELIVER_WEBHOOK_TASK, payload };
+      }),
       { firstParameter: firstParameter + 4, keys: ids },
     );
     const parameters = [
@@ -84,7 +88,7 @@ export class EventsRepository {
     manager: EntityManager,
     merchantId: string,
     events: readonly NewEvent[],
-  ): Promise<EventRow[]> {
+  ): Promise<Event[]> {
     const keyed = events.map((event, i) => ({ ...event, key: String(i) }));
     const writes = EventWrites.of(keyed, 3);
     const rows = await manager.query<(EventRow & { woken: unknown })[]>(
@@ -93,33 +97,35 @@ export class EventsRepository {
        SELECT ${COLUMNS}, ${writes.notify()} AS woken FROM recorded_events`,
       [keyed.map((e) => e.key), merchantId, ...writes.parameters],
     );
-    return rows.map(({ woken: _woken, ...row }) => row);
+    return rows.map((row) => toEvent(row));
   }
 
-  async find(merchantId: string, id: string): Promise<EventRow | undefined> {
+  async find(merchantId: string, id: string): Promise<Event | undefined> {
     const rows = await this.dataSource.query<EventRow[]>(
       `SELECT ${COLUMNS} FROM events WHERE merchant_id = $1 AND id = $2`,
       [merchantId, id],
     );
-    return rows[0];
+    return rows[0] && toEvent(rows[0]);
   }
 
   /** For webhook delivery, which knows the event id only. */
-  async findById(id: string): Promise<EventRow | undefined> {
+  async findById(id: string): Promise<Event | undefined> {
     const rows = await this.dataSource.query<EventRow[]>(
       `SELECT ${COLUMNS} FROM events WHERE id = $1`,
       [id],
     );
-    return rows[0];
+    return rows[0] && toEvent(rows[0]);
   }
 
-  list(merchantId: string, query: ListQuery & { type?: string }): Promise<Page<EventRow>> {
+  /** A page of the merchant's events (of one type, when `type` is given), newest first. */
+  async list(merchantId: string, request: PageRequest, type: string | null): Promise<Page<Event>> {
     const where: Record<string, string> = { merchant_id: merchantId };
-    if (query.type !== undefined) where['type'] = query.type;
-    return paginate<EventRow>(
+    if (type !== null) where['type'] = type;
+    const page = await paginate<EventRow>(
       this.dataSource,
-      { table: 'events', columns: COLUMNS, where, objectName: 'event' },
-      query,
+      { table: 'events', columns: COLUMNS, where },
+      request,
     );
+    return { items: page.items.map(toEvent), hasMore: page.hasMore };
   }
 }

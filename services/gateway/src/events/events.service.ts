@@ -1,14 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import type { Page, PageRequest } from '@clearline/persistence';
 import type { EntityManager } from 'typeorm';
-import { GatewayError } from '../http/gateway.exception';
-import { ListObject } from '../http/pagination';
-import type { EventDto, ListEventsQuery } from './event.dto';
-import { toEventDto } from './event.mapper';
-import type { EventRow, WebhookAttemptRow } from './event.rows';
+import type { DeliveredEvent, Event, WebhookAttempt } from './event.model';
+import { EventError } from './events.exception';
 import { EventsRepository } from './events.repository';
 import { WebhookAttemptsRepository } from './webhook-attempts.repository';
-
-export const EVENTS_URL = '/v1/events';
 
 /** What happened to a merchant's objects, and the webhooks that tell the merchant. */
 @Injectable()
@@ -28,28 +24,38 @@ export class EventsService {
     merchantId: string,
     type: string,
     dataObject: unknown,
-  ): Promise<EventRow> {
-    const [row] = await this.events.record(manager, merchantId, [{ type, data: dataObject }]);
-    if (!row) throw new Error('recording an event returned no row');
-    return row;
+  ): Promise<Event> {
+    const [event] = await this.events.record(manager, merchantId, [{ type, data: dataObject }]);
+    if (!event) throw new Error('recording an event returned no row');
+    return event;
   }
 
-  async retrieve(merchantId: string, id: string): Promise<EventDto> {
-    const row = await this.events.find(merchantId, id);
-    if (!row) throw GatewayError.notFound('event', id);
-    return toEventDto(row, await this.attempts.forEvents([row.id]));
+  async retrieve(merchantId: string, id: string): Promise<DeliveredEvent> {
+    const event = await this.events.find(merchantId, id);
+    if (!event) throw EventError.notFound(id);
+    return { ...event, deliveryAttempts: await this.attempts.forEvents([event.id]) };
   }
 
-  async list(merchantId: string, query: ListEventsQuery): Promise<ListObject<EventDto>> {
-    const page = await this.events.list(merchantId, query);
-    const attempts = await this.attempts.forEvents(page.rows.map((row) => row.id));
-    const byEvent = new Map<string, WebhookAttemptRow[]>();
+  /** The merchant's events (of one type, when `type` is given), newest first, with their attempts. */
+  async list(
+    merchantId: string,
+    request: PageRequest,
+    type: string | null,
+  ): Promise<Page<DeliveredEvent>> {
+    const page = await this.events.list(merchantId, request, type);
+    const attempts = await this.attempts.forEvents(page.items.map((event) => event.id));
+    const byEvent = new Map<string, WebhookAttempt[]>();
     for (const attempt of attempts) {
-      const list = byEvent.get(attempt.event_id) ?? [];
+      const list = byEvent.get(attempt.eventId) ?? [];
       list.push(attempt);
-      byEvent.set(attempt.event_id, list);
+      byEvent.set(attempt.eventId, list);
     }
-    const data = page.rows.map((row) => toEventDto(row, byEvent.get(row.id) ?? []));
-    return new ListObject(EVENTS_URL, data, page.hasMore);
+    return {
+      items: page.items.map((event) => ({
+        ...event,
+        deliveryAttempts: byEvent.get(event.id) ?? [],
+      })),
+      hasMore: page.hasMore,
+    };
   }
 }

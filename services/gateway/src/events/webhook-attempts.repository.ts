@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { WebhookAttemptRow } from './event.rows';
+import type { WebhookAttempt } from './event.model';
+import { toWebhookAttempt, type WebhookAttemptRow } from './event.rows';
 
 const COLUMNS = 'event_id, attempt, url, status_code, error, succeeded, duration_ms, attempted_at';
 
@@ -19,7 +20,7 @@ export class WebhookAttemptsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Records an attempt, numbered after the event's earlier ones. */
-  async insert(attempt: NewWebhookAttempt): Promise<WebhookAttemptRow> {
+  async insert(attempt: NewWebhookAttempt): Promise<WebhookAttempt> {
     const rows = await this.dataSource.query<WebhookAttemptRow[]>(
       `INSERT INTO webhook_attempts (event_id, attempt, url, status_code, error, succeeded, duration_ms)
        SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6
@@ -36,17 +37,18 @@ export class WebhookAttemptsRepository {
     );
     const [row] = rows;
     if (!row) throw new Error('INSERT … RETURNING gave no row');
-    return row;
+    return toWebhookAttempt(row);
   }
 
   /** The attempts of these events, oldest first, in one query. */
-  async forEvents(eventIds: readonly string[]): Promise<WebhookAttemptRow[]> {
+  async forEvents(eventIds: readonly string[]): Promise<WebhookAttempt[]> {
     if (eventIds.length === 0) return [];
-    return this.dataSource.query<WebhookAttemptRow[]>(
+    const rows = await this.dataSource.query<WebhookAttemptRow[]>(
       `SELECT ${COLUMNS} FROM webhook_attempts WHERE event_id = ANY($1::text[])
         ORDER BY event_id, attempt`,
       [eventIds],
     );
+    return rows.map((row) => toWebhookAttempt(row));
   }
 
   /** Whether the event was delivered already (a redelivered task must not post it twice). */

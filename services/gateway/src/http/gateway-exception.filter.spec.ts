@@ -1,8 +1,9 @@
 import { BadRequestException, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import type { ArgumentsHost } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
+import { PaymentError, PaymentErrorCode } from '../payments/payments.exception';
 import { GatewayExceptionFilter } from './gateway-exception.filter';
-import { GatewayError, GatewayErrorCode } from './gateway.exception';
+import { RequestError, RequestErrorCode } from './request.exception';
 
 interface Sent {
   status: number;
@@ -39,7 +40,7 @@ describe('GatewayExceptionFilter', () => {
 
   it('answers a domain error with its status and the one error shape', () => {
     const { host, sent } = httpHost();
-    filter.catch(new GatewayError('slow down', GatewayErrorCode.RateLimit, null, 3), host);
+    filter.catch(new RequestError('slow down', RequestErrorCode.RateLimit, null, 3), host);
     expect(sent).toEqual({
       status: 429,
       headers: { 'Retry-After': '3' },
@@ -98,6 +99,20 @@ describe('GatewayExceptionFilter', () => {
       stack: failure.stack,
     });
     expect(JSON.stringify(fields)).not.toContain('whsec_secret');
+  });
+
+  it('answers a domain error whose code is a fault of ours as any fault: 500, logged', () => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const { host, sent } = httpHost();
+    filter.catch(
+      new PaymentError('ledger task pay_1:ledger:authorize:0', PaymentErrorCode.LedgerTaskFailed),
+      host,
+    );
+    const body = sent.body as { error: { type: string; code: string; message: string } };
+    expect(sent.status).toBe(500);
+    expect(body.error).toMatchObject({ type: 'api_error', code: 'api_error' });
+    expect(body.error.message).not.toContain('ledger');
+    expect(logged).toHaveBeenCalledTimes(1);
   });
 
   it('hands errors of task handlers back untouched', async () => {

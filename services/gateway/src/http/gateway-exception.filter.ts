@@ -1,21 +1,9 @@
-import {
-  Catch,
-  HttpException,
-  Logger,
-  type ArgumentsHost,
-  type ExceptionFilter,
-} from '@nestjs/common';
-import type { GatewayRequest as Request, GatewayResponse as Response } from './http-types';
+import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { throwError, type Observable } from 'rxjs';
-import { newId } from './ids';
-import { errorBody, errorShape, GatewayError, GatewayErrorCode } from './gateway.exception';
-
-/** body-parser's error kinds (http-errors `type`), kept on the HttpException's cause. */
-function parserErrorType(exception: HttpException): string | null {
-  const cause: unknown = exception.cause;
-  if (typeof cause !== 'object' || cause === null || !('type' in cause)) return null;
-  return typeof cause.type === 'string' ? cause.type : null;
-}
+import { newId } from '../common/ids';
+import { API_ERROR_SHAPE, errorAnswer, type ErrorAnswer } from './api-error';
+import { knownErrorAnswer } from './error-answers';
+import type { GatewayRequest as Request, GatewayResponse as Response } from './http-types';
 
 /**
  * What of an unexpected error goes to the log: its kind, message and stack, and not its
@@ -31,33 +19,10 @@ function loggable(exception: unknown): { type: string; message: string; stack?: 
 }
 
 /**
- * Nest and Express raise HttpExceptions of their own (no route, unreadable body, body
- * too large); they become gateway errors so every answer has the same shape.
- */
-export function fromHttpException(exception: HttpException, request: Request): GatewayError | null {
-  const status = exception.getStatus();
-  if (status >= 500) return null;
-  if (status === 404) {
-    return new GatewayError(
-      `Unrecognized request URL (${request.method}: ${request.path})`,
-      GatewayErrorCode.ResourceMissing,
-    );
-  }
-  if (status === 413) {
-    return new GatewayError('The request body is too large', GatewayErrorCode.BodyTooLarge);
-  }
-  if (parserErrorType(exception) === 'entity.parse.failed') {
-    return new GatewayError('The request body is not valid JSON', GatewayErrorCode.BodyMalformed);
-  }
-  if (status === 401) return new GatewayError(exception.message, GatewayErrorCode.ApiKeyInvalid);
-  if (status === 429) return new GatewayError(exception.message, GatewayErrorCode.RateLimit);
-  return new GatewayError(exception.message, GatewayErrorCode.RequestInvalid);
-}
-
-/**
- * Every HTTP error leaves as `{"error": {type, code, message, param}}`. Anything that
- * is not a known client error is a fault of ours: it answers 500 with an error id, and
- * the id and the stack go to the log, never to the client.
+ * Every HTTP error leaves as `{"error": {type, code, message, param}}`, as
+ * `knownErrorAnswer` maps it. Anything else, and any domain error whose code answers
+ * 5xx, is a fault of ours: it answers 500 with an error id, and the id and the stack go
+ * to the log, never to the client.
  */
 @Catch()
 export class GatewayExceptionFilter implements ExceptionFilter {
@@ -70,30 +35,27 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
-    const error = this.toGatewayError(exception, request);
+    const answer = this.answer(exception, request);
     if (response.headersSent) {
-      this.logger.warn(`error after the response was sent: ${error.message}`);
+      this.logger.warn(`error after the response was sent: ${answer.body.error.message}`);
       return undefined;
     }
-    if (error.retryAfterS !== null) response.setHeader('Retry-After', String(error.retryAfterS));
-    response.status(errorShape(error.code).status).json(errorBody(error));
+    if (answer.retryAfterS !== null) response.setHeader('Retry-After', String(answer.retryAfterS));
+    response.status(answer.status).json(answer.body);
     return undefined;
   }
 
-  private toGatewayError(exception: unknown, request: Request): GatewayError {
-    if (exception instanceof GatewayError) return exception;
-    if (exception instanceof HttpException) {
-      const known = fromHttpException(exception, request);
-      if (known) return known;
-    }
+  private answer(exception: unknown, request: Request): ErrorAnswer {
+    const known = knownErrorAnswer(exception, request);
+    if (known !== null && known.status < 500) return known;
     const errorId = newId('err');
     this.logger.error(
       { err: loggable(exception), error_id: errorId, method: request.method, path: request.path },
       `unexpected error ${errorId}`,
     );
-    return new GatewayError(
+    return errorAnswer(
+      API_ERROR_SHAPE,
       `An unexpected error occurred on our side; it has been logged as ${errorId}`,
-      GatewayErrorCode.ApiError,
     );
   }
 }

@@ -22,7 +22,7 @@ import {
   IDEMPOTENT_METHODS,
   REPLAYED_HEADER,
 } from '../idempotency/idempotency.interceptor';
-import { DECLINE_CODES, GATEWAY_ERROR_TYPES, GatewayErrorCode } from './gateway.exception';
+import { API_ERROR_CODES, API_ERROR_TYPES, DECLINE_CODES } from './api-error';
 
 /**
  * Integers on the wire: money in minor units and Unix times are `int64` (a client must
@@ -68,11 +68,11 @@ export function ListDto(item: Type, url: string, name: string, description?: str
 }
 
 export class ErrorDetailDto {
-  @ApiProperty({ enum: GATEWAY_ERROR_TYPES, description: 'The family of the error.' })
+  @ApiProperty({ enum: API_ERROR_TYPES, description: 'The family of the error.' })
   type!: string;
 
-  @ApiProperty({ enum: GatewayErrorCode, description: 'What went wrong, for programs.' })
-  code!: GatewayErrorCode;
+  @ApiProperty({ enum: API_ERROR_CODES, description: 'What went wrong, for programs.' })
+  code!: string;
 
   @ApiProperty({ description: 'What went wrong, for people; may change, do not parse it.' })
   message!: string;

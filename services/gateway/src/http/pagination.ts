@@ -2,8 +2,8 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import type { EntityManager } from 'typeorm';
-import { GatewayError, GatewayErrorCode } from './gateway.exception';
+import { PageCursorNotFoundError, type Page, type PageRequest } from '@clearline/persistence';
+import { RequestError, RequestErrorCode } from './request.exception';
 
 export const PAGE_SIZE_DEFAULT = 10;
 export const PAGE_SIZE_MAX = 100;
@@ -75,80 +75,53 @@ export class ListObject<T> {
   }
 }
 
-/** What `paginate` needs to know about a table. Identifiers come from code, never from input. */
-export interface PageSource {
-  table: string;
-  /** The select list; must include `id` and `created_at`. */
-  columns: string;
-  /** Equality filters, the owning merchant always among them (`{ merchant_id: … }`). */
-  where: Readonly<Record<string, string | number>>;
-  /** Which object the cursor names, for the 404 (`event`). */
-  objectName: string;
-}
-
-export interface Page<Row> {
-  rows: Row[];
-  hasMore: boolean;
-}
-
-const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-
-function whereClause(where: PageSource['where'], firstIndex: number): [string, unknown[]] {
-  const columns = Object.keys(where);
-  for (const column of columns) {
-    if (!IDENTIFIER.test(column)) throw new Error(`bad column name ${column}`);
-  }
-  const sql = columns.map((column, i) => `${column} = $${firstIndex + i}`).join(' AND ');
-  return [sql, Object.values(where)];
-}
-
 /**
- * One page of a merchant's objects, newest first, by the keyset `(created_at, id)`:
- * stable under inserts, one index scan per page. A cursor that is not one of the
- * merchant's objects answers 404, like any other id of another merchant.
+ * A list query as the keyset pages of `@clearline/persistence` take it. Both cursors at
+ * once is a request the API does not read (which end would the page start from?), so
+ * it is refused here, at the edge, with `param: ending_before`.
  */
-export async function paginate<Row extends { id: string }>(
-  db: Pick<EntityManager, 'query'>,
-  source: PageSource,
-  query: ListQuery,
-): Promise<Page<Row>> {
+export function pageRequest(query: ListQuery): PageRequest {
   if (query.starting_after !== undefined && query.ending_before !== undefined) {
-    throw new GatewayError(
+    throw new RequestError(
       'starting_after and ending_before cannot be used together',
-      GatewayErrorCode.ParameterInvalid,
+      RequestErrorCode.ParameterInvalid,
       'ending_before',
     );
   }
-  const [filter, values] = whereClause(source.where, 1);
-  const forward = query.ending_before === undefined;
-  const cursorId = query.starting_after ?? query.ending_before;
-  let keyset = '';
-  const parameters: unknown[] = [...values];
-  if (cursorId !== undefined) {
-    const n = values.length + 1;
-    const found = await db.query<unknown[]>(
-      `SELECT 1 FROM ${source.table} WHERE ${filter} AND id = $${n}`,
-      [...values, cursorId],
-    );
-    if (found.length === 0) {
-      const param = forward ? 'starting_after' : 'ending_before';
-      throw GatewayError.notFound(source.objectName, cursorId, param);
-    }
-    // Compared in SQL: a timestamp read into JavaScript would lose its microseconds.
-    parameters.push(cursorId);
-    keyset = ` AND (created_at, id) ${forward ? '<' : '>'}
-      (SELECT created_at, id FROM ${source.table} WHERE id = $${n})`;
+  if (query.starting_after !== undefined) {
+    return { limit: query.limit, cursor: { id: query.starting_after, direction: 'after' } };
   }
-  const order = forward ? 'DESC' : 'ASC';
-  parameters.push(query.limit + 1);
-  const rows = await db.query<Row[]>(
-    `SELECT ${source.columns} FROM ${source.table}
-      WHERE ${filter}${keyset}
-      ORDER BY created_at ${order}, id ${order}
-      LIMIT $${parameters.length}`,
-    parameters,
-  );
-  const hasMore = rows.length > query.limit;
-  const page = rows.slice(0, query.limit);
-  return { rows: forward ? page : page.reverse(), hasMore };
+  if (query.ending_before !== undefined) {
+    return { limit: query.limit, cursor: { id: query.ending_before, direction: 'before' } };
+  }
+  return { limit: query.limit, cursor: null };
+}
+
+/** What a list route lists: its path (the list's `url`) and its objects' name (`payment`). */
+export interface ListedObjects {
+  url: string;
+  object: string;
+}
+
+/**
+ * A page as Stripe's list object, each item mapped by `toDto`. A cursor that names none
+ * of the caller's objects is answered as any other unknown id: 404 `resource_missing`,
+ * with the cursor's parameter as `param` (the one place that maps the cursor error).
+ */
+export async function toListObject<T, D>(
+  listed: ListedObjects,
+  page: Promise<Page<T>>,
+  toDto: (item: T) => D,
+): Promise<ListObject<D>> {
+  try {
+    const { items, hasMore } = await page;
+    return new ListObject(listed.url, items.map(toDto), hasMore);
+  } catch (error) {
+    if (!(error instanceof PageCursorNotFoundError)) throw error;
+    throw new RequestError(
+      `No such ${listed.object}: '${error.cursorId}'`,
+      RequestErrorCode.ResourceMissing,
+      error.direction === 'after' ? 'starting_after' : 'ending_before',
+    );
+  }
 }

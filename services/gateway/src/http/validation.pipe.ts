@@ -1,7 +1,7 @@
 import { ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 import { ApiSchema } from '@nestjs/swagger';
 import type { ValidationError } from 'class-validator';
-import { GatewayError, GatewayErrorCode } from './gateway.exception';
+import { RequestError, RequestErrorCode } from './request.exception';
 
 interface Located {
   path: string;
@@ -24,46 +24,46 @@ function firstLeaf(errors: readonly ValidationError[], parent = ''): Located | n
  * an unknown field is `parameter_unknown`, an absent required one `parameter_missing`,
  * anything else `parameter_invalid`.
  */
-export function toValidationError(errors: readonly ValidationError[]): GatewayError {
+export function toValidationError(errors: readonly ValidationError[]): RequestError {
   const found = firstLeaf(errors);
   if (!found) {
-    return new GatewayError('The request is invalid', GatewayErrorCode.ParameterInvalid);
+    return new RequestError('The request is invalid', RequestErrorCode.ParameterInvalid);
   }
   const { path, error } = found;
   const constraints = error.constraints ?? {};
   if ('whitelistValidation' in constraints) {
-    return new GatewayError(
+    return new RequestError(
       `Received unknown parameter: ${path}`,
-      GatewayErrorCode.ParameterUnknown,
+      RequestErrorCode.ParameterUnknown,
       path,
     );
   }
   if (error.value === undefined) {
-    return new GatewayError(
+    return new RequestError(
       `Missing required param: ${path}`,
-      GatewayErrorCode.ParameterMissing,
+      RequestErrorCode.ParameterMissing,
       path,
     );
   }
   const [rule, message] = Object.entries(constraints)[0] ?? [];
-  return new GatewayError(
+  return new RequestError(
     `Invalid ${path}: ${message ?? 'invalid value'}`,
-    ruleCode(error, rule) ?? GatewayErrorCode.ParameterInvalid,
+    ruleCode(error, rule) ?? RequestErrorCode.ParameterInvalid,
     path,
   );
 }
 
 /**
  * The error code a rule names for itself, through class-validator's `context`
- * (`@Max(n, { context: { code: GatewayErrorCode.AmountTooLarge } })`); otherwise the
+ * (`@Max(n, { context: { code: RequestErrorCode.AmountTooLarge } })`); otherwise the
  * finding is a plain `parameter_invalid`.
  */
-function ruleCode(error: ValidationError, rule: string | undefined): GatewayErrorCode | null {
+function ruleCode(error: ValidationError, rule: string | undefined): RequestErrorCode | null {
   if (rule === undefined) return null;
   const context: unknown = error.contexts?.[rule];
   if (typeof context !== 'object' || context === null || !('code' in context)) return null;
   const { code } = context;
-  return Object.values(GatewayErrorCode).find((known) => known === code) ?? null;
+  return Object.values(RequestErrorCode).find((known) => known === code) ?? null;
 }
 
 /**
@@ -82,9 +82,9 @@ function isPlainObject(value: unknown): boolean {
 function noParameters(value: unknown): NoParameters {
   const [unknown] = Object.keys(value ?? {});
   if (unknown !== undefined) {
-    throw new GatewayError(
+    throw new RequestError(
       `Received unknown parameter: ${unknown}`,
-      GatewayErrorCode.ParameterUnknown,
+      RequestErrorCode.ParameterUnknown,
       unknown,
     );
   }
@@ -111,9 +111,9 @@ export class GatewayValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (!VALIDATED.includes(metadata.type)) return value;
     if (metadata.type === 'body' && value !== undefined && !isPlainObject(value)) {
-      throw new GatewayError(
+      throw new RequestError(
         'The request body must be a JSON object',
-        GatewayErrorCode.ParameterInvalid,
+        RequestErrorCode.ParameterInvalid,
       );
     }
     if (metadata.metatype === NoParameters) return noParameters(value);

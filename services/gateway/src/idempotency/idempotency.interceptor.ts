@@ -1,6 +1,5 @@
 import {
   createParamDecorator,
-  HttpException,
   Injectable,
   Logger,
   type CallHandler,
@@ -9,10 +8,11 @@ import {
 } from '@nestjs/common';
 import { catchError, from, mergeMap, of, throwError, type Observable } from 'rxjs';
 import { idempotencyScope } from '../auth/request-auth';
-import { fromHttpException } from '../http/gateway-exception.filter';
-import { errorBody, errorShape, GatewayError, GatewayErrorCode } from '../http/gateway.exception';
+import type { ApiErrorCode, ErrorAnswer } from '../http/api-error';
+import { knownErrorAnswer } from '../http/error-answers';
 import { HttpReply } from '../http/http-reply';
 import type { GatewayRequest, GatewayResponse } from '../http/http-types';
+import { RequestError, RequestErrorCode } from '../http/request.exception';
 import { IdempotencyService, type IdempotencyClaim } from './idempotency.service';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -26,23 +26,18 @@ export const IDEMPOTENT_METHODS = ['POST'] as const;
 /** Printable ASCII: keys are opaque client tokens (UUIDs, typically). */
 const KEY_PATTERN = /^[\x21-\x7e]+$/;
 
-/** Errors that mean the request was refused before it ran: nothing to remember. */
-const NOT_RUN: readonly GatewayErrorCode[] = [
-  GatewayErrorCode.ParameterInvalid,
-  GatewayErrorCode.ParameterUnknown,
-  GatewayErrorCode.ParameterMissing,
-  GatewayErrorCode.AmountTooLarge,
+/** Answers that mean the request was refused before it ran: nothing to remember. */
+const NOT_RUN: readonly ApiErrorCode[] = [
+  'parameter_invalid',
+  'parameter_unknown',
+  'parameter_missing',
+  'amount_too_large',
 ];
 
-/** Whether an error is a stored outcome of the request (replayed), or frees the key. */
-function keepsResponse(error: GatewayError | null): error is GatewayError {
-  if (error === null) return false;
-  return errorShape(error.code).status < 500 && !NOT_RUN.includes(error.code);
-}
-
-function asClientError(error: unknown, request: GatewayRequest): GatewayError | null {
-  if (error instanceof GatewayError) return error;
-  return error instanceof HttpException ? fromHttpException(error, request) : null;
+/** Whether an error's answer is a stored outcome of the request (replayed), or frees the key. */
+function keepsResponse(answer: ErrorAnswer | null): answer is ErrorAnswer {
+  if (answer === null) return false;
+  return answer.status < 500 && !NOT_RUN.includes(answer.body.error.code);
 }
 
 const claims = new WeakMap<GatewayRequest, IdempotencyClaim>();
@@ -61,9 +56,9 @@ function readKey(request: GatewayRequest): string | null {
   if (raw === undefined) return null;
   const key = Array.isArray(raw) ? raw.join(',') : raw;
   if (key.length === 0 || key.length > IDEMPOTENCY_KEY_LENGTH_MAX || !KEY_PATTERN.test(key)) {
-    throw new GatewayError(
+    throw new RequestError(
       `Idempotency-Key must be 1 to ${IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII characters`,
-      GatewayErrorCode.ParameterInvalid,
+      RequestErrorCode.ParameterInvalid,
       'Idempotency-Key',
     );
   }
@@ -140,13 +135,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
     request: GatewayRequest,
     error: unknown,
   ): Promise<void> {
-    const clientError = asClientError(error, request);
+    const answer = knownErrorAnswer(error, request);
     try {
-      if (!keepsResponse(clientError)) {
+      if (!keepsResponse(answer)) {
         await this.idempotency.release(claim);
       } else if (!claim.completed) {
-        const { status } = errorShape(clientError.code);
-        await this.idempotency.complete(null, claim, status, errorBody(clientError));
+        await this.idempotency.complete(null, claim, answer.status, answer.body);
       }
     } catch (storeError) {
       // The request's own error is what the client must see; the key stays claimed and

@@ -7,12 +7,12 @@ import {
 import { DataSource, type EntityManager } from 'typeorm';
 import { GroupCommit } from '@clearline/persistence';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
-import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
 import {
   IdempotencyRepository,
   type ClaimInput,
   type StoredResponse,
 } from './idempotency.repository';
+import { IdempotencyError, IdempotencyErrorCode } from './idempotency.exception';
 import { requestHash } from './request-fingerprint';
 
 /** A key this request holds until it completes or releases it. */
@@ -87,10 +87,9 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
       const existing = await this.repository.find(scope, key);
       if (!existing) continue; // released just now: claim again
       if (existing.request_hash !== input.requestHash) {
-        throw new GatewayError(
+        throw new IdempotencyError(
           'Keys for idempotent requests can only be used with the same parameters they were first used with',
-          GatewayErrorCode.IdempotencyError,
-          'Idempotency-Key',
+          IdempotencyErrorCode.KeyReused,
         );
       }
       if (existing.state === 'done' && existing.status_code !== null) {
@@ -103,10 +102,9 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
       }
       break;
     }
-    throw new GatewayError(
+    throw new IdempotencyError(
       'A request with this Idempotency-Key is still being processed; retry later',
-      GatewayErrorCode.IdempotencyKeyInUse,
-      'Idempotency-Key',
+      IdempotencyErrorCode.KeyInUse,
     );
   }
 

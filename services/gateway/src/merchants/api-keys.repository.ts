@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { IssuedApiKey } from '../auth/api-key';
-import { newId } from '../http/ids';
-import type { ApiKeyRow } from './merchant.rows';
+import { newId } from '../common/ids';
+import type { ApiKey } from './merchant.model';
+import { toApiKey, type ApiKeyRow } from './merchant.rows';
 
 /** All SQL for API keys. Only digests are stored; a key is found by its digest. */
 @Injectable()
@@ -18,7 +19,7 @@ export class ApiKeysRepository {
     return rows[0];
   }
 
-  async insert(manager: EntityManager, merchantId: string, key: IssuedApiKey): Promise<ApiKeyRow> {
+  async insert(manager: EntityManager, merchantId: string, key: IssuedApiKey): Promise<ApiKey> {
     const rows = await manager.query<ApiKeyRow[]>(
       `INSERT INTO api_keys (id, merchant_id, key_hash, prefix) VALUES ($1, $2, $3, $4)
        RETURNING id, merchant_id, prefix, created_at, revoked_at`,
@@ -26,7 +27,7 @@ export class ApiKeysRepository {
     );
     const [row] = rows;
     if (!row) throw new Error('INSERT … RETURNING gave no row');
-    return row;
+    return toApiKey(row);
   }
 
   /** Revokes every active key of the merchant; returns their ids. */

@@ -1,31 +1,37 @@
 import { unixSeconds, type Plain } from '../http/wire';
 import type { ApiKeyDto, CreatedMerchantDto, MerchantDto } from './merchant.dto';
-import type { ApiKeyRow, MerchantRow } from './merchant.rows';
+import type { CreatedMerchant, Merchant, RolledApiKey } from './merchant.model';
 
-export function toMerchantDto(row: MerchantRow): Plain<MerchantDto> {
+/** The REST merchant object, without its secrets. */
+export function toMerchantDto(merchant: Merchant): Plain<MerchantDto> {
   return {
-    id: row.id,
+    id: merchant.id,
     object: 'merchant',
-    name: row.name,
-    webhook_url: row.webhook_url,
+    name: merchant.name,
+    webhook_url: merchant.webhookUrl,
     // Bounded by FIXED_FEE_MAX, so exact as a JSON number.
-    pricing: { percent_bps: row.pricing_percent_bps, fixed: Number(row.pricing_fixed) },
-    created: unixSeconds(row.created_at),
+    pricing: { percent_bps: merchant.pricing.percentBps, fixed: Number(merchant.pricing.fixed) },
+    created: unixSeconds(merchant.createdAt),
   };
 }
 
-export function toCreatedMerchantDto(row: MerchantRow, apiKey: string): CreatedMerchantDto {
-  return { ...toMerchantDto(row), api_key: apiKey, webhook_secret: row.webhook_secret };
+/** A new merchant with its secrets, shown once. */
+export function toCreatedMerchantDto(created: CreatedMerchant): CreatedMerchantDto {
+  return {
+    ...toMerchantDto(created.merchant),
+    api_key: created.apiKey,
+    webhook_secret: created.merchant.webhookSecret,
+  };
 }
 
-export function toApiKeyDto(row: ApiKeyRow, apiKey: string, revoked: string[]): ApiKeyDto {
+export function toApiKeyDto(rolled: RolledApiKey): ApiKeyDto {
   return {
-    id: row.id,
+    id: rolled.key.id,
     object: 'api_key',
-    merchant: row.merchant_id,
-    api_key: apiKey,
-    prefix: row.prefix,
-    revoked,
-    created: unixSeconds(row.created_at),
+    merchant: rolled.key.merchantId,
+    api_key: rolled.apiKey,
+    prefix: rolled.key.prefix,
+    revoked: rolled.revoked,
+    created: unixSeconds(rolled.key.createdAt),
   };
 }

@@ -1,3 +1,5 @@
+import type { ApiKey, Merchant } from './merchant.model';
+
 /** A `merchants` row as PostgreSQL returns it (bigint columns arrive as strings). */
 export interface MerchantRow {
   id: string;
@@ -16,4 +18,25 @@ export interface ApiKeyRow {
   prefix: string;
   created_at: Date;
   revoked_at: Date | null;
+}
+
+export function toMerchant(row: MerchantRow): Merchant {
+  return {
+    id: row.id,
+    name: row.name,
+    webhookUrl: row.webhook_url,
+    webhookSecret: row.webhook_secret,
+    pricing: { percentBps: row.pricing_percent_bps, fixed: BigInt(row.pricing_fixed) },
+    createdAt: row.created_at,
+  };
+}
+
+export function toApiKey(row: ApiKeyRow): ApiKey {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    prefix: row.prefix,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
 }

@@ -33,10 +33,9 @@ export class MerchantsController {
     @Body() body: CreateMerchantDto,
     @Idempotency() claim: IdempotencyClaim | null,
   ): Promise<CreatedMerchantDto> {
-    return this.idempotency.transaction(claim, HttpStatus.CREATED, async (manager) => {
-      const created = await this.merchants.create(manager, body);
-      return toCreatedMerchantDto(created.merchant, created.apiKey);
-    });
+    return this.idempotency.transaction(claim, HttpStatus.CREATED, async (manager) =>
+      toCreatedMerchantDto(await this.merchants.create(manager, body)),
+    );
   }
 
   @Get(':id')
@@ -71,9 +70,8 @@ export class MerchantsController {
     @Body() _body: NoParameters,
     @Idempotency() claim: IdempotencyClaim | null,
   ): Promise<ApiKeyDto> {
-    return this.idempotency.transaction(claim, HttpStatus.CREATED, async (manager) => {
-      const rolled = await this.merchants.rollApiKey(manager, id);
-      return toApiKeyDto(rolled.key, rolled.apiKey, rolled.revoked);
-    });
+    return this.idempotency.transaction(claim, HttpStatus.CREATED, async (manager) =>
+      toApiKeyDto(await this.merchants.rollApiKey(manager, id)),
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { MerchantRow } from './merchant.rows';
+import type { Merchant } from './merchant.model';
+import { toMerchant, type MerchantRow } from './merchant.rows';
 
 export interface NewMerchant {
   id: string;
@@ -28,7 +29,7 @@ const COLUMNS = `id, name, webhook_url, webhook_secret, pricing_percent_bps, pri
 export class MerchantsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insert(manager: EntityManager, merchant: NewMerchant): Promise<MerchantRow> {
+  async insert(manager: EntityManager, merchant: NewMerchant): Promise<Merchant> {
     const rows = await manager.query<MerchantRow[]>(
       `INSERT INTO merchants (id, name, webhook_url, webhook_secret, pricing_percent_bps, pricing_fixed)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
@@ -43,20 +44,20 @@ export class MerchantsRepository {
     );
     const [row] = rows;
     if (!row) throw new Error('INSERT … RETURNING gave no row');
-    return row;
+    return toMerchant(row);
   }
 
   /** The merchant, locked for the rest of the transaction (key rolls serialize on it). */
-  async lock(manager: EntityManager, id: string): Promise<MerchantRow | undefined> {
+  async lock(manager: EntityManager, id: string): Promise<Merchant | undefined> {
     const rows = await manager.query<MerchantRow[]>(
       `SELECT ${COLUMNS} FROM merchants WHERE id = $1 FOR UPDATE`,
       [id],
     );
-    return rows[0];
+    return rows[0] && toMerchant(rows[0]);
   }
 
   /** Applies the changes in one statement; undefined when there is no such merchant. */
-  async update(id: string, changes: MerchantChanges): Promise<MerchantRow | undefined> {
+  async update(id: string, changes: MerchantChanges): Promise<Merchant | undefined> {
     const [rows] = await this.dataSource.query<Updated<MerchantRow>>(
       `UPDATE merchants
           SET name        = CASE WHEN $2::boolean THEN $3::text ELSE name END,
@@ -71,14 +72,14 @@ export class MerchantsRepository {
         changes.webhookUrl ?? null,
       ],
     );
-    return rows[0];
+    return rows[0] && toMerchant(rows[0]);
   }
 
-  async find(id: string, manager?: EntityManager): Promise<MerchantRow | undefined> {
-    const rows = await (manager ?? this.dataSource).query<MerchantRow[]>(
+  async find(id: string): Promise<Merchant | undefined> {
+    const rows = await this.dataSource.query<MerchantRow[]>(
       `SELECT ${COLUMNS} FROM merchants WHERE id = $1`,
       [id],
     );
-    return rows[0];
+    return rows[0] && toMerchant(rows[0]);
   }
 }

@@ -2,15 +2,19 @@ import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nest
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { OperatorAuth } from '../auth/auth.decorators';
 import { ApiNotFound } from '../http/openapi';
-import type { ListObject } from '../http/pagination';
+import { toListObject, type ListObject } from '../http/pagination';
 import {
+  DEAD_LETTERS_URL,
   DeadLetterDto,
   DeadLetterListDto,
   LedgerCheckDto,
   ListDeadLettersQuery,
   TaskDto,
 } from './operations.dto';
+import { toDeadLetterDto, toTaskDto } from './operations.mapper';
 import { OperationsService } from './operations.service';
+
+const LISTED = { url: DEAD_LETTERS_URL, object: 'dead letter' };
 
 /**
  * How the tasks of one payment or refund are named, so an operator can look them up
@@ -23,7 +27,7 @@ const TASK_IDS_DESCRIPTION = [
   '',
   '| id | task | sent by |',
   '| --- | --- | --- |',
-  '| `pay_…:authorize` | `gateway.authorize_payment` (result: the payment) | `POST /v1/payments` |',
+  '| `pay_…:authorize` | `gateway.authorize_payment` (result: what it changed on the payment) | `POST /v1/payments` |',
   '| `pay_…:capture` | `gateway.capture_payment` | `POST /v1/payments/{id}/capture` |',
   '| `pay_…:cancel` | `gateway.cancel_payment` | `POST /v1/payments/{id}/cancel` |',
   '| `pay_…:ledger:<step>:<attempt>` | `ledger.create_transfers`; step `authorize`, `capture` or `void`; attempt = the payment task’s retries, `0` first | the payment task |',
@@ -75,15 +79,19 @@ export class OperationsController {
   })
   @ApiParam({ name: 'id', description: 'A task id (above).', examples: TASK_ID_EXAMPLES })
   @ApiOkResponse({ type: TaskDto })
-  task(@Param('id') id: string): Promise<TaskDto> {
-    return this.operations.task(id);
+  async task(@Param('id') id: string): Promise<TaskDto> {
+    return toTaskDto(id, await this.operations.task(id));
   }
 
   @Get('dead-letters')
   @ApiOperation({ summary: 'Dead letters of every work queue (or one), oldest first' })
   @ApiOkResponse({ type: DeadLetterListDto })
   deadLetters(@Query() query: ListDeadLettersQuery): Promise<ListObject<DeadLetterDto>> {
-    return this.operations.listDeadLetters(query);
+    return toListObject(
+      LISTED,
+      this.operations.listDeadLetters(query.queue ?? null, query.limit),
+      toDeadLetterDto,
+    );
   }
 
   @Post('dead-letters/:id/replay')
@@ -91,8 +99,8 @@ export class OperationsController {
   @ApiOperation({ summary: 'Publish a dead letter back to its queue as a fresh attempt' })
   @ApiOkResponse({ type: DeadLetterDto })
   @ApiNotFound('No dead letter with this id in any work queue.')
-  replay(@Param('id') id: string): Promise<DeadLetterDto> {
-    return this.operations.replayDeadLetter(id);
+  async replay(@Param('id') id: string): Promise<DeadLetterDto> {
+    return toDeadLetterDto(await this.operations.replayDeadLetter(id));
   }
 
   @Get('ledger/check')

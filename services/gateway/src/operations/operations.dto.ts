@@ -7,6 +7,9 @@ import { PAGE_SIZE_DEFAULT, PageLimit } from '../http/pagination';
 
 const QUEUE_NAMES = WORK_QUEUES.map((queue) => queue.name);
 
+/** The dead letters' path: the list's `url`. */
+export const DEAD_LETTERS_URL = '/v1/admin/dead-letters';
+
 export class TaskErrorDto {
   @ApiProperty({ type: String, nullable: true, example: 'ProcessorUnavailableError' })
   type!: string | null;
@@ -123,7 +126,7 @@ export class DeadLetterDto {
 
 export const DeadLetterListDto = ListDto(
   DeadLetterDto,
-  '/v1/admin/dead-letters',
+  DEAD_LETTERS_URL,
   'DeadLetterListDto',
   'More dead letters wait beyond this page.',
 );

@@ -1,16 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { LEDGER_TASK, type LedgerCheckResult } from '@clearline/contracts';
-import { DEAD_LETTER_PAGE_MAX, DeadLetterAdmin, ResultStore, TaskClient } from '@clearline/tasks';
-import { GatewayError } from '../http/gateway.exception';
-import { ListObject } from '../http/pagination';
-import type { DeadLetterDto, ListDeadLettersQuery, TaskDto } from './operations.dto';
-import { toDeadLetterDto, toTaskDto } from './operations.mapper';
+import type { Page } from '@clearline/persistence';
+import {
+  DEAD_LETTER_PAGE_MAX,
+  DeadLetterAdmin,
+  ResultStore,
+  TaskClient,
+  type DeadLetter,
+  type TaskResultRecord,
+} from '@clearline/tasks';
+import { OperationsError, OperationsErrorCode } from './operations.exception';
 
-export const DEAD_LETTERS_URL = '/v1/admin/dead-letters';
 /** The ledger check reads every account and transfer in one snapshot: give it time. */
 export const LEDGER_CHECK_TIMEOUT_MS = 30_000;
 
-/** What operators ask of the task layer: task states and dead letters. */
+/** What operators ask of the task layer and the ledger: task states, dead letters, checks. */
 @Injectable()
 export class OperationsService {
   constructor(
@@ -19,29 +23,31 @@ export class OperationsService {
     private readonly tasks: TaskClient,
   ) {}
 
-  async task(id: string): Promise<TaskDto> {
-    return toTaskDto(id, await this.results.get(id));
+  /** The task's stored state, or null when nothing is recorded (PENDING, as in Celery). */
+  task(id: string): Promise<TaskResultRecord | null> {
+    return this.results.get(id);
   }
 
-  /** One more than asked is read (when the page allows) to tell whether more wait. */
-  async listDeadLetters(query: ListDeadLettersQuery): Promise<ListObject<DeadLetterDto>> {
-    const read = Math.min(query.limit + 1, DEAD_LETTER_PAGE_MAX);
-    const letters = await this.deadLetters.list({
-      limit: read,
-      ...(query.queue ? { queue: query.queue } : {}),
-    });
-    const hasMore = letters.length > query.limit || letters.length === DEAD_LETTER_PAGE_MAX;
-    return new ListObject(
-      DEAD_LETTERS_URL,
-      letters.slice(0, query.limit).map(toDeadLetterDto),
-      hasMore,
-    );
+  /**
+   * The oldest dead letters (of one queue, when `queue` is given). One more than asked is
+   * read (when the page allows) to tell whether more wait.
+   */
+  async listDeadLetters(queue: string | null, limit: number): Promise<Page<DeadLetter>> {
+    const read = Math.min(limit + 1, DEAD_LETTER_PAGE_MAX);
+    const letters = await this.deadLetters.list({ limit: read, ...(queue ? { queue } : {}) });
+    const hasMore = letters.length > limit || letters.length === DEAD_LETTER_PAGE_MAX;
+    return { items: letters.slice(0, limit), hasMore };
   }
 
-  async replayDeadLetter(id: string): Promise<DeadLetterDto> {
+  async replayDeadLetter(id: string): Promise<DeadLetter> {
     const replayed = await this.deadLetters.replay(id);
-    if (!replayed) throw GatewayError.notFound('dead letter', id);
-    return toDeadLetterDto(replayed);
+    if (!replayed) {
+      throw new OperationsError(
+        `No such dead letter: '${id}'`,
+        OperationsErrorCode.DeadLetterNotFound,
+      );
+    }
+    return replayed;
   }
 
   /** The ledger's invariant report, as the ledger gives it. */

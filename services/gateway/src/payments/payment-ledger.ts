@@ -5,26 +5,14 @@ import {
   TRANSFER_CODE,
   type TransferWire,
 } from '@clearline/contracts';
-import { LedgerClient } from '@clearline/platform';
-import type { PaymentRow } from './payment.rows';
-
-/**
- * The merchant's accounts are not open yet (`ledger.open_merchant` is still on its way
- * for a brand-new merchant): nothing was applied, and a retry will likely succeed.
- */
-export class LedgerNotReadyError extends Error {
-  override readonly name = 'LedgerNotReadyError';
-}
-
-/** The ledger refused the transfers for good; nothing was applied. */
-export class LedgerRefusedError extends Error {
-  override readonly name = 'LedgerRefusedError';
-}
+import { LedgerClient, LedgerTaskFailedError, LedgerUnavailableError } from '@clearline/platform';
+import type { Payment } from './payment.model';
+import { PaymentError, PaymentErrorCode } from './payments.exception';
 
 type LedgerStep = 'authorize' | 'capture' | 'void';
 
 /** Transfer ids are derived from the payment: the ledger applies each one at most once. */
-export const transferIds = (paymentId: string) => ({
+const transferIds = (paymentId: string) => ({
   authorization: `${paymentId}:auth`,
   capture: `${paymentId}:capture`,
   void: `${paymentId}:void`,
@@ -36,37 +24,38 @@ export const transferIds = (paymentId: string) => ({
  * reads the stored result back instead of sending again, and a retry (a new attempt)
  * sends a fresh task, because the ledger stores a refusal (accounts not open yet) under
  * the task id. Double application is impossible either way: the transfer ids are fixed,
- * and a transfer that exists answers `exists`.
+ * and a transfer that exists answers `exists`. What goes wrong is a `PaymentError`:
+ * `ledger_unavailable`, `ledger_task_failed`, `ledger_not_ready` or `ledger_refused`.
  */
 @Injectable()
 export class PaymentLedger {
   constructor(private readonly ledger: LedgerClient) {}
 
   /** The pending authorization, and for automatic capture its posting, linked: both or neither. */
-  authorize(payment: PaymentRow, capture: boolean, attempt: number): Promise<void> {
+  authorize(payment: Payment, capture: boolean, attempt: number): Promise<void> {
     const ids = transferIds(payment.id);
     const authorization: TransferWire = {
       id: ids.authorization,
       debit_account_id: platformAccountId('clearing', payment.currency),
-      credit_account_id: merchantAccountId(payment.merchant_id, 'pending', payment.currency),
-      amount: payment.amount,
+      credit_account_id: merchantAccountId(payment.merchantId, 'pending', payment.currency),
+      amount: payment.amount.toString(),
       currency: payment.currency,
       code: TRANSFER_CODE.authorization,
       flags: { pending: true, linked: capture },
     };
     const transfers = capture
-      ? [authorization, this.post(payment.id, BigInt(payment.amount))]
+      ? [authorization, this.post(payment.id, payment.amount)]
       : [authorization];
     return this.apply(payment.id, 'authorize', attempt, transfers);
   }
 
   /** Posts `amount` of the authorization; the ledger releases the rest. */
-  capture(payment: PaymentRow, amount: bigint, attempt: number): Promise<void> {
+  capture(payment: Payment, amount: bigint, attempt: number): Promise<void> {
     return this.apply(payment.id, 'capture', attempt, [this.post(payment.id, amount)]);
   }
 
   /** Voids the authorization: the whole amount is released. */
-  void(payment: PaymentRow, attempt: number): Promise<void> {
+  void(payment: Payment, attempt: number): Promise<void> {
     const ids = transferIds(payment.id);
     return this.apply(payment.id, 'void', attempt, [
       {
@@ -95,18 +84,32 @@ export class PaymentLedger {
     attempt: number,
     transfers: TransferWire[],
   ): Promise<void> {
-    // LedgerUnavailableError (no answer in time) goes on: the transfers may still be
-    // applied, so the payment task retries. LedgerTaskFailedError (nothing applied, and
-    // the failure is stored under the task id) dead-letters the payment task.
-    const results = await this.ledger.createTransfers(
-      `${paymentId}:ledger:${step}:${attempt}`,
-      transfers,
-    );
+    const results = await this.createTransfers(`${paymentId}:ledger:${step}:${attempt}`, transfers);
     if (results.every((result) => result === 'ok' || result === 'exists')) return;
     const summary = `ledger ${step} of ${paymentId} refused: ${results.join(', ')}`;
-    if (results.some((result) => result.endsWith('_account_not_found'))) {
-      throw new LedgerNotReadyError(summary);
+    const notReady = results.some((result) => result.endsWith('_account_not_found'));
+    throw new PaymentError(
+      summary,
+      notReady ? PaymentErrorCode.LedgerNotReady : PaymentErrorCode.LedgerRefused,
+    );
+  }
+
+  /**
+   * The ledger's results. No answer in time is `ledger_unavailable` (the transfers may
+   * still be applied: retry); a ledger task that failed is `ledger_task_failed` (nothing
+   * applied, and the failure is stored under the task id, so asking again reads it again).
+   */
+  private async createTransfers(taskId: string, transfers: TransferWire[]): Promise<string[]> {
+    try {
+      return await this.ledger.createTransfers(taskId, transfers);
+    } catch (error) {
+      if (error instanceof LedgerUnavailableError) {
+        throw new PaymentError(error.message, PaymentErrorCode.LedgerUnavailable, { cause: error });
+      }
+      if (error instanceof LedgerTaskFailedError) {
+        throw new PaymentError(error.message, PaymentErrorCode.LedgerTaskFailed, { cause: error });
+      }
+      throw error;
     }
-    throw new LedgerRefusedError(summary);
   }
 }

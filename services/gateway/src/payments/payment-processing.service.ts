@@ -1,12 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { PAYMENT_PROCESSOR, type PaymentProcessor } from '@clearline/processor';
-import type { Plain } from '../http/wire';
-import { LedgerNotReadyError, LedgerRefusedError, PaymentLedger } from './payment-ledger';
-import type { PaymentDto } from './payment.dto';
-import { applyChange, toPaymentDto } from './payment.mapper';
-import type { PaymentRow, PaymentState } from './payment.rows';
+import {
+  PAYMENT_PROCESSOR,
+  ProcessorUnavailableError,
+  type PaymentProcessor,
+} from '@clearline/processor';
+import { PaymentLedger } from './payment-ledger';
+import { toPaymentDto } from './payment.mapper';
+import { applyChange, type Payment, type PaymentChange, type PaymentState } from './payment.model';
 import { PaymentWritesRepository } from './payment-writes.repository';
-import { PaymentsRepository, type PaymentChange } from './payments.repository';
+import { PaymentError, PaymentErrorCode } from './payments.exception';
+import { PaymentsRepository } from './payments.repository';
 
 /** The task run a step belongs to: for logs, for the processor, and to know the last attempt. */
 export interface TaskRun {
@@ -29,9 +32,11 @@ function lastAttempt(error: unknown, run: TaskRun): boolean {
 
 /**
  * The work behind the payment tasks: talk to the processor, move the money in the
- * ledger, then record the outcome. Each ends with one transaction that moves the
- * payment from the status it expects (a conditional UPDATE) and records the event, so a
- * redelivered or replayed task finds the payment moved on and changes nothing.
+ * ledger, then record the outcome. Each ends with one statement that moves the payment
+ * from the status it expects (a conditional UPDATE) and records the event, so a
+ * redelivered or replayed task finds the payment moved on and changes nothing. Each
+ * returns the payment as it stands at the end; what goes wrong is a `PaymentError`,
+ * whose code decides retry, failure or dead letter (`paymentTaskOutcome`).
  */
 @Injectable()
 export class PaymentProcessingService {
@@ -50,20 +55,11 @@ export class PaymentProcessingService {
    * unavailable fails it with `processing_error` on the last attempt (and the error
    * goes on, so the task is dead-lettered).
    */
-  async authorize(paymentId: string, run: TaskRun): Promise<Plain<PaymentDto>> {
+  async authorize(paymentId: string, run: TaskRun): Promise<Payment> {
     const payment = await this.load(paymentId);
-    if (payment.status !== 'processing') return toPaymentDto(payment);
-    const capture = payment.capture_method === 'automatic';
-    const outcome = await this.processorCall(payment, run, () =>
-      this.processor.authorize({
-        paymentId,
-        source: payment.source,
-        amount: BigInt(payment.amount),
-        currency: payment.currency,
-        capture,
-        attempt: run.attempt,
-      }),
-    );
+    if (payment.status !== 'processing') return payment;
+    const capture = payment.captureMethod === 'automatic';
+    const outcome = await this.authorizeAtProcessor(payment, run, capture);
     if (outcome.status === 'declined') {
       return this.fail(payment, run, outcome.code, outcome.message);
     }
@@ -73,31 +69,32 @@ export class PaymentProcessingService {
       await this.undoAuthorization(payment, run, error);
       throw error;
     }
-    const amount = BigInt(payment.amount);
     return capture
       ? this.settle(payment, run, 'processing', 'payment.succeeded', {
           status: 'succeeded',
-          amountCaptured: amount,
+          amountCaptured: payment.amount,
           amountCapturable: 0n,
         })
       : this.settle(payment, run, 'processing', 'payment.requires_capture', {
           status: 'requires_capture',
-          amountCapturable: amount,
+          amountCapturable: payment.amount,
         });
   }
 
   /** Captures `amount` of an authorization (claimed as `capturing` by the request). */
-  async capture(paymentId: string, amount: number, run: TaskRun): Promise<Plain<PaymentDto>> {
+  async capture(paymentId: string, amount: number, run: TaskRun): Promise<Payment> {
     const payment = await this.load(paymentId);
-    if (payment.status !== 'capturing') return toPaymentDto(payment);
+    if (payment.status !== 'capturing') return payment;
     const captured = BigInt(amount);
-    await this.processor.capture({
-      paymentId,
-      source: payment.source,
-      amount: captured,
-      currency: payment.currency,
-      attempt: run.attempt,
-    });
+    await askProcessor(payment, () =>
+      this.processor.capture({
+        paymentId,
+        source: payment.source,
+        amount: captured,
+        currency: payment.currency,
+        attempt: run.attempt,
+      }),
+    );
     await this.ledger.capture(payment, captured, run.attempt);
     return this.settle(payment, run, 'capturing', 'payment.succeeded', {
       status: 'succeeded',
@@ -107,10 +104,12 @@ export class PaymentProcessingService {
   }
 
   /** Voids an authorization (claimed as `canceling` by the request). */
-  async cancel(paymentId: string, run: TaskRun): Promise<Plain<PaymentDto>> {
+  async cancel(paymentId: string, run: TaskRun): Promise<Payment> {
     const payment = await this.load(paymentId);
-    if (payment.status !== 'canceling') return toPaymentDto(payment);
-    await this.processor.void({ paymentId, source: payment.source, attempt: run.attempt });
+    if (payment.status !== 'canceling') return payment;
+    await askProcessor(payment, () =>
+      this.processor.void({ paymentId, source: payment.source, attempt: run.attempt }),
+    );
     await this.ledger.void(payment, run.attempt);
     return this.settle(payment, run, 'canceling', 'payment.canceled', {
       status: 'canceled',
@@ -118,21 +117,26 @@ export class PaymentProcessingService {
     });
   }
 
-  private async load(paymentId: string): Promise<PaymentRow> {
+  private async load(paymentId: string): Promise<Payment> {
     const payment = await this.payments.findByIdShared(paymentId);
-    // A task for a payment that does not exist is a bug: fail it (dead letter), never retry.
-    if (!payment) throw new Error(`payment ${paymentId} does not exist`);
+    // A task for a payment that does not exist is a bug: dead-lettered, never retried.
+    if (!payment) throw PaymentError.notFound(paymentId);
     return payment;
   }
 
-  /** Runs a processor call; on the last attempt of a transient failure the payment fails first. */
-  private async processorCall<T>(
-    payment: PaymentRow,
-    run: TaskRun,
-    call: () => Promise<T>,
-  ): Promise<T> {
+  /** The processor's answer; on the last attempt of a failure the payment fails first. */
+  private async authorizeAtProcessor(payment: Payment, run: TaskRun, capture: boolean) {
     try {
-      return await call();
+      return await askProcessor(payment, () =>
+        this.processor.authorize({
+          paymentId: payment.id,
+          source: payment.source,
+          amount: payment.amount,
+          currency: payment.currency,
+          capture,
+          attempt: run.attempt,
+        }),
+      );
     } catch (error) {
       this.logger.warn(
         { payment_id: payment.id, task_id: run.taskId, attempt: run.attempt },
@@ -151,13 +155,11 @@ export class PaymentProcessingService {
    * that did not answer is left alone: it may still apply the transfers, so the payment
    * stays `processing` and its dead-lettered task is for an operator to replay.
    */
-  private async undoAuthorization(
-    payment: PaymentRow,
-    run: TaskRun,
-    error: unknown,
-  ): Promise<void> {
-    const refused = error instanceof LedgerRefusedError;
-    if (!refused && !(error instanceof LedgerNotReadyError && lastAttempt(error, run))) return;
+  private async undoAuthorization(payment: Payment, run: TaskRun, error: unknown): Promise<void> {
+    if (!(error instanceof PaymentError)) return;
+    const refused = error.code === PaymentErrorCode.LedgerRefused;
+    const neverReady = error.code === PaymentErrorCode.LedgerNotReady && lastAttempt(error, run);
+    if (!refused && !neverReady) return;
     const fields = { payment_id: payment.id, task_id: run.taskId };
     this.logger.error(fields, `ledger refused the authorization: ${String(error)}`);
     try {
@@ -168,12 +170,7 @@ export class PaymentProcessingService {
     await this.fail(payment, run, 'processing_error', PROCESSING_ERROR_MESSAGE);
   }
 
-  private fail(
-    payment: PaymentRow,
-    run: TaskRun,
-    code: string,
-    message: string,
-  ): Promise<Plain<PaymentDto>> {
+  private fail(payment: Payment, run: TaskRun, code: string, message: string): Promise<Payment> {
     return this.settle(payment, run, 'processing', 'payment.failed', {
       status: 'failed',
       failureCode: code,
@@ -183,30 +180,48 @@ export class PaymentProcessingService {
 
   /**
    * One statement: the payment moves from `from` with its event, or, if an earlier run
-   * moved it already, is returned as it is now.
+   * moved it already, is read as it is now (only a redelivered task reads again).
    */
   private async settle(
-    payment: PaymentRow,
+    payment: Payment,
     run: TaskRun,
     from: PaymentState,
     eventType: PaymentEvent,
     change: PaymentChange,
-  ): Promise<Plain<PaymentDto>> {
-    const object = toPaymentDto(applyChange(payment, change));
-    const moved = await this.writes.settleOne({
+  ): Promise<Payment> {
+    // The event reports the payment as the change leaves it; its time is the statement's.
+    const event = toPaymentDto(applyChange(payment, change, payment.updatedAt));
+    const movedAt = await this.writes.settleOne({
       paymentId: payment.id,
       from,
       change,
       eventType,
-      eventObject: object,
+      eventObject: event,
     });
-    const dto = moved
-      ? object
-      : toPaymentDto((await this.payments.findById(payment.id)) ?? payment);
+    const settled = movedAt
+      ? applyChange(payment, change, movedAt)
+      : ((await this.payments.findById(payment.id)) ?? payment);
     this.logger.log(
-      { payment_id: payment.id, task_id: run.taskId, attempt: run.attempt, status: dto.status },
-      `payment ${dto.status}`,
+      { payment_id: payment.id, task_id: run.taskId, attempt: run.attempt, status: settled.status },
+      `payment ${settled.status}`,
     );
-    return dto;
+    return settled;
+  }
+}
+
+/**
+ * A processor call; a processor that did not answer is `processor_unavailable` (its
+ * outcome is unknown: the task retries). Any other error goes on as it is: a fault.
+ */
+async function askProcessor<T>(payment: Payment, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof ProcessorUnavailableError)) throw error;
+    throw new PaymentError(
+      `the processor did not answer for ${payment.id}: ${error.message}`,
+      PaymentErrorCode.ProcessorUnavailable,
+      { cause: error },
+    );
   }
 }

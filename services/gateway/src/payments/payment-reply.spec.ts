@@ -1,37 +1,33 @@
-import { GatewayError } from '../http/gateway.exception';
+import { isPaymentTaskResult } from '@clearline/contracts';
 import { HttpReply } from '../http/http-reply';
-import type { Plain } from '../http/wire';
-import type { PaymentDto } from './payment.dto';
-import { applyChange, publicStatus, toPaymentDto } from './payment.mapper';
-import type { PaymentRow } from './payment.rows';
+import { publicStatus, toPaymentDto, toPaymentTaskResult, withTaskResult } from './payment.mapper';
+import { applyChange, type Payment } from './payment.model';
 import { paymentReply } from './payment-reply';
+import { PaymentError } from './payments.exception';
 
-const row: PaymentRow = {
+const created = new Date('2026-01-02T03:04:05.678Z');
+const payment: Payment = {
   id: 'pay_1',
-  merchant_id: 'mer_1',
-  amount: '5000',
+  merchantId: 'mer_1',
+  amount: 5000n,
   currency: 'usd',
   status: 'processing',
-  capture_method: 'manual',
-  amount_capturable: '0',
-  amount_captured: '0',
-  amount_refunded: '0',
+  captureMethod: 'manual',
+  amountCapturable: 0n,
+  amountCaptured: 0n,
+  amountRefunded: 0n,
   source: 'tok_visa',
   description: null,
   metadata: { order: '7' },
-  failure_code: null,
-  failure_message: null,
-  created_at: new Date('2026-01-02T03:04:05.678Z'),
+  failureCode: null,
+  failureMessage: null,
+  createdAt: created,
+  updatedAt: created,
 };
-
-const payment = (fields: Partial<Plain<PaymentDto>>): Plain<PaymentDto> => ({
-  ...toPaymentDto(row),
-  ...fields,
-});
 
 describe('payment object', () => {
   it('is the Stripe-like object, with integer amounts and Unix seconds', () => {
-    expect(toPaymentDto(row)).toEqual({
+    expect(toPaymentDto(payment)).toEqual({
       id: 'pay_1',
       object: 'payment',
       amount: 5000,
@@ -57,49 +53,90 @@ describe('payment object', () => {
   });
 
   it('applies a status change as the database will', () => {
-    const authorized = applyChange(row, { status: 'requires_capture', amountCapturable: 5000n });
+    const at = new Date('2026-01-02T03:04:06Z');
+    const authorized = applyChange(
+      payment,
+      { status: 'requires_capture', amountCapturable: 5000n },
+      at,
+    );
     expect(toPaymentDto(authorized)).toMatchObject({
       status: 'requires_capture',
       amount_capturable: 5000,
       amount_captured: 0,
     });
-    const failed = applyChange(row, {
-      status: 'failed',
-      failureCode: 'card_declined',
-      failureMessage: 'no',
+    expect(authorized.updatedAt).toBe(at);
+    const failed = applyChange(
+      payment,
+      { status: 'failed', failureCode: 'card_declined', failureMessage: 'no' },
+      at,
+    );
+    expect(failed).toMatchObject({ failureCode: 'card_declined', failureMessage: 'no' });
+  });
+});
+
+describe('payment task result', () => {
+  const settled = applyChange(
+    payment,
+    { status: 'succeeded', amountCaptured: 4000n, amountCapturable: 0n },
+    new Date('2026-01-02T03:04:07.123Z'),
+  );
+
+  it('carries what a task changes, amounts as strings of digits, versioned', () => {
+    expect(toPaymentTaskResult(settled)).toEqual({
+      version: 1,
+      payment_id: 'pay_1',
+      status: 'succeeded',
+      amount_capturable: '0',
+      amount_captured: '4000',
+      failure_code: null,
+      failure_message: null,
+      updated_at: '2026-01-02T03:04:07.123Z',
     });
-    expect(failed).toMatchObject({ failure_code: 'card_declined', failure_message: 'no' });
+    expect(toPaymentTaskResult({ ...settled, status: 'canceling' }).status).toBe('processing');
+  });
+
+  it('with the payment a request holds, gives the payment object the task left', () => {
+    const result = toPaymentTaskResult(settled);
+    expect(isPaymentTaskResult(result, 'pay_1')).toBe(true);
+    expect(toPaymentDto(withTaskResult(payment, result))).toEqual(toPaymentDto(settled));
+  });
+
+  it('is recognised only for its payment and its version', () => {
+    const result = toPaymentTaskResult(settled);
+    expect(isPaymentTaskResult(result, 'pay_2')).toBe(false);
+    expect(isPaymentTaskResult({ ...result, version: 2 }, 'pay_1')).toBe(false);
+    expect(isPaymentTaskResult({ ...result, amount_captured: 4000 }, 'pay_1')).toBe(false);
+    expect(isPaymentTaskResult(toPaymentDto(settled), 'pay_1')).toBe(false);
+    expect(isPaymentTaskResult(null, 'pay_1')).toBe(false);
   });
 });
 
 describe('paymentReply', () => {
   it('answers 200 for a settled payment and 202 for one still processing', async () => {
-    const settled = await paymentReply(Promise.resolve(payment({ status: 'succeeded' })));
-    expect(settled).toEqual(new HttpReply(200, payment({ status: 'succeeded' })));
-    const pending = await paymentReply(Promise.resolve(payment({})));
+    const succeeded: Payment = { ...payment, status: 'succeeded' };
+    const settled = await paymentReply(Promise.resolve(succeeded));
+    expect(settled).toEqual(new HttpReply(200, toPaymentDto(succeeded)));
+    const pending = await paymentReply(Promise.resolve({ ...payment, status: 'capturing' }));
     expect(pending.status).toBe(202);
+    expect(pending.body).toMatchObject({ status: 'processing' });
     expect(pending.headers).toEqual({ Location: '/v1/payments/pay_1' });
   });
 
-  it('answers a failed payment with a 402 card error whose code is its failure_code', async () => {
-    for (const [failureCode, code, fields] of [
-      ['card_declined', 'card_declined', { payment: 'pay_1', decline_code: 'generic_decline' }],
-      [
-        'insufficient_funds',
-        'insufficient_funds',
-        { payment: 'pay_1', decline_code: 'insufficient_funds' },
-      ],
-      ['processing_error', 'processing_error', { payment: 'pay_1' }],
-    ] as const) {
-      const failed = payment({
+  it('answers a failed payment with a card error whose code is its failure_code', async () => {
+    for (const code of ['card_declined', 'insufficient_funds', 'processing_error'] as const) {
+      const failed: Payment = {
+        ...payment,
         status: 'failed',
-        failure_code: failureCode,
-        failure_message: 'Declined.',
-      });
+        failureCode: code,
+        failureMessage: 'Declined.',
+      };
       const error = await paymentReply(Promise.resolve(failed)).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(GatewayError);
-      expect(error).toMatchObject({ code, message: 'Declined. (payment pay_1)', param: null });
-      expect((error as GatewayError).fields).toEqual(fields);
+      expect(error).toBeInstanceOf(PaymentError);
+      expect(error).toMatchObject({
+        code,
+        message: 'Declined. (payment pay_1)',
+        paymentId: 'pay_1',
+      });
     }
   });
 });

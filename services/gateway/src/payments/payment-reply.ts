@@ -1,20 +1,15 @@
 import { HttpStatus } from '@nestjs/common';
-import { GatewayError, GatewayErrorCode, type DeclineCode } from '../http/gateway.exception';
 import { HttpReply } from '../http/http-reply';
-import type { Plain } from '../http/wire';
-import type { PaymentDto } from './payment.dto';
-import { PAYMENTS_URL } from './payments.service';
+import { PAYMENTS_URL } from './payment.dto';
+import { toPaymentDto } from './payment.mapper';
+import type { Payment } from './payment.model';
+import { PaymentError, PaymentErrorCode } from './payments.exception';
 
-/**
- * A failed payment's `failure_code` as the error code of the 402 answer and, for an
- * issuer's decline, Stripe's `decline_code` (none for a processor that failed).
- */
-function failureError(failureCode: string | null): [GatewayErrorCode, DeclineCode | null] {
-  if (failureCode === 'card_declined') return [GatewayErrorCode.CardDeclined, 'generic_decline'];
-  if (failureCode === 'insufficient_funds') {
-    return [GatewayErrorCode.InsufficientFunds, 'insufficient_funds'];
-  }
-  return [GatewayErrorCode.ProcessingError, null];
+/** A failed payment's `failure_code` as the code of its card error. */
+function failureCode(failureCode: string | null): PaymentErrorCode {
+  if (failureCode === 'card_declined') return PaymentErrorCode.CardDeclined;
+  if (failureCode === 'insufficient_funds') return PaymentErrorCode.InsufficientFunds;
+  return PaymentErrorCode.ProcessingError;
 }
 
 /**
@@ -22,22 +17,16 @@ function failureError(failureCode: string | null): [GatewayErrorCode, DeclineCod
  * `200` with the payment once it is settled (`succeeded`, `requires_capture`,
  * `canceled`); `202` with it while it is still `processing` (it completes anyway; poll
  * `GET /v1/payments/{id}` or take the webhook); and, as Stripe does, a `402` card error
- * when it failed, whose code is the payment's `failure_code`, whose `payment` field names
- * the payment (still retrievable, with status `failed`) and whose `decline_code` says
- * why an issuer declined.
+ * when it failed, whose code is the payment's `failure_code` and which names the payment
+ * (still retrievable, with status `failed`).
  */
-export async function paymentReply(outcome: Promise<Plain<PaymentDto>>): Promise<HttpReply> {
-  const payment = await outcome;
+export async function paymentReply(outcome: Promise<Payment>): Promise<HttpReply> {
+  const payment = toPaymentDto(await outcome);
   if (payment.status === 'failed') {
-    const [code, declineCode] = failureError(payment.failure_code);
-    throw new GatewayError(
+    throw new PaymentError(
       `${payment.failure_message ?? 'The payment failed.'} (payment ${payment.id})`,
-      code,
-      null,
-      null,
-      declineCode === null
-        ? { payment: payment.id }
-        : { payment: payment.id, decline_code: declineCode },
+      failureCode(payment.failure_code),
+      { paymentId: payment.id },
     );
   }
   if (payment.status === 'processing') {

@@ -1,16 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PAYMENT_TASK, paymentTaskId, type PaymentTaskPayload } from '@clearline/contracts';
 import { GroupCommit } from '@clearline/persistence';
-import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { OutboxStatement } from '@clearline/tasks';
+import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites } from '../events/events.repository';
 import type { IdempotencyClaim } from '../idempotency/idempotency.service';
-import { PAYMENT_COLUMNS, type NewPayment, type PaymentChange } from './payments.repository';
-import type { PaymentRow, PaymentState } from './payment.rows';
-import { PAYMENT_TASK, paymentTaskId } from './payment.task';
+import type { CaptureMethod, Payment, PaymentChange, PaymentState } from './payment.model';
+import { PAYMENT_COLUMNS, toPayment, type PaymentRow } from './payment.rows';
 
 /** A payment to create, with the idempotency claim of its request (if any). */
-export interface PaymentIntake extends NewPayment {
+export interface PaymentIntake {
+  id: string;
+  merchantId: string;
+  amount: number;
+  currency: string;
+  captureMethod: CaptureMethod;
+  source: string;
+  description: string | null;
+  metadata: Record<string, string>;
   claim: Pick<IdempotencyClaim, 'scope' | 'key' | 'requestHash'> | null;
 }
 
@@ -71,9 +79,9 @@ function settleSql(events: EventWrites): string {
            failure_code = i.failure_code, failure_message = i.failure_message, updated_at = now()
       FROM input i
      WHERE p.id = i.id AND p.status = i.from_status
-    RETURNING p.id AS key, p.merchant_id
+    RETURNING p.id AS key, p.merchant_id, p.updated_at
   ), ${events.ctes('moved')}
-  SELECT m.key AS id, ${events.notify()} AS woken FROM moved m`;
+  SELECT m.key AS id, m.updated_at, ${events.notify()} AS woken FROM moved m`;
 }
 
 /**
@@ -84,46 +92,52 @@ function settleSql(events: EventWrites): string {
  */
 @Injectable()
 export class PaymentWritesRepository {
-  private readonly creations = new GroupCommit<PaymentIntake, PaymentRow>(
+  private readonly creations = new GroupCommit<PaymentIntake, Payment>(
     HOT_PATH_GROUP_COMMIT,
     (items) => this.createInOrder(items),
   );
-  private readonly settlements = new GroupCommit<Settlement, boolean>(
+  private readonly settlements = new GroupCommit<Settlement, Date | null>(
     HOT_PATH_GROUP_COMMIT,
     async (items) => {
       const moved = await this.settle(items);
-      return items.map((item) => moved.has(item.paymentId));
+      return items.map((item) => moved.get(item.paymentId) ?? null);
     },
   );
 
   constructor(private readonly dataSource: DataSource) {}
 
   /** Creates one payment, in a statement shared with the requests that come at the same time. */
-  createOne(payment: PaymentIntake): Promise<PaymentRow> {
+  createOne(payment: PaymentIntake): Promise<Payment> {
     return this.creations.submit(payment);
   }
 
-  /** Settles one payment (true if it moved), in a statement shared with concurrent tasks. */
-  settleOne(settlement: Settlement): Promise<boolean> {
+  /**
+   * Settles one payment, in a statement shared with concurrent tasks: when it moved, the
+   * time of the change; null when it had moved on already.
+   */
+  settleOne(settlement: Settlement): Promise<Date | null> {
     return this.settlements.submit(settlement);
   }
 
-  private async createInOrder(payments: readonly PaymentIntake[]): Promise<PaymentRow[]> {
-    const rows = new Map((await this.create(payments)).map((row) => [row.id, row]));
+  private async createInOrder(payments: readonly PaymentIntake[]): Promise<Payment[]> {
+    const created = new Map((await this.create(payments)).map((row) => [row.id, row]));
     return payments.map((payment) => {
-      const row = rows.get(payment.id);
+      const row = created.get(payment.id);
       if (!row) throw new Error(`payment ${payment.id} was not created`);
-      return row;
+      return toPayment(row);
     });
   }
 
-  async create(payments: readonly PaymentIntake[]): Promise<PaymentRow[]> {
+  private async create(payments: readonly PaymentIntake[]): Promise<PaymentRow[]> {
     const outbox = OutboxStatement.of(
-      payments.map((p) => ({
-        task: PAYMENT_TASK.authorize,
-        payload: { payment_id: p.id },
-        options: { id: paymentTaskId(p.id, 'authorize') },
-      })),
+      payments.map((p) => {
+        const payload: PaymentTaskPayload = { payment_id: p.id };
+        return {
+          task: PAYMENT_TASK.authorize,
+          payload,
+          options: { id: paymentTaskId(p.id, 'authorize') },
+        };
+      }),
       { firstParameter: 12 },
     );
     const rows = await this.dataSource.query<(PaymentRow & { woken: unknown })[]>(
@@ -147,10 +161,10 @@ export class PaymentWritesRepository {
   }
 
   /**
-   * Returns the ids of the payments that moved; the others had moved on already. A
-   * payment named twice moves once: its later settlements are left out (not moved).
+   * Returns the payments that moved, with the time of the change; the others had moved
+   * on already. A payment named twice moves once: its later settlements are left out.
    */
-  async settle(all: readonly Settlement[]): Promise<Set<string>> {
+  private async settle(all: readonly Settlement[]): Promise<Map<string, Date>> {
     const byPayment = new Map<string, Settlement>();
     for (const settlement of all) {
       if (!byPayment.has(settlement.paymentId)) byPayment.set(settlement.paymentId, settlement);
@@ -160,16 +174,19 @@ export class PaymentWritesRepository {
       settlements.map((s) => ({ key: s.paymentId, type: s.eventType, data: s.eventObject })),
       8,
     );
-    const rows = await this.dataSource.query<{ id: string }[]>(settleSql(events), [
-      settlements.map((s) => s.paymentId),
-      settlements.map((s) => s.from),
-      settlements.map((s) => s.change.status),
-      settlements.map((s) => s.change.amountCapturable?.toString() ?? null),
-      settlements.map((s) => s.change.amountCaptured?.toString() ?? null),
-      settlements.map((s) => s.change.failureCode ?? null),
-      settlements.map((s) => s.change.failureMessage ?? null),
-      ...events.parameters,
-    ]);
-    return new Set(rows.map((row) => row.id));
+    const rows = await this.dataSource.query<{ id: string; updated_at: Date }[]>(
+      settleSql(events),
+      [
+        settlements.map((s) => s.paymentId),
+        settlements.map((s) => s.from),
+        settlements.map((s) => s.change.status),
+        settlements.map((s) => s.change.amountCapturable?.toString() ?? null),
+        settlements.map((s) => s.change.amountCaptured?.toString() ?? null),
+        settlements.map((s) => s.change.failureCode ?? null),
+        settlements.map((s) => s.change.failureMessage ?? null),
+        ...events.parameters,
+      ],
+    );
+    return new Map(rows.map((row) => [row.id, row.updated_at]));
   }
 }

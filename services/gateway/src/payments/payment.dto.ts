@@ -1,31 +1,22 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { PAYMENT_AMOUNT_MAX, PAYMENT_STATUSES, type PaymentStatus } from '@clearline/contracts';
 import { CURRENCY_EXPONENTS } from '@clearline/ledger-core';
-import { GatewayErrorCode } from '../http/gateway.exception';
-import { IsMetadata, METADATA_KEYS_MAX } from './metadata.validator';
 import { INT64, ListDto, UNIX_SECONDS } from '../http/openapi';
+import { RequestErrorCode } from '../http/request.exception';
+import { IsMetadata, METADATA_KEYS_MAX } from './metadata.validator';
+import { CAPTURE_METHODS, type CaptureMethod } from './payment.model';
 
-/** The largest amount of one payment, in minor units (Stripe's: 999,999.99 in a 2-decimal currency). */
-export const PAYMENT_AMOUNT_MAX = 99_999_999;
+/** The payments' path: the list's `url`, and the `Location` of a payment still processing. */
+export const PAYMENTS_URL = '/v1/payments';
 export const DESCRIPTION_LENGTH_MAX = 1_000;
 export const SOURCE_LENGTH_MAX = 255;
 /** The ledger's currencies, as the API writes them (lower case, like Stripe). */
 export const PAYMENT_CURRENCIES = Object.keys(CURRENCY_EXPONENTS)
   .map((code) => code.toLowerCase())
   .sort();
-export const CAPTURE_METHODS = ['automatic', 'manual'] as const;
-export type CaptureMethod = (typeof CAPTURE_METHODS)[number];
-/** What a merchant sees in `status`. */
-export const PAYMENT_STATUSES = [
-  'processing',
-  'requires_capture',
-  'succeeded',
-  'canceled',
-  'failed',
-] as const;
-export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
-const AMOUNT_TOO_LARGE = { context: { code: GatewayErrorCode.AmountTooLarge } };
+const AMOUNT_TOO_LARGE = { context: { code: RequestErrorCode.AmountTooLarge } };
 /** An amount of a payment in the schema: minor units, 0 to PAYMENT_AMOUNT_MAX. */
 const AMOUNT = { ...INT64, minimum: 0, maximum: PAYMENT_AMOUNT_MAX } as const;
 
@@ -140,4 +131,4 @@ export class PaymentDto {
   created!: number;
 }
 
-export const PaymentListDto = ListDto(PaymentDto, '/v1/payments', 'PaymentListDto');
+export const PaymentListDto = ListDto(PaymentDto, PAYMENTS_URL, 'PaymentListDto');

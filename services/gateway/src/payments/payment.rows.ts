@@ -1,17 +1,9 @@
-import type { CaptureMethod } from './payment.dto';
+import type { CaptureMethod, Payment, PaymentState } from './payment.model';
 
-/**
- * A payment's status as stored: the API's statuses, plus `capturing` and `canceling`
- * while a capture or cancel task is on its way (shown as `processing`).
- */
-export type PaymentState =
-  | 'processing'
-  | 'requires_capture'
-  | 'capturing'
-  | 'canceling'
-  | 'succeeded'
-  | 'canceled'
-  | 'failed';
+/** The select list of a payment (every query that returns payments uses it). */
+export const PAYMENT_COLUMNS = `id, merchant_id, amount, currency, status, capture_method, amount_capturable,
+  amount_captured, amount_refunded, source, description, metadata, failure_code,
+  failure_message, created_at, updated_at`;
 
 /** A `payments` row as PostgreSQL returns it (bigint columns arrive as strings). */
 export interface PaymentRow {
@@ -30,4 +22,27 @@ export interface PaymentRow {
   failure_code: string | null;
   failure_message: string | null;
   created_at: Date;
+  updated_at: Date;
+}
+
+/** The payment a row holds. */
+export function toPayment(row: PaymentRow): Payment {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    amount: BigInt(row.amount),
+    currency: row.currency,
+    status: row.status,
+    captureMethod: row.capture_method,
+    amountCapturable: BigInt(row.amount_capturable),
+    amountCaptured: BigInt(row.amount_captured),
+    amountRefunded: BigInt(row.amount_refunded),
+    source: row.source,
+    description: row.description,
+    metadata: row.metadata,
+    failureCode: row.failure_code,
+    failureMessage: row.failure_message,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }

@@ -1,15 +1,29 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { Task, TaskContext } from '@clearline/tasks';
-import type { Plain } from '../http/wire';
-import type { PaymentDto } from './payment.dto';
-import { PaymentProcessingService, type TaskRun } from './payment-processing.service';
 import {
   CapturePaymentTaskPayload,
   PAYMENT_TASK,
-  PAYMENT_TASK_RETRY,
   PaymentTaskPayload,
-} from './payment.task';
+  type PaymentTaskResult,
+} from '@clearline/contracts';
+import { isTransientDatabaseError } from '@clearline/persistence';
+import { Task, TaskContext, type TaskHandlerOptions } from '@clearline/tasks';
+import { PaymentProcessingService, type TaskRun } from './payment-processing.service';
+import { toPaymentTaskResult } from './payment.mapper';
+import { isTransientPaymentError } from './payments.exception';
+
+/**
+ * Only what is transient is retried through the broker: the payment codes whose outcome
+ * is `retry` (`paymentTaskOutcome`: processor or ledger not answering, accounts not open
+ * yet) and transient database errors. 100 ms base, full jitter, 3 retries, so a payment
+ * that needs them all is settled within about a second.
+ */
+const PAYMENT_TASK_RETRY = {
+  retryOn: [isTransientDatabaseError, isTransientPaymentError],
+  retryCountMax: 3,
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 2_000,
+} as const satisfies TaskHandlerOptions;
 
 const run = (context: TaskContext): TaskRun => ({
   taskId: context.taskId,
@@ -19,34 +33,36 @@ const run = (context: TaskContext): TaskRun => ({
 
 /**
  * The payment tasks. Not transactional: a task holds no database connection while it
- * waits for the processor or the ledger; each ends with its own short transaction,
- * guarded by the payment's status. The result is the payment object.
+ * waits for the processor or the ledger; each ends with its own short statement,
+ * guarded by the payment's status. The result is a `PaymentTaskResult`.
  */
 @Controller()
 export class PaymentsConsumer {
   constructor(private readonly processing: PaymentProcessingService) {}
 
   @Task(PAYMENT_TASK.authorize, { payload: PaymentTaskPayload, ...PAYMENT_TASK_RETRY })
-  authorize(
+  async authorize(
     @Payload() payload: PaymentTaskPayload,
     @Ctx() context: TaskContext,
-  ): Promise<Plain<PaymentDto>> {
-    return this.processing.authorize(payload.payment_id, run(context));
+  ): Promise<PaymentTaskResult> {
+    return toPaymentTaskResult(await this.processing.authorize(payload.payment_id, run(context)));
   }
 
   @Task(PAYMENT_TASK.capture, { payload: CapturePaymentTaskPayload, ...PAYMENT_TASK_RETRY })
-  capture(
+  async capture(
     @Payload() payload: CapturePaymentTaskPayload,
     @Ctx() context: TaskContext,
-  ): Promise<Plain<PaymentDto>> {
-    return this.processing.capture(payload.payment_id, payload.amount_to_capture, run(context));
+  ): Promise<PaymentTaskResult> {
+    return toPaymentTaskResult(
+      await this.processing.capture(payload.payment_id, payload.amount_to_capture, run(context)),
+    );
   }
 
   @Task(PAYMENT_TASK.cancel, { payload: PaymentTaskPayload, ...PAYMENT_TASK_RETRY })
-  cancel(
+  async cancel(
     @Payload() payload: PaymentTaskPayload,
     @Ctx() context: TaskContext,
-  ): Promise<Plain<PaymentDto>> {
-    return this.processing.cancel(payload.payment_id, run(context));
+  ): Promise<PaymentTaskResult> {
+    return toPaymentTaskResult(await this.processing.cancel(payload.payment_id, run(context)));
   }
 }

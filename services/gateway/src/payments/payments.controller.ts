@@ -9,15 +9,24 @@ import {
   ApiPrefer,
   LOCATION_HEADER,
 } from '../http/openapi';
-import { ListQuery, type ListObject } from '../http/pagination';
+import { ListQuery, pageRequest, toListObject, type ListObject } from '../http/pagination';
+import { Prefer, type WaitPreference } from '../http/prefer';
 import { NoParameters } from '../http/validation.pipe';
 import type { Plain } from '../http/wire';
 import { Idempotency } from '../idempotency/idempotency.interceptor';
 import type { IdempotencyClaim } from '../idempotency/idempotency.service';
-import { CapturePaymentDto, CreatePaymentDto, PaymentDto, PaymentListDto } from './payment.dto';
+import {
+  CapturePaymentDto,
+  CreatePaymentDto,
+  PaymentDto,
+  PaymentListDto,
+  PAYMENTS_URL,
+} from './payment.dto';
+import { toPaymentDto } from './payment.mapper';
 import { paymentReply } from './payment-reply';
-import { Prefer, type WaitPreference } from './payment-wait';
 import { PaymentsService } from './payments.service';
+
+const LISTED = { url: PAYMENTS_URL, object: 'payment' };
 
 /** The OpenAPI description of a route that answers with a payment after waiting for it. */
 const Waited = (): MethodDecorator =>
@@ -52,7 +61,7 @@ export class PaymentsController {
     @Idempotency() claim: IdempotencyClaim | null,
     @Prefer() prefer: WaitPreference,
   ): Promise<HttpReply> {
-    return paymentReply(this.payments.create(merchantId, body, claim, prefer));
+    return paymentReply(this.payments.create(merchantId, body, claim, prefer.waitMs));
   }
 
   @Get()
@@ -63,15 +72,18 @@ export class PaymentsController {
     @MerchantId() merchantId: string,
     @Query() query: ListQuery,
   ): Promise<ListObject<Plain<PaymentDto>>> {
-    return this.payments.list(merchantId, query);
+    return toListObject(LISTED, this.payments.list(merchantId, pageRequest(query)), toPaymentDto);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'Retrieve a payment' })
   @ApiOkResponse({ type: PaymentDto })
   @ApiNotFound(NO_SUCH_PAYMENT)
-  retrieve(@MerchantId() merchantId: string, @Param('id') id: string): Promise<Plain<PaymentDto>> {
-    return this.payments.retrieve(merchantId, id);
+  async retrieve(
+    @MerchantId() merchantId: string,
+    @Param('id') id: string,
+  ): Promise<Plain<PaymentDto>> {
+    return toPaymentDto(await this.payments.retrieve(merchantId, id));
   }
 
   @Post(':id/capture')
@@ -85,7 +97,7 @@ export class PaymentsController {
     @Idempotency() claim: IdempotencyClaim | null,
     @Prefer() prefer: WaitPreference,
   ): Promise<HttpReply> {
-    return paymentReply(this.payments.capture(merchantId, id, body, claim, prefer));
+    return paymentReply(this.payments.capture(merchantId, id, body, claim, prefer.waitMs));
   }
 
   @Post(':id/cancel')
@@ -99,6 +111,6 @@ export class PaymentsController {
     @Idempotency() claim: IdempotencyClaim | null,
     @Prefer() prefer: WaitPreference,
   ): Promise<HttpReply> {
-    return paymentReply(this.payments.cancel(merchantId, id, claim, prefer));
+    return paymentReply(this.payments.cancel(merchantId, id, claim, prefer.waitMs));
   }
 }

@@ -7,7 +7,7 @@ import type { GatewayEnvironment } from '../gateway.env';
 import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { PaymentLedger } from './payment-ledger';
 import { PaymentProcessingService } from './payment-processing.service';
-import { PaymentWaiter } from './payment-wait';
+import { PaymentWaiter } from './payment-waiter';
 import { PaymentWritesRepository } from './payment-writes.repository';
 import { PaymentsConsumer } from './payments.consumer';
 import { PaymentsController } from './payments.controller';

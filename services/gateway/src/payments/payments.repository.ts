@@ -1,51 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { GroupCommit } from '@clearline/persistence';
+import { GroupCommit, paginate, type Page, type PageRequest } from '@clearline/persistence';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
-import { paginate, type ListQuery, type Page } from '../http/pagination';
-import type { CaptureMethod } from './payment.dto';
-import type { PaymentRow, PaymentState } from './payment.rows';
-
-export const PAYMENT_COLUMNS = `id, merchant_id, amount, currency, status, capture_method, amount_capturable,
-  amount_captured, amount_refunded, source, description, metadata, failure_code,
-  failure_message, created_at`;
+import type { Payment, PaymentState } from './payment.model';
+import { PAYMENT_COLUMNS, toPayment, type PaymentRow } from './payment.rows';
 
 type Queryable = Pick<EntityManager, 'query'>;
 /** TypeORM answers UPDATE … RETURNING with `[rows, affected]`. */
 type Updated = [PaymentRow[], number];
 
-export interface NewPayment {
-  id: string;
-  merchantId: string;
-  amount: number;
-  currency: string;
-  captureMethod: CaptureMethod;
-  source: string;
-  description: string | null;
-  metadata: Record<string, string>;
-}
-
-/** What a status change writes besides the status; absent amounts are left as they are. */
-export interface PaymentChange {
-  status: PaymentState;
-  amountCapturable?: bigint;
-  amountCaptured?: bigint;
-  failureCode?: string;
-  failureMessage?: string;
-}
-
-/** All SQL for payments. Every read for a merchant is filtered by the merchant. */
+/** All reads of payments, and the claims of capture and cancel. Every read for a merchant is filtered by the merchant. */
 @Injectable()
 export class PaymentsRepository {
   /** Concurrent lookups by id share one query (the payment tasks' first read). */
-  private readonly lookups = new GroupCommit<string, PaymentRow | undefined>(
+  private readonly lookups = new GroupCommit<string, Payment | undefined>(
     HOT_PATH_GROUP_COMMIT,
     async (ids) => {
       const rows = await this.dataSource.query<PaymentRow[]>(
         `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE id = ANY($1::text[])`,
         [ids],
       );
-      const byId = new Map(rows.map((row) => [row.id, row]));
+      const byId = new Map(rows.map((row) => [row.id, toPayment(row)]));
       return ids.map((id) => byId.get(id));
     },
   );
@@ -53,7 +28,7 @@ export class PaymentsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /** `findById`, in a query shared with the lookups that come at the same time. */
-  findByIdShared(id: string): Promise<PaymentRow | undefined> {
+  findByIdShared(id: string): Promise<Payment | undefined> {
     return this.lookups.submit(id);
   }
 
@@ -61,21 +36,21 @@ export class PaymentsRepository {
     merchantId: string,
     id: string,
     db: Queryable = this.dataSource,
-  ): Promise<PaymentRow | undefined> {
+  ): Promise<Payment | undefined> {
     const rows = await db.query<PaymentRow[]>(
       `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE merchant_id = $1 AND id = $2`,
       [merchantId, id],
     );
-    return rows[0];
+    return rows[0] && toPayment(rows[0]);
   }
 
   /** For the payment tasks, which know the payment id only. */
-  async findById(id: string, db: Queryable = this.dataSource): Promise<PaymentRow | undefined> {
-    const rows = await db.query<PaymentRow[]>(
+  async findById(id: string): Promise<Payment | undefined> {
+    const rows = await this.dataSource.query<PaymentRow[]>(
       `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE id = $1`,
       [id],
     );
-    return rows[0];
+    return rows[0] && toPayment(rows[0]);
   }
 
   /**
@@ -88,7 +63,7 @@ export class PaymentsRepository {
     merchantId: string,
     id: string,
     transition: { from: PaymentState; to: PaymentState; amountMax?: number },
-  ): Promise<PaymentRow | undefined> {
+  ): Promise<Payment | undefined> {
     const [rows] = await manager.query<Updated>(
       `UPDATE payments SET status = $4, updated_at = now()
         WHERE merchant_id = $1 AND id = $2 AND status = $3
@@ -96,19 +71,16 @@ export class PaymentsRepository {
         RETURNING ${PAYMENT_COLUMNS}`,
       [merchantId, id, transition.from, transition.to, transition.amountMax ?? null],
     );
-    return rows[0];
+    return rows[0] && toPayment(rows[0]);
   }
 
-  list(merchantId: string, query: ListQuery): Promise<Page<PaymentRow>> {
-    return paginate<PaymentRow>(
+  /** A page of the merchant's payments, newest first. */
+  async list(merchantId: string, request: PageRequest): Promise<Page<Payment>> {
+    const page = await paginate<PaymentRow>(
       this.dataSource,
-      {
-        table: 'payments',
-        columns: PAYMENT_COLUMNS,
-        where: { merchant_id: merchantId },
-        objectName: 'payment',
-      },
-      query,
+      { table: 'payments', columns: PAYMENT_COLUMNS, where: { merchant_id: merchantId } },
+      request,
     );
+    return { items: page.items.map(toPayment), hasMore: page.hasMore };
   }
 }

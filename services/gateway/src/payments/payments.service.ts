@@ -1,24 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { readCommitted } from '@clearline/persistence';
+import {
+  PAYMENT_TASK,
+  paymentTaskId,
+  type CapturePaymentTaskPayload,
+  type PaymentTaskPayload,
+} from '@clearline/contracts';
+import { readCommitted, type Page, type PageRequest } from '@clearline/persistence';
 import { PAYMENT_PROCESSOR, type PaymentProcessor } from '@clearline/processor';
 import { enqueueTask } from '@clearline/tasks';
 import { DataSource, type EntityManager } from 'typeorm';
+import { newId } from '../common/ids';
 import type { GatewayEnvironment } from '../gateway.env';
-import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
-import { newId } from '../http/ids';
-import { ListObject, type ListQuery } from '../http/pagination';
-import type { Plain } from '../http/wire';
 import { IdempotencyService, type IdempotencyClaim } from '../idempotency/idempotency.service';
-import type { CapturePaymentDto, CreatePaymentDto, PaymentDto } from './payment.dto';
-import { publicStatus, toPaymentDto } from './payment.mapper';
-import type { PaymentRow, PaymentState } from './payment.rows';
-import { PAYMENT_TASK, paymentTaskId } from './payment.task';
-import { PaymentWaiter, type WaitPreference } from './payment-wait';
+import type { CapturePaymentDto, CreatePaymentDto } from './payment.dto';
+import { publicStatus } from './payment.mapper';
+import type { Payment, PaymentState } from './payment.model';
+import { PaymentWaiter } from './payment-waiter';
 import { PaymentWritesRepository } from './payment-writes.repository';
+import { PaymentError, PaymentErrorCode } from './payments.exception';
 import { PaymentsRepository } from './payments.repository';
-
-export const PAYMENTS_URL = '/v1/payments';
 
 /** How a capture or cancel claims the payment: only an authorized payment qualifies. */
 const CLAIMS = {
@@ -26,11 +27,15 @@ const CLAIMS = {
   cancel: { from: 'requires_capture', to: 'canceling' },
 } as const satisfies Record<string, { from: PaymentState; to: PaymentState }>;
 
+type Operation = keyof typeof CLAIMS;
+
 /**
  * The merchant's payment requests. Each writes its change, its idempotency reference
- * and the outbox task that carries it out in one transaction, then waits (as the client
- * prefers) for the task's outcome: the request never does the work itself, so a crash
- * after the commit loses nothing, and the answer is the same whoever finishes the task.
+ * and the outbox task that carries it out in one transaction, then waits (up to
+ * `waitMs`, or the configured `PAYMENT_WAIT_MS` when null) for the task's outcome: the
+ * request never does the work itself, so a crash after the commit loses nothing, and the
+ * answer is the same whoever finishes the task. Each returns the payment as it stands
+ * when the wait ends.
  */
 @Injectable()
 export class PaymentsService {
@@ -52,14 +57,10 @@ export class PaymentsService {
     merchantId: string,
     input: CreatePaymentDto,
     claim: IdempotencyClaim | null,
-    prefer: WaitPreference,
-  ): Promise<Plain<PaymentDto>> {
+    waitMs: number | null,
+  ): Promise<Payment> {
     if (!this.processor.recognizesSource(input.source)) {
-      throw new GatewayError(
-        `No such token: '${input.source}'`,
-        GatewayErrorCode.ParameterInvalid,
-        'source',
-      );
+      throw new PaymentError(`No such token: '${input.source}'`, PaymentErrorCode.SourceUnknown);
     }
     // A retry of a request whose first run committed the payment resumes from it.
     const resumed = claim?.reference
@@ -69,7 +70,7 @@ export class PaymentsService {
     return this.waiter.outcome(
       payment,
       paymentTaskId(payment.id, 'authorize'),
-      this.waitMs(prefer),
+      waitMs ?? this.defaultWaitMs,
     );
   }
 
@@ -78,9 +79,9 @@ export class PaymentsService {
     merchantId: string,
     input: CreatePaymentDto,
     claim: IdempotencyClaim | null,
-  ): Promise<PaymentRow> {
+  ): Promise<Payment> {
     const id = newId('pay');
-    const row = await this.writes.createOne({
+    const payment = await this.writes.createOne({
       id,
       merchantId,
       amount: input.amount,
@@ -92,18 +93,17 @@ export class PaymentsService {
       claim,
     });
     if (claim) claim.reference = id;
-    return row;
+    return payment;
   }
 
-  async retrieve(merchantId: string, id: string): Promise<Plain<PaymentDto>> {
-    const row = await this.payments.find(merchantId, id);
-    if (!row) throw GatewayError.notFound('payment', id);
-    return toPaymentDto(row);
+  async retrieve(merchantId: string, id: string): Promise<Payment> {
+    const payment = await this.payments.find(merchantId, id);
+    if (!payment) throw PaymentError.notFound(id);
+    return payment;
   }
 
-  async list(merchantId: string, query: ListQuery): Promise<ListObject<Plain<PaymentDto>>> {
-    const page = await this.payments.list(merchantId, query);
-    return new ListObject(PAYMENTS_URL, page.rows.map(toPaymentDto), page.hasMore);
+  list(merchantId: string, page: PageRequest): Promise<Page<Payment>> {
+    return this.payments.list(merchantId, page);
   }
 
   /** Captures `amount_to_capture` (by default all) of an authorized payment; the rest is released. */
@@ -112,9 +112,9 @@ export class PaymentsService {
     id: string,
     input: CapturePaymentDto,
     claim: IdempotencyClaim | null,
-    prefer: WaitPreference,
-  ): Promise<Plain<PaymentDto>> {
-    return this.operate(merchantId, id, 'capture', claim, prefer, input.amount_to_capture);
+    waitMs: number | null,
+  ): Promise<Payment> {
+    return this.operate(merchantId, id, 'capture', claim, waitMs, input.amount_to_capture);
   }
 
   /** Voids the authorization of a payment that waits for capture. */
@@ -122,20 +122,20 @@ export class PaymentsService {
     merchantId: string,
     id: string,
     claim: IdempotencyClaim | null,
-    prefer: WaitPreference,
-  ): Promise<Plain<PaymentDto>> {
-    return this.operate(merchantId, id, 'cancel', claim, prefer);
+    waitMs: number | null,
+  ): Promise<Payment> {
+    return this.operate(merchantId, id, 'cancel', claim, waitMs);
   }
 
   /** Claims the payment for a capture or cancel (one conditional UPDATE) and hands the work to its task. */
   private async operate(
     merchantId: string,
     id: string,
-    operation: 'capture' | 'cancel',
+    operation: Operation,
     claim: IdempotencyClaim | null,
-    prefer: WaitPreference,
+    waitMs: number | null,
     amount?: number,
-  ): Promise<Plain<PaymentDto>> {
+  ): Promise<Payment> {
     const resumed = claim?.reference ? await this.payments.find(merchantId, id) : undefined;
     const payment =
       resumed ??
@@ -145,14 +145,14 @@ export class PaymentsService {
           ...(amount === undefined ? {} : { amountMax: amount }),
         });
         if (!claimed) throw await this.refusal(manager, merchantId, id, operation, amount);
-        const payload =
+        const payload: PaymentTaskPayload | CapturePaymentTaskPayload =
           operation === 'capture'
-            ? { payment_id: id, amount_to_capture: amount ?? Number(claimed.amount_capturable) }
+            ? { payment_id: id, amount_to_capture: amount ?? Number(claimed.amountCapturable) }
             : { payment_id: id };
         await this.handOver(manager, claim, id, operation, payload);
         return claimed;
       }));
-    return this.waiter.outcome(payment, paymentTaskId(id, operation), this.waitMs(prefer));
+    return this.waiter.outcome(payment, paymentTaskId(id, operation), waitMs ?? this.defaultWaitMs);
   }
 
   /** The outbox task and the idempotency reference, in the caller's transaction. */
@@ -160,8 +160,8 @@ export class PaymentsService {
     manager: EntityManager,
     claim: IdempotencyClaim | null,
     paymentId: string,
-    operation: 'capture' | 'cancel',
-    payload: object,
+    operation: Operation,
+    payload: PaymentTaskPayload,
   ): Promise<void> {
     if (claim) await this.idempotency.setReference(manager, claim, paymentId);
     await enqueueTask(manager, PAYMENT_TASK[operation], payload, {
@@ -169,31 +169,26 @@ export class PaymentsService {
     });
   }
 
-  /** Why a claim found nothing: no such payment (404), the wrong state, or too much to capture. */
+  /** Why a claim found nothing: no such payment, the wrong state, or too much to capture. */
   private async refusal(
     manager: EntityManager,
     merchantId: string,
     id: string,
-    operation: 'capture' | 'cancel',
+    operation: Operation,
     amount: number | undefined,
-  ): Promise<GatewayError> {
-    const row: PaymentRow | undefined = await this.payments.find(merchantId, id, manager);
-    if (!row) return GatewayError.notFound('payment', id);
+  ): Promise<PaymentError> {
+    const payment = await this.payments.find(merchantId, id, manager);
+    if (!payment) return PaymentError.notFound(id);
     const { from } = CLAIMS[operation];
-    if (row.status !== from) {
-      return new GatewayError(
-        `This payment's status is ${publicStatus(row.status)}, but it must be ${from} to ${operation} it`,
-        GatewayErrorCode.PaymentUnexpectedState,
+    if (payment.status !== from) {
+      return new PaymentError(
+        `This payment's status is ${publicStatus(payment.status)}, but it must be ${from} to ${operation} it`,
+        PaymentErrorCode.UnexpectedState,
       );
     }
-    return new GatewayError(
-      `amount_to_capture (${String(amount)}) is more than amount_capturable (${row.amount_capturable})`,
-      GatewayErrorCode.AmountTooLarge,
-      'amount_to_capture',
+    return new PaymentError(
+      `amount_to_capture (${String(amount)}) is more than amount_capturable (${payment.amountCapturable})`,
+      PaymentErrorCode.AmountToCaptureTooLarge,
     );
-  }
-
-  private waitMs(prefer: WaitPreference): number {
-    return prefer.waitMs ?? this.defaultWaitMs;
   }
 }

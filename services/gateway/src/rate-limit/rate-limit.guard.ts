@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { RequestAuth } from '../auth/request-auth';
-import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
+import { RequestError, RequestErrorCode } from '../http/request.exception';
 import type { GatewayRequest } from '../http/http-types';
 
 /**
@@ -50,9 +50,9 @@ export class RateLimitGuard extends ThrottlerGuard {
     _context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    throw new GatewayError(
+    throw new RequestError(
       'Too many requests hit the API too quickly; slow down and retry after the Retry-After delay',
-      GatewayErrorCode.RateLimit,
+      RequestErrorCode.RateLimit,
       null,
       Math.max(1, detail.timeToBlockExpire),
     );

@@ -1,17 +1,21 @@
 import { Injectable } from '@nestjs/common';
-import { refundSettledTaskId } from '@clearline/contracts';
+import {
+  isRefundSettledResult,
+  refundSettledTaskId,
+  type RefundSettledResult,
+} from '@clearline/contracts';
 import { TaskClient } from '@clearline/tasks';
-import { taskObject } from '../http/task-outcome';
-import type { Plain } from '../http/wire';
-import type { RefundDto } from './refund.dto';
-import { toRefundDto } from './refund.mapper';
-import type { RefundRow } from './refund.rows';
+import { awaitTaskResult } from '../common/task-result';
+import { withSettledResult } from './refund.mapper';
+import type { Refund } from './refund.model';
 import { RefundsRepository } from './refunds.repository';
 
 /**
  * Waits for a refund's outcome, for the real-time answer: the outcome task
- * (`gateway.refund_settled`, id derived from the refund) returns the refund as it
- * ended. On a timeout the refund is read as it is now, typically still `pending`.
+ * (`gateway.refund_settled`, id derived from the refund) returns what it changed
+ * (`RefundSettledResult`), and the refund the request wrote supplies the rest: no read.
+ * On a timeout (or a result of another version) the refund is read as it is now,
+ * typically still `pending`.
  */
 @Injectable()
 export class RefundWaiter {
@@ -20,16 +24,15 @@ export class RefundWaiter {
     private readonly refunds: RefundsRepository,
   ) {}
 
-  async outcome(refund: RefundRow, waitMs: number): Promise<Plain<RefundDto>> {
-    if (waitMs <= 0 || refund.status !== 'pending') return toRefundDto(refund);
-    const ended = await taskObject<Plain<RefundDto>>(
+  async outcome(refund: Refund, waitMs: number): Promise<Refund> {
+    if (waitMs <= 0 || refund.status !== 'pending') return refund;
+    const result = await awaitTaskResult(
       this.tasks,
       refundSettledTaskId(refund.id),
       waitMs,
-      { object: 'refund', id: refund.id },
+      (value): value is RefundSettledResult => isRefundSettledResult(value, refund.id),
     );
-    if (ended) return ended;
-    const now = await this.refunds.find(refund.merchant_id, refund.id);
-    return toRefundDto(now ?? refund);
+    if (result) return withSettledResult(refund, result);
+    return (await this.refunds.find(refund.merchantId, refund.id)) ?? refund;
   }
 }

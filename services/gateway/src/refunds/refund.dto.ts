@@ -1,16 +1,21 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { GatewayErrorCode } from '../http/gateway.exception';
+import { PAYMENT_AMOUNT_MAX } from '@clearline/contracts';
+import { RequestErrorCode } from '../http/request.exception';
 import { ListQuery } from '../http/pagination';
 import { IsMetadata, METADATA_KEYS_MAX } from '../payments/metadata.validator';
-import { PAYMENT_AMOUNT_MAX } from '../payments/payment.dto';
-import type { RefundStatus } from './refund.rows';
 import { INT64, ListDto, UNIX_SECONDS } from '../http/openapi';
+import {
+  REFUND_REASONS,
+  REFUND_STATUSES,
+  type RefundReason,
+  type RefundStatus,
+} from './refund.model';
 
-export const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
-export type RefundReason = (typeof REFUND_REASONS)[number];
+/** The refunds' path: the list's `url`, and the `Location` of a refund still pending. */
+export const REFUNDS_URL = '/v1/refunds';
 const PAYMENT_ID = /^pay_[A-Za-z0-9]{1,64}$/;
-const AMOUNT_TOO_LARGE = { context: { code: GatewayErrorCode.AmountTooLarge } };
+const AMOUNT_TOO_LARGE = { context: { code: RequestErrorCode.AmountTooLarge } };
 
 export class CreateRefundDto {
   @ApiProperty({ example: 'pay_3kTq9XbQ2mJx8vLrP0aZc7Ye', description: 'The payment to refund.' })
@@ -69,7 +74,7 @@ export class RefundDto {
   @ApiProperty({ example: 'usd' })
   currency!: string;
 
-  @ApiProperty({ enum: ['pending', 'succeeded', 'failed', 'canceled'] })
+  @ApiProperty({ enum: REFUND_STATUSES })
   status!: RefundStatus;
 
   @ApiProperty({ enum: REFUND_REASONS, nullable: true })
@@ -91,4 +96,4 @@ export class RefundDto {
   created!: number;
 }
 
-export const RefundListDto = ListDto(RefundDto, '/v1/refunds', 'RefundListDto');
+export const RefundListDto = ListDto(RefundDto, REFUNDS_URL, 'RefundListDto');

@@ -1,5 +1,8 @@
-/** What a merchant sees in a refund's `status`. */
-export type RefundStatus = 'pending' | 'succeeded' | 'failed' | 'canceled';
+import type { Refund, RefundablePayment, RefundReason, RefundStatus } from './refund.model';
+
+/** The select list of a refund (every query that returns refunds uses it). */
+export const REFUND_COLUMNS = `id, merchant_id, payment_id, amount, currency, status, reason, failure_reason,
+  metadata, created_at, updated_at`;
 
 /** A `refunds` row as PostgreSQL returns it (bigint columns arrive as strings). */
 export interface RefundRow {
@@ -9,10 +12,11 @@ export interface RefundRow {
   amount: string;
   currency: string;
   status: RefundStatus;
-  reason: string | null;
+  reason: RefundReason | null;
   failure_reason: string | null;
   metadata: Record<string, string>;
   created_at: Date;
+  updated_at: Date;
 }
 
 /** The refund-related columns of a payment, read under a row lock. */
@@ -24,4 +28,33 @@ export interface RefundablePaymentRow {
   amount_refund_reserved: string;
   currency: string;
   source: string;
+}
+
+/** The refund a row holds. */
+export function toRefund(row: RefundRow): Refund {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    paymentId: row.payment_id,
+    amount: BigInt(row.amount),
+    currency: row.currency,
+    status: row.status,
+    reason: row.reason,
+    failureReason: row.failure_reason,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toRefundablePayment(row: RefundablePaymentRow): RefundablePayment {
+  return {
+    id: row.id,
+    status: row.status,
+    amountCaptured: BigInt(row.amount_captured),
+    amountRefunded: BigInt(row.amount_refunded),
+    amountRefundReserved: BigInt(row.amount_refund_reserved),
+    currency: row.currency,
+    source: row.source,
+  };
 }

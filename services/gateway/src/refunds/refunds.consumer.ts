@@ -1,27 +1,29 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { REFUND_TASK, RefundSettledPayload } from '@clearline/contracts';
+import { REFUND_TASK, RefundSettledPayload, type RefundSettledResult } from '@clearline/contracts';
 import { isTransientDatabaseError } from '@clearline/persistence';
 import { Task } from '@clearline/tasks';
-import type { Plain } from '../http/wire';
-import type { RefundDto } from './refund.dto';
-import { RefundsService } from './refunds.service';
+import { toRefundSettledResult } from './refund.mapper';
+import { RefundRequestsService } from './refund-requests.service';
+import { isTransientRefundRequestError } from './refunds.exception';
 
 /**
  * A refund's outcome from the refund service. Applied once, guarded by the refund's
- * status; the result is the refund object, which a waiting request answers with.
+ * status; the result (`RefundSettledResult`) is what a waiting request answers with.
+ * Only what is transient is retried: a transient database error, and the refund codes
+ * whose outcome is `retry` (`refundRequestTaskOutcome`).
  */
 @Controller()
 export class RefundsConsumer {
-  constructor(private readonly refunds: RefundsService) {}
+  constructor(private readonly refunds: RefundRequestsService) {}
 
   @Task(REFUND_TASK.settled, {
     payload: RefundSettledPayload,
-    retryOn: [isTransientDatabaseError],
+    retryOn: [isTransientDatabaseError, isTransientRefundRequestError],
     retryCountMax: 5,
     retryBackoffMs: 200,
   })
-  settled(@Payload() payload: RefundSettledPayload): Promise<Plain<RefundDto>> {
-    return this.refunds.settle(payload);
+  async settled(@Payload() payload: RefundSettledPayload): Promise<RefundSettledResult> {
+    return toRefundSettledResult(await this.refunds.settle(payload));
   }
 }

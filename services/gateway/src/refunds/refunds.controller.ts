@@ -1,21 +1,31 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MerchantAuth, MerchantId } from '../auth/auth.decorators';
-import { HttpReply } from '../http/http-reply';
+import type { HttpReply } from '../http/http-reply';
 import { ApiCursorNotFound, ApiNotFound, ApiPrefer, LOCATION_HEADER } from '../http/openapi';
-import type { ListObject } from '../http/pagination';
+import { pageRequest, toListObject, type ListObject } from '../http/pagination';
+import { Prefer, type WaitPreference } from '../http/prefer';
 import type { Plain } from '../http/wire';
 import { Idempotency } from '../idempotency/idempotency.interceptor';
 import type { IdempotencyClaim } from '../idempotency/idempotency.service';
-import { Prefer, type WaitPreference } from '../payments/payment-wait';
-import { CreateRefundDto, RefundDto, RefundListDto, RefundListQuery } from './refund.dto';
-import { REFUNDS_URL, RefundsService } from './refunds.service';
+import {
+  CreateRefundDto,
+  RefundDto,
+  RefundListDto,
+  RefundListQuery,
+  REFUNDS_URL,
+} from './refund.dto';
+import { toRefundDto } from './refund.mapper';
+import { refundReply } from './refund-reply';
+import { RefundRequestsService } from './refund-requests.service';
+
+const LISTED = { url: REFUNDS_URL, object: 'refund' };
 
 @ApiTags('refunds')
 @MerchantAuth()
 @Controller('v1/refunds')
 export class RefundsController {
-  constructor(private readonly refunds: RefundsService) {}
+  constructor(private readonly refunds: RefundRequestsService) {}
 
   @Post()
   @ApiOperation({
@@ -29,16 +39,13 @@ export class RefundsController {
     description: 'Still `pending` when the wait ended; it completes anyway: poll `Location`.',
   })
   @ApiNotFound('No such payment for this merchant (`param`: `payment`).')
-  async create(
+  create(
     @MerchantId() merchantId: string,
     @Body() body: CreateRefundDto,
     @Idempotency() claim: IdempotencyClaim | null,
     @Prefer() prefer: WaitPreference,
   ): Promise<HttpReply> {
-    const refund = await this.refunds.create(merchantId, body, claim, prefer);
-    return refund.status === 'pending'
-      ? new HttpReply(HttpStatus.ACCEPTED, refund, { Location: `${REFUNDS_URL}/${refund.id}` })
-      : new HttpReply(HttpStatus.OK, refund);
+    return refundReply(this.refunds.create(merchantId, body, claim, prefer.waitMs));
   }
 
   @Get()
@@ -51,14 +58,21 @@ export class RefundsController {
     @MerchantId() merchantId: string,
     @Query() query: RefundListQuery,
   ): Promise<ListObject<Plain<RefundDto>>> {
-    return this.refunds.list(merchantId, query);
+    return toListObject(
+      LISTED,
+      this.refunds.list(merchantId, pageRequest(query), query.payment ?? null),
+      toRefundDto,
+    );
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'Retrieve a refund' })
   @ApiOkResponse({ type: RefundDto })
   @ApiNotFound('No such refund for this merchant.')
-  retrieve(@MerchantId() merchantId: string, @Param('id') id: string): Promise<Plain<RefundDto>> {
-    return this.refunds.retrieve(merchantId, id);
+  async retrieve(
+    @MerchantId() merchantId: string,
+    @Param('id') id: string,
+  ): Promise<Plain<RefundDto>> {
+    return toRefundDto(await this.refunds.retrieve(merchantId, id));
   }
 }

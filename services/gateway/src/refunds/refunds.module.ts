@@ -5,12 +5,12 @@ import { RefundWaiter } from './refund-waiter';
 import { RefundsConsumer } from './refunds.consumer';
 import { RefundsController } from './refunds.controller';
 import { RefundsRepository } from './refunds.repository';
-import { RefundsService } from './refunds.service';
+import { RefundRequestsService } from './refund-requests.service';
 
 /** Refunds: the REST routes, and the outcome task from the refund service (queue `gateway`). */
 @Module({
   imports: [IdempotencyModule, EventsModule],
   controllers: [RefundsController, RefundsConsumer],
-  providers: [RefundsService, RefundsRepository, RefundWaiter],
+  providers: [RefundRequestsService, RefundsRepository, RefundWaiter],
 })
 export class RefundsModule {}

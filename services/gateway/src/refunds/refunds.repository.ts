@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { paginate, type Page } from '../http/pagination';
-import type { RefundListQuery, RefundReason } from './refund.dto';
-import type { RefundablePaymentRow, RefundRow } from './refund.rows';
-
-const COLUMNS = `id, merchant_id, payment_id, amount, currency, status, reason, failure_reason,
-  metadata, created_at`;
+import { paginate, type Page, type PageRequest } from '@clearline/persistence';
+import type { Refund, RefundablePayment, RefundReason } from './refund.model';
+import {
+  REFUND_COLUMNS,
+  toRefund,
+  toRefundablePayment,
+  type RefundablePaymentRow,
+  type RefundRow,
+} from './refund.rows';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
@@ -35,13 +38,13 @@ export class RefundsRepository {
     manager: EntityManager,
     merchantId: string,
     paymentId: string,
-  ): Promise<RefundablePaymentRow | undefined> {
+  ): Promise<RefundablePayment | undefined> {
     const rows = await manager.query<RefundablePaymentRow[]>(
       `SELECT id, status, amount_captured, amount_refunded, amount_refund_reserved, currency, source
          FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
       [merchantId, paymentId],
     );
-    return rows[0];
+    return rows[0] && toRefundablePayment(rows[0]);
   }
 
   /** Reserves `amount` of a locked payment (the table's CHECK is the last line of defence). */
@@ -53,11 +56,11 @@ export class RefundsRepository {
     );
   }
 
-  async insert(manager: EntityManager, refund: NewRefund): Promise<RefundRow> {
+  async insert(manager: EntityManager, refund: NewRefund): Promise<Refund> {
     const rows = await manager.query<RefundRow[]>(
       `INSERT INTO refunds (id, merchant_id, payment_id, amount, currency, status, reason, metadata)
        VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7::jsonb)
-       RETURNING ${COLUMNS}`,
+       RETURNING ${REFUND_COLUMNS}`,
       [
         refund.id,
         refund.merchantId,
@@ -70,24 +73,28 @@ export class RefundsRepository {
     );
     const [row] = rows;
     if (!row) throw new Error('INSERT … RETURNING gave no row');
-    return row;
+    return toRefund(row);
   }
 
   async find(
     merchantId: string,
     id: string,
     db: Queryable = this.dataSource,
-  ): Promise<RefundRow | undefined> {
+  ): Promise<Refund | undefined> {
     const rows = await db.query<RefundRow[]>(
-      `SELECT ${COLUMNS} FROM refunds WHERE merchant_id = $1 AND id = $2`,
+      `SELECT ${REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND id = $2`,
       [merchantId, id],
     );
-    return rows[0];
+    return rows[0] && toRefund(rows[0]);
   }
 
-  async findById(id: string, db: Queryable = this.dataSource): Promise<RefundRow | undefined> {
-    const rows = await db.query<RefundRow[]>(`SELECT ${COLUMNS} FROM refunds WHERE id = $1`, [id]);
-    return rows[0];
+  /** For the outcome task, which knows the refund id only. */
+  async findById(id: string, db: Queryable = this.dataSource): Promise<Refund | undefined> {
+    const rows = await db.query<RefundRow[]>(
+      `SELECT ${REFUND_COLUMNS} FROM refunds WHERE id = $1`,
+      [id],
+    );
+    return rows[0] && toRefund(rows[0]);
   }
 
   /**
@@ -99,12 +106,12 @@ export class RefundsRepository {
     manager: EntityManager,
     id: string,
     outcome: { status: 'succeeded' | 'failed'; failureReason: string | null },
-  ): Promise<RefundRow | undefined> {
+  ): Promise<Refund | undefined> {
     const rows = await manager.query<RefundRow[]>(
       `WITH ended AS (
          UPDATE refunds SET status = $2, failure_reason = $3, updated_at = now()
           WHERE id = $1 AND status = 'pending'
-          RETURNING ${COLUMNS}
+          RETURNING ${REFUND_COLUMNS}
        ), payment AS (
          UPDATE payments p
             SET amount_refund_reserved = p.amount_refund_reserved - e.amount,
@@ -112,25 +119,30 @@ export class RefundsRepository {
                 updated_at = now()
            FROM ended e WHERE p.id = e.payment_id
        )
-       SELECT ${COLUMNS} FROM ended`,
+       SELECT ${REFUND_COLUMNS} FROM ended`,
       [id, outcome.status, outcome.failureReason],
     );
-    return rows[0];
+    return rows[0] && toRefund(rows[0]);
   }
 
-  list(merchantId: string, query: RefundListQuery): Promise<Page<RefundRow>> {
-    return paginate<RefundRow>(
+  /** A page of the merchant's refunds (of one payment, when `paymentId` is given), newest first. */
+  async list(
+    merchantId: string,
+    request: PageRequest,
+    paymentId: string | null,
+  ): Promise<Page<Refund>> {
+    const page = await paginate<RefundRow>(
       this.dataSource,
       {
         table: 'refunds',
-        columns: COLUMNS,
+        columns: REFUND_COLUMNS,
         where: {
           merchant_id: merchantId,
-          ...(query.payment === undefined ? {} : { payment_id: query.payment }),
+          ...(paymentId === null ? {} : { payment_id: paymentId }),
         },
-        objectName: 'refund',
       },
-      query,
+      request,
     );
+    return { items: page.items.map(toRefund), hasMore: page.hasMore };
   }
 }

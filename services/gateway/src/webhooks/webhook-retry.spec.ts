@@ -1,5 +1,6 @@
 import { TaskContext, type TaskMessage } from '@clearline/tasks';
-import { WEBHOOK_RETRY, WebhookDeliveryFailed, webhookRetryScheduleMs } from './webhook-retry';
+import { WEBHOOK_RETRY, webhookRetryScheduleMs } from './webhook-retry';
+import { WebhookError, WebhookErrorCode } from './webhooks.exception';
 
 const HOUR_MS = 3_600_000;
 
@@ -37,11 +38,14 @@ describe('webhook retry schedule', () => {
   });
 
   it('retries a failed delivery until the retries run out, and nothing else', () => {
-    const failed = new WebhookDeliveryFailed('503');
+    const failed = new WebhookError('503', WebhookErrorCode.DeliveryFailed);
     expect(attempt(0).willRetry(failed)).toBe(true);
     expect(attempt(WEBHOOK_RETRY.retryCountMax - 1).willRetry(failed)).toBe(true);
     expect(attempt(WEBHOOK_RETRY.retryCountMax).willRetry(failed)).toBe(false);
     expect(attempt(WEBHOOK_RETRY.retryCountMax).isLastAttempt).toBe(true);
     expect(attempt(0).willRetry(new Error('bug'))).toBe(false);
+    expect(attempt(0).willRetry(new WebhookError('gone', WebhookErrorCode.EventNotFound))).toBe(
+      false,
+    );
   });
 });

@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
 import { toEventPayload } from '../events/event.mapper';
 import { EventsRepository } from '../events/events.repository';
+import type { WebhookAttempt } from '../events/event.model';
 import { WebhookAttemptsRepository } from '../events/webhook-attempts.repository';
 import { MerchantsRepository } from '../merchants/merchants.repository';
-import { WebhookDeliveryFailed } from './webhook-retry';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature';
+import { WebhookError, WebhookErrorCode } from './webhooks.exception';
 
 /** A merchant's endpoint must answer within this. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -22,15 +23,16 @@ const deliveryDuration = new Histogram({
   buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 });
 
-export interface DeliveryResult {
-  event_id: string;
+/** How one delivery task ended (it throws when it must be retried or is a fault). */
+export interface Delivery {
+  eventId: string;
   /**
    * `delivered` now, `already_delivered` by an earlier run, or `skipped`: the merchant
    * has no webhook URL (any more), so nothing is posted and nothing retried.
    */
   outcome: 'delivered' | 'already_delivered' | 'skipped';
-  attempt: number | null;
-  status_code: number | null;
+  /** The attempt that delivered it, when this run did. */
+  attempt: WebhookAttempt | null;
 }
 
 interface PostOutcome {
@@ -55,34 +57,35 @@ export class WebhooksService {
     private readonly merchants: MerchantsRepository,
   ) {}
 
-  /** Throws `WebhookDeliveryFailed` when the endpoint does not answer 2xx (the task retries). */
-  async deliver(eventId: string): Promise<DeliveryResult> {
+  /**
+   * Throws `WebhookError` `delivery_failed` when the endpoint does not answer 2xx (the
+   * task retries), `event_not_found` for an event that does not exist (a fault).
+   */
+  async deliver(eventId: string): Promise<Delivery> {
     const event = await this.events.findById(eventId);
-    if (!event) throw new Error(`event ${eventId} does not exist`);
-    const none = { event_id: eventId, attempt: null, status_code: null };
+    if (!event) {
+      throw new WebhookError(`event ${eventId} does not exist`, WebhookErrorCode.EventNotFound);
+    }
+    const none = { eventId, attempt: null };
     if (await this.attempts.delivered(eventId)) return { ...none, outcome: 'already_delivered' };
     // Read at every attempt, not when the event was queued: a URL changed or removed
     // since (PATCH /v1/admin/merchants/{id}) applies to deliveries already waiting.
-    const merchant = await this.merchants.find(event.merchant_id);
-    const url = merchant?.webhook_url;
+    const merchant = await this.merchants.find(event.merchantId);
+    const url = merchant?.webhookUrl;
     if (!merchant || !url) return { ...none, outcome: 'skipped' };
     const body = JSON.stringify(toEventPayload(event));
-    const posted = await this.post(url, body, merchant.webhook_secret);
+    const posted = await this.post(url, body, merchant.webhookSecret);
     const succeeded =
       posted.statusCode !== null && posted.statusCode >= 200 && posted.statusCode < 300;
     const attempt = await this.attempts.insert({ eventId, url, succeeded, ...posted });
     deliveries.inc({ outcome: succeeded ? 'succeeded' : 'failed' });
     if (!succeeded) {
-      throw new WebhookDeliveryFailed(
+      throw new WebhookError(
         `webhook ${eventId} attempt ${attempt.attempt} to ${url}: ${posted.error ?? `HTTP ${String(posted.statusCode)}`}`,
+        WebhookErrorCode.DeliveryFailed,
       );
     }
-    return {
-      ...none,
-      outcome: 'delivered',
-      attempt: attempt.attempt,
-      status_code: posted.statusCode,
-    };
+    return { eventId, outcome: 'delivered', attempt };
   }
 
   private async post(url: string, body: string, secret: string): Promise<PostOutcome> {

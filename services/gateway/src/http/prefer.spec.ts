@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { PAYMENT_WAIT_MS_MAX } from '../gateway.env';
-import { parsePrefer } from './payment-wait';
+import { parsePrefer } from './prefer';
 
 describe('Prefer header (RFC 7240)', () => {
   it('leaves the wait to the configured default without a preference', () => {

@@ -1,13 +1,6 @@
-import { createParamDecorator, Injectable, type ExecutionContext } from '@nestjs/common';
-import { TaskClient } from '@clearline/tasks';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { PAYMENT_WAIT_MS_MAX } from '../gateway.env';
-import type { GatewayRequest } from '../http/http-types';
-import { taskObject } from '../http/task-outcome';
-import type { Plain } from '../http/wire';
-import type { PaymentDto } from './payment.dto';
-import { toPaymentDto } from './payment.mapper';
-import type { PaymentRow } from './payment.rows';
-import { PaymentsRepository } from './payments.repository';
+import type { GatewayRequest } from './http-types';
 
 /** What the client asked for in its `Prefer` header (RFC 7240); null: the configured default. */
 export interface WaitPreference {
@@ -42,27 +35,3 @@ export const Prefer = createParamDecorator(
     return parsePrefer(Array.isArray(header) ? header.join(',') : header);
   },
 );
-
-/**
- * Waits for a payment task to finish, for the real-time answer. The task's result is
- * the payment as it ended (no read needed); on a timeout or a failed task the payment
- * is read as it is now, typically still `processing`.
- */
-@Injectable()
-export class PaymentWaiter {
-  constructor(
-    private readonly tasks: TaskClient,
-    private readonly payments: PaymentsRepository,
-  ) {}
-
-  async outcome(payment: PaymentRow, taskId: string, waitMs: number): Promise<Plain<PaymentDto>> {
-    if (waitMs <= 0) return toPaymentDto(payment);
-    const ended = await taskObject<Plain<PaymentDto>>(this.tasks, taskId, waitMs, {
-      object: 'payment',
-      id: payment.id,
-    });
-    if (ended) return ended;
-    const now = await this.payments.find(payment.merchant_id, payment.id);
-    return toPaymentDto(now ?? payment);
-  }
-}

@@ -5,37 +5,33 @@ import {
   type ProcessRefundPayload,
   type RefundSettledPayload,
 } from '@clearline/contracts';
-import { readCommitted } from '@clearline/persistence';
+import { readCommitted, type Page, type PageRequest } from '@clearline/persistence';
 import { enqueueTask } from '@clearline/tasks';
 import { DataSource, type EntityManager } from 'typeorm';
+import { newId } from '../common/ids';
 import { EventsService } from '../events/events.service';
 import type { GatewayEnvironment } from '../gateway.env';
-import { GatewayError, GatewayErrorCode } from '../http/gateway.exception';
-import { newId } from '../http/ids';
-import { ListObject } from '../http/pagination';
-import type { Plain } from '../http/wire';
 import { IdempotencyService, type IdempotencyClaim } from '../idempotency/idempotency.service';
-import type { WaitPreference } from '../payments/payment-wait';
-import type { CreateRefundDto, RefundDto, RefundListQuery } from './refund.dto';
+import type { CreateRefundDto } from './refund.dto';
 import { toRefundDto } from './refund.mapper';
-import type { RefundablePaymentRow, RefundRow } from './refund.rows';
+import type { Refund, RefundablePayment } from './refund.model';
 import { RefundWaiter } from './refund-waiter';
+import { RefundRequestError, RefundRequestErrorCode } from './refunds.exception';
 import { RefundsRepository } from './refunds.repository';
-
-export const REFUNDS_URL = '/v1/refunds';
 
 /** The task that processes a refund in the refund service; one per refund. */
 export const processRefundTaskId = (refundId: string): string => `${refundId}:process`;
 
 /**
- * Refunds as the merchant asks for them. What is refundable is decided under the
- * payment's row lock, in the transaction that reserves the amount, writes the refund,
- * its event and the outbox task for the refund service: fifty concurrent refunds of
- * one payment queue on that lock and never add up to more than was captured.
+ * Refunds as the merchant asks for them, and their outcomes as the refund service
+ * reports them. What is refundable is decided under the payment's row lock, in the
+ * transaction that reserves the amount, writes the refund, its event and the outbox
+ * task for the refund service: fifty concurrent refunds of one payment queue on that
+ * lock and never add up to more than was captured.
  */
 @Injectable()
-export class RefundsService {
-  private readonly logger = new Logger(RefundsService.name);
+export class RefundRequestsService {
+  private readonly logger = new Logger('RefundRequests');
   private readonly defaultWaitMs: number;
 
   constructor(
@@ -49,51 +45,60 @@ export class RefundsService {
     this.defaultWaitMs = config.get('PAYMENT_WAIT_MS', { infer: true });
   }
 
+  /**
+   * Opens the refund and waits (up to `waitMs`, or the configured `PAYMENT_WAIT_MS` when
+   * null) for its outcome; returns the refund as it stands when the wait ends.
+   */
   async create(
     merchantId: string,
     input: CreateRefundDto,
     claim: IdempotencyClaim | null,
-    prefer: WaitPreference,
-  ): Promise<Plain<RefundDto>> {
+    waitMs: number | null,
+  ): Promise<Refund> {
     // A retry of a request whose first run committed the refund resumes from it.
     const refund =
       (claim?.reference ? await this.refunds.find(merchantId, claim.reference) : undefined) ??
       (await readCommitted(this.dataSource, (manager) =>
         this.open(manager, merchantId, input, claim),
       ));
-    return this.waiter.outcome(refund, prefer.waitMs ?? this.defaultWaitMs);
+    return this.waiter.outcome(refund, waitMs ?? this.defaultWaitMs);
   }
 
-  async retrieve(merchantId: string, id: string): Promise<Plain<RefundDto>> {
-    const row = await this.refunds.find(merchantId, id);
-    if (!row) throw GatewayError.notFound('refund', id);
-    return toRefundDto(row);
+  async retrieve(merchantId: string, id: string): Promise<Refund> {
+    const refund = await this.refunds.find(merchantId, id);
+    if (!refund) throw refundNotFound(id);
+    return refund;
   }
 
-  async list(merchantId: string, query: RefundListQuery): Promise<ListObject<Plain<RefundDto>>> {
-    const page = await this.refunds.list(merchantId, query);
-    return new ListObject(REFUNDS_URL, page.rows.map(toRefundDto), page.hasMore);
+  /** The merchant's refunds (of one payment, when `paymentId` is given), newest first. */
+  list(merchantId: string, page: PageRequest, paymentId: string | null): Promise<Page<Refund>> {
+    return this.refunds.list(merchantId, page, paymentId);
   }
 
   /** The refund service's outcome, applied once: refund, payment amounts and event together. */
-  async settle(outcome: RefundSettledPayload): Promise<Plain<RefundDto>> {
+  async settle(outcome: RefundSettledPayload): Promise<Refund> {
     return readCommitted(this.dataSource, async (manager) => {
       const ended = await this.refunds.settle(manager, outcome.refund_id, {
         status: outcome.status,
         failureReason: outcome.status === 'failed' ? (outcome.failure_reason ?? 'unknown') : null,
       });
       if (!ended) {
-        const row = await this.refunds.findById(outcome.refund_id, manager);
-        if (!row) throw new Error(`outcome for unknown refund ${outcome.refund_id}`);
-        return toRefundDto(row);
+        // A redelivered outcome: the refund ended before; an unknown one is a fault.
+        const refund = await this.refunds.findById(outcome.refund_id, manager);
+        if (!refund) throw refundNotFound(outcome.refund_id);
+        return refund;
       }
-      const object = toRefundDto(ended);
-      await this.events.record(manager, ended.merchant_id, `refund.${ended.status}`, object);
+      await this.events.record(
+        manager,
+        ended.merchantId,
+        `refund.${ended.status}`,
+        toRefundDto(ended),
+      );
       this.logger.log(
-        { refund_id: ended.id, payment_id: ended.payment_id },
+        { refund_id: ended.id, payment_id: ended.paymentId },
         `refund ${ended.status}`,
       );
-      return object;
+      return ended;
     });
   }
 
@@ -102,12 +107,17 @@ export class RefundsService {
     merchantId: string,
     input: CreateRefundDto,
     claim: IdempotencyClaim | null,
-  ): Promise<RefundRow> {
+  ): Promise<Refund> {
     const payment = await this.refunds.lockPayment(manager, merchantId, input.payment);
-    if (!payment) throw GatewayError.notFound('payment', input.payment, 'payment');
+    if (!payment) {
+      throw new RefundRequestError(
+        `No such payment: '${input.payment}'`,
+        RefundRequestErrorCode.PaymentNotFound,
+      );
+    }
     const amount = refundAmount(payment, input.amount);
     await this.refunds.reserve(manager, payment.id, amount);
-    const row = await this.refunds.insert(manager, {
+    const refund = await this.refunds.insert(manager, {
       id: newId('re'),
       merchantId,
       paymentId: payment.id,
@@ -116,49 +126,53 @@ export class RefundsService {
       reason: input.reason ?? null,
       metadata: input.metadata ?? {},
     });
-    await this.events.record(manager, merchantId, 'refund.created', toRefundDto(row));
-    if (claim) await this.idempotency.setReference(manager, claim, row.id);
+    await this.events.record(manager, merchantId, 'refund.created', toRefundDto(refund));
+    if (claim) await this.idempotency.setReference(manager, claim, refund.id);
     const task: ProcessRefundPayload = {
-      refund_id: row.id,
+      refund_id: refund.id,
       payment_id: payment.id,
       merchant_id: merchantId,
       amount: amount.toString(),
       currency: payment.currency,
       source: payment.source,
     };
-    await enqueueTask(manager, REFUND_TASK.process, task, { id: processRefundTaskId(row.id) });
-    return row;
+    await enqueueTask(manager, REFUND_TASK.process, task, { id: processRefundTaskId(refund.id) });
+    return refund;
   }
+}
+
+function refundNotFound(refundId: string): RefundRequestError {
+  return new RefundRequestError(
+    `No such refund: '${refundId}'`,
+    RefundRequestErrorCode.RefundNotFound,
+  );
 }
 
 /**
  * What this refund may take: `asked` (or, by default, all that is left) if the payment
  * is captured and `captured − refunded − reserved by pending refunds` covers it.
  */
-export function refundAmount(payment: RefundablePaymentRow, asked: number | undefined): bigint {
+function refundAmount(payment: RefundablePayment, asked: number | undefined): bigint {
   if (payment.status !== 'succeeded') {
-    throw new GatewayError(
+    throw new RefundRequestError(
       `This payment's status is ${payment.status}; only a succeeded (captured) payment can be refunded`,
-      GatewayErrorCode.PaymentUnexpectedState,
-      'payment',
+      RefundRequestErrorCode.PaymentNotCaptured,
     );
   }
-  const captured = BigInt(payment.amount_captured);
-  const refunded = BigInt(payment.amount_refunded);
-  const left = captured - refunded - BigInt(payment.amount_refund_reserved);
+  const captured = payment.amountCaptured;
+  const refunded = payment.amountRefunded;
+  const left = captured - refunded - payment.amountRefundReserved;
   if (refunded >= captured) {
-    throw new GatewayError(
+    throw new RefundRequestError(
       `Payment ${payment.id} has already been refunded`,
-      GatewayErrorCode.ChargeAlreadyRefunded,
-      'payment',
+      RefundRequestErrorCode.PaymentRefunded,
     );
   }
   const amount = asked === undefined ? left : BigInt(asked);
   if (amount > left || amount <= 0n) {
-    throw new GatewayError(
+    throw new RefundRequestError(
       `Refund amount (${amount}) is greater than what is left to refund on payment ${payment.id} (${left}, after pending refunds)`,
-      GatewayErrorCode.AmountTooLarge,
-      'amount',
+      RefundRequestErrorCode.AmountTooLarge,
     );
   }
   return amount;

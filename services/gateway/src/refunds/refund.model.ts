@@ -1,0 +1,35 @@
+/** Why a merchant refunds (Stripe's reasons). */
+export const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
+export type RefundReason = (typeof REFUND_REASONS)[number];
+
+/** A refund's status: `pending` until the refund service's outcome is recorded. */
+export const REFUND_STATUSES = ['pending', 'succeeded', 'failed', 'canceled'] as const;
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
+
+/** A refund, as the refund use cases see it. Money is `bigint` minor units. */
+export interface Refund {
+  id: string;
+  merchantId: string;
+  paymentId: string;
+  amount: bigint;
+  currency: string;
+  status: RefundStatus;
+  reason: RefundReason | null;
+  /** Why it failed: the processor's reason, `insufficient_funds` or `processor_unavailable`. */
+  failureReason: string | null;
+  metadata: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What a refund decision needs of its payment, read under the payment's row lock. */
+export interface RefundablePayment {
+  id: string;
+  status: string;
+  amountCaptured: bigint;
+  amountRefunded: bigint;
+  /** Held by refunds still pending. */
+  amountRefundReserved: bigint;
+  currency: string;
+  source: string;
+}
