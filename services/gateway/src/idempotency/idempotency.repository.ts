@@ -155,7 +155,8 @@ export class IdempotencyRepository {
   async completeMany(
     items: readonly ({ claim: ClaimInput } & StoredResponse)[],
   ): Promise<boolean[]> {
-    const rows = await this.dataSource.query<{ scope: string; key: string }[]>(
+    // TypeORM answers an UPDATE with [rows RETURNING, affected count], not the rows alone.
+    const [rows] = await this.dataSource.query<[{ scope: string; key: string }[], number]>(
       `UPDATE idempotency_keys k
           SET state = 'done', status_code = i.status_code, response_body = i.response_body,
               response_headers = i.response_headers::jsonb, completed_at = now(),
