@@ -85,6 +85,53 @@ function scopedKey(row: { scope: string; key: string }): string {
   return `${row.scope}\u0000${row.key}`;
 }
 
+/** The claim a reference is recorded for: the key, and the request that holds it. */
+export type ClaimKey = Pick<ClaimInput, 'scope' | 'key' | 'requestHash'>;
+
+/**
+ * A statement part that records idempotency references (what a retry after a crash
+ * resumes from): `setReference`'s update, set-based, for a statement that creates the
+ * objects the references name (the payment creation), so the two commit together in
+ * one round trip. A claim no longer held (expired and taken over) is left alone.
+ *
+ * With the repository's own statements, this is the only code that writes
+ * `idempotency_keys`.
+ */
+export class IdempotencyReferences {
+  private constructor(
+    readonly parameters: unknown[],
+    private readonly firstParameter: number,
+  ) {}
+
+  /** Parameters numbered from `firstParameter` (four of them). */
+  static of(
+    references: readonly { claim: ClaimKey; reference: string }[],
+    firstParameter: number,
+  ): IdempotencyReferences {
+    return new IdempotencyReferences(
+      [
+        references.map((r) => r.reference),
+        references.map((r) => r.claim.scope),
+        references.map((r) => r.claim.key),
+        references.map((r) => r.claim.requestHash),
+      ],
+      firstParameter,
+    );
+  }
+
+  /** A CTE, `idempotency_references AS (UPDATE …)`, to stand among the caller's. */
+  cte(): string {
+    const n = this.firstParameter;
+    return `idempotency_references AS (
+      UPDATE idempotency_keys k SET reference = r.reference
+        FROM unnest($${n}::text[], $${n + 1}::text[], $${n + 2}::text[], $${n + 3}::text[])
+          AS r(reference, scope, key, request_hash)
+       WHERE k.scope = r.scope AND k.key = r.key AND k.request_hash = r.request_hash
+         AND k.state = 'in_progress'
+    )`;
+  }
+}
+
 @Injectable()
 export class IdempotencyRepository {
   /** Claims of concurrent requests share one statement. */
@@ -179,12 +226,9 @@ export class IdempotencyRepository {
     return items.map((item) => stored.has(scopedKey(item.claim)));
   }
 
-  async setReference(db: Queryable, claim: ClaimInput, reference: string): Promise<void> {
-    await db.query(
-      `UPDATE idempotency_keys SET reference = $4
-        WHERE scope = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'`,
-      [claim.scope, claim.key, claim.requestHash, reference],
-    );
+  async setReference(db: Queryable, claim: ClaimKey, reference: string): Promise<void> {
+    const references = IdempotencyReferences.of([{ claim, reference }], 1);
+    await db.query(`WITH ${references.cte()} SELECT 1`, references.parameters);
   }
 
   /**

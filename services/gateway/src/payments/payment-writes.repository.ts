@@ -5,7 +5,7 @@ import { GroupCommit } from '@clearline/persistence';
 import { OutboxStatement } from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites } from '../events/events.repository';
-import type { IdempotencyClaim } from '../idempotency/idempotency.service';
+import { IdempotencyReferences, type ClaimKey } from '../idempotency/idempotency.repository';
 import type { CaptureMethod, Payment, PaymentChange, PaymentState } from './payment.model';
 import { PAYMENT_COLUMNS, toPayment, type PaymentRow } from './payment.rows';
 
@@ -19,7 +19,7 @@ export interface PaymentIntake {
   source: string;
   description: string | null;
   metadata: Record<string, string>;
-  claim: Pick<IdempotencyClaim, 'scope' | 'key' | 'requestHash'> | null;
+  claim: ClaimKey | null;
 }
 
 /** A status change of a payment task, with the event that reports it. */
@@ -34,16 +34,16 @@ export interface Settlement {
 
 /**
  * Creation: the payments, the idempotency references of their requests (what a retry
- * after a crash resumes from) and their `gateway.authorize_payment` outbox tasks (the
- * task layer's `OutboxStatement`), in one statement (atomic, one round trip).
+ * after a crash resumes from; the idempotency repository's `IdempotencyReferences`) and
+ * their `gateway.authorize_payment` outbox tasks (the task layer's `OutboxStatement`),
+ * in one statement (atomic, one round trip).
  */
-function createSql(outbox: OutboxStatement): string {
+function createSql(references: IdempotencyReferences, outbox: OutboxStatement): string {
   return `
   WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-                         $7::text[], $8::jsonb[], $9::text[], $10::text[], $11::text[])
-      AS i(id, merchant_id, amount, currency, capture_method, source, description, metadata,
-           claim_scope, claim_key, claim_hash)
+                         $7::text[], $8::jsonb[])
+      AS i(id, merchant_id, amount, currency, capture_method, source, description, metadata)
   ), inserted AS (
     INSERT INTO payments
       (id, merchant_id, amount, currency, status, capture_method, source, description, metadata)
@@ -51,11 +51,7 @@ function createSql(outbox: OutboxStatement): string {
            metadata
       FROM input
     RETURNING ${PAYMENT_COLUMNS}
-  ), referenced AS (
-    UPDATE idempotency_keys k SET reference = i.id FROM input i
-     WHERE k.scope = i.claim_scope AND k.key = i.claim_key AND k.request_hash = i.claim_hash
-       AND k.state = 'in_progress'
-  ), queued AS (
+  ), ${references.cte()}, queued AS (
     ${outbox.insert(outbox.rows('o'))}
   )
   SELECT inserted.*, ${outbox.notifyAfter('queued')} AS woken FROM inserted`;
@@ -129,6 +125,10 @@ export class PaymentWritesRepository {
   }
 
   private async create(payments: readonly PaymentIntake[]): Promise<PaymentRow[]> {
+    const references = IdempotencyReferences.of(
+      payments.flatMap((p) => (p.claim ? [{ claim: p.claim, reference: p.id }] : [])),
+      9,
+    );
     const outbox = OutboxStatement.of(
       payments.map((p) => {
         const payload: PaymentTaskPayload = { payment_id: p.id };
@@ -138,10 +138,10 @@ export class PaymentWritesRepository {
           options: { id: paymentTaskId(p.id, 'authorize') },
         };
       }),
-      { firstParameter: 12 },
+      { firstParameter: 9 + references.parameters.length },
     );
     const rows = await this.dataSource.query<(PaymentRow & { woken: unknown })[]>(
-      createSql(outbox),
+      createSql(references, outbox),
       [
         payments.map((p) => p.id),
         payments.map((p) => p.merchantId),
@@ -151,9 +151,7 @@ export class PaymentWritesRepository {
         payments.map((p) => p.source),
         payments.map((p) => p.description),
         payments.map((p) => JSON.stringify(p.metadata)),
-        payments.map((p) => p.claim?.scope ?? null),
-        payments.map((p) => p.claim?.key ?? null),
-        payments.map((p) => p.claim?.requestHash ?? null),
+        ...references.parameters,
         ...outbox.parameters,
       ],
     );

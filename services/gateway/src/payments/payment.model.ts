@@ -37,6 +37,12 @@ export interface Payment {
   updatedAt: Date;
 }
 
+/** A payment as a refund decision sees it, under the payment's row lock. */
+export interface RefundablePayment extends Payment {
+  /** What refunds still pending hold of `amountCaptured`. */
+  amountRefundReserved: bigint;
+}
+
 /** What a status change writes besides the status; absent amounts are left as they are. */
 export interface PaymentChange {
   status: PaymentState;

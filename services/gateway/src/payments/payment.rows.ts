@@ -1,4 +1,4 @@
-import type { CaptureMethod, Payment, PaymentState } from './payment.model';
+import type { CaptureMethod, Payment, PaymentState, RefundablePayment } from './payment.model';
 
 /** The select list of a payment (every query that returns payments uses it). */
 export const PAYMENT_COLUMNS = `id, merchant_id, amount, currency, status, capture_method, amount_capturable,
@@ -45,4 +45,13 @@ export function toPayment(row: PaymentRow): Payment {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** A payment row with the amount pending refunds reserve. */
+export interface RefundablePaymentRow extends PaymentRow {
+  amount_refund_reserved: string;
+}
+
+export function toRefundablePayment(row: RefundablePaymentRow): RefundablePayment {
+  return { ...toPayment(row), amountRefundReserved: BigInt(row.amount_refund_reserved) };
 }

@@ -2,14 +2,41 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { GroupCommit, paginate, type Page, type PageRequest } from '@clearline/persistence';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
-import type { Payment, PaymentState } from './payment.model';
-import { PAYMENT_COLUMNS, toPayment, type PaymentRow } from './payment.rows';
+import type { Payment, PaymentState, RefundablePayment } from './payment.model';
+import {
+  PAYMENT_COLUMNS,
+  toPayment,
+  toRefundablePayment,
+  type PaymentRow,
+  type RefundablePaymentRow,
+} from './payment.rows';
 
 type Queryable = Pick<EntityManager, 'query'>;
 /** TypeORM answers UPDATE … RETURNING with `[rows, affected]`. */
 type Updated = [PaymentRow[], number];
 
-/** All reads of payments, and the claims of capture and cancel. Every read for a merchant is filtered by the merchant. */
+/**
+ * A CTE for the statement that ends refunds (the refunds repository's): `source` yields
+ * `(payment_id, amount, status)` of each refund that ended, and its payment's
+ * reservation is settled: the amount moves to `amount_refunded` if the refund succeeded,
+ * and is freed either way. With `reserveRefund`, the only code that writes the refund
+ * columns of `payments`.
+ */
+export function settleRefundReservations(source: string): string {
+  return `refund_reservations AS (
+    UPDATE payments p
+       SET amount_refund_reserved = p.amount_refund_reserved - s.amount,
+           amount_refunded = p.amount_refunded + CASE WHEN s.status = 'succeeded' THEN s.amount ELSE 0 END,
+           updated_at = now()
+      FROM ${source} s WHERE p.id = s.payment_id
+  )`;
+}
+
+/**
+ * The reads of payments, the claims of capture and cancel, and the refund reservations
+ * (the settlements of the payment tasks are in `PaymentWritesRepository`). Every read for
+ * a merchant is filtered by the merchant.
+ */
 @Injectable()
 export class PaymentsRepository {
   /** Concurrent lookups by id share one query (the payment tasks' first read). */
@@ -72,6 +99,35 @@ export class PaymentsRepository {
       [merchantId, id, transition.from, transition.to, transition.amountMax ?? null],
     );
     return rows[0] && toPayment(rows[0]);
+  }
+
+  /**
+   * Locks the merchant's payment for a refund decision: concurrent refunds of one
+   * payment queue here, and each sees what the ones before it reserved.
+   */
+  async lockForRefund(
+    manager: EntityManager,
+    merchantId: string,
+    id: string,
+  ): Promise<RefundablePayment | undefined> {
+    const rows = await manager.query<RefundablePaymentRow[]>(
+      `SELECT ${PAYMENT_COLUMNS}, amount_refund_reserved
+         FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
+      [merchantId, id],
+    );
+    return rows[0] && toRefundablePayment(rows[0]);
+  }
+
+  /**
+   * Reserves `amount` of a locked payment for a refund (the table's CHECK, refunded +
+   * reserved <= captured, is the last line of defence).
+   */
+  async reserveRefund(manager: EntityManager, id: string, amount: bigint): Promise<void> {
+    await manager.query(
+      `UPDATE payments SET amount_refund_reserved = amount_refund_reserved + $2, updated_at = now()
+        WHERE id = $1`,
+      [id, amount.toString()],
+    );
   }
 
   /** A page of the merchant's payments, newest first. */

@@ -14,7 +14,9 @@ import type { GatewayEnvironment } from '../gateway.env';
 import { IdempotencyService, type IdempotencyClaim } from '../idempotency/idempotency.service';
 import type { CreateRefundDto } from './refund.dto';
 import { toRefundDto } from './refund.mapper';
-import type { Refund, RefundablePayment } from './refund.model';
+import type { RefundablePayment } from '../payments/payment.model';
+import { PaymentsRepository } from '../payments/payments.repository';
+import type { Refund } from './refund.model';
 import { RefundWaiter } from './refund-waiter';
 import { RefundRequestError, RefundRequestErrorCode } from './refunds.exception';
 import { RefundsRepository } from './refunds.repository';
@@ -36,6 +38,7 @@ export class RefundRequestsService {
 
   constructor(
     private readonly refunds: RefundsRepository,
+    private readonly payments: PaymentsRepository,
     private readonly waiter: RefundWaiter,
     private readonly events: EventsService,
     private readonly idempotency: IdempotencyService,
@@ -108,7 +111,7 @@ export class RefundRequestsService {
     input: CreateRefundDto,
     claim: IdempotencyClaim | null,
   ): Promise<Refund> {
-    const payment = await this.refunds.lockPayment(manager, merchantId, input.payment);
+    const payment = await this.payments.lockForRefund(manager, merchantId, input.payment);
     if (!payment) {
       throw new RefundRequestError(
         `No such payment: '${input.payment}'`,
@@ -116,7 +119,7 @@ export class RefundRequestsService {
       );
     }
     const amount = refundAmount(payment, input.amount);
-    await this.refunds.reserve(manager, payment.id, amount);
+    await this.payments.reserveRefund(manager, payment.id, amount);
     const refund = await this.refunds.insert(manager, {
       id: newId('re'),
       merchantId,

@@ -21,15 +21,3 @@ export interface Refund {
   createdAt: Date;
   updatedAt: Date;
 }
-
-/** What a refund decision needs of its payment, read under the payment's row lock. */
-export interface RefundablePayment {
-  id: string;
-  status: string;
-  amountCaptured: bigint;
-  amountRefunded: bigint;
-  /** Held by refunds still pending. */
-  amountRefundReserved: bigint;
-  currency: string;
-  source: string;
-}

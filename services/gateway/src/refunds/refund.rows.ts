@@ -1,4 +1,4 @@
-import type { Refund, RefundablePayment, RefundReason, RefundStatus } from './refund.model';
+import type { Refund, RefundReason, RefundStatus } from './refund.model';
 
 /** The select list of a refund (every query that returns refunds uses it). */
 export const REFUND_COLUMNS = `id, merchant_id, payment_id, amount, currency, status, reason, failure_reason,
@@ -19,17 +19,6 @@ export interface RefundRow {
   updated_at: Date;
 }
 
-/** The refund-related columns of a payment, read under a row lock. */
-export interface RefundablePaymentRow {
-  id: string;
-  status: string;
-  amount_captured: string;
-  amount_refunded: string;
-  amount_refund_reserved: string;
-  currency: string;
-  source: string;
-}
-
 /** The refund a row holds. */
 export function toRefund(row: RefundRow): Refund {
   return {
@@ -44,17 +33,5 @@ export function toRefund(row: RefundRow): Refund {
     metadata: row.metadata,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
-  };
-}
-
-export function toRefundablePayment(row: RefundablePaymentRow): RefundablePayment {
-  return {
-    id: row.id,
-    status: row.status,
-    amountCaptured: BigInt(row.amount_captured),
-    amountRefunded: BigInt(row.amount_refunded),
-    amountRefundReserved: BigInt(row.amount_refund_reserved),
-    currency: row.currency,
-    source: row.source,
   };
 }

@@ -1,14 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { paginate, type Page, type PageRequest } from '@clearline/persistence';
-import type { Refund, RefundablePayment, RefundReason } from './refund.model';
-import {
-  REFUND_COLUMNS,
-  toRefund,
-  toRefundablePayment,
-  type RefundablePaymentRow,
-  type RefundRow,
-} from './refund.rows';
+import { settleRefundReservations } from '../payments/payments.repository';
+import type { Refund, RefundReason } from './refund.model';
+import { REFUND_COLUMNS, toRefund, type RefundRow } from './refund.rows';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
@@ -23,38 +18,13 @@ export interface NewRefund {
 }
 
 /**
- * All SQL for refunds, including the refund columns of payments: what is refundable is
- * decided here, under the payment's row lock. Every read for a merchant is filtered by it.
+ * All SQL for refunds. Ending a refund settles its payment's reservation in the same
+ * statement, through the payments repository's `settleRefundReservations`. Every read for
+ * a merchant is filtered by it.
  */
 @Injectable()
 export class RefundsRepository {
   constructor(private readonly dataSource: DataSource) {}
-
-  /**
-   * Locks the merchant's payment for a refund decision: concurrent refunds of one
-   * payment queue here, and each sees what the ones before it reserved.
-   */
-  async lockPayment(
-    manager: EntityManager,
-    merchantId: string,
-    paymentId: string,
-  ): Promise<RefundablePayment | undefined> {
-    const rows = await manager.query<RefundablePaymentRow[]>(
-      `SELECT id, status, amount_captured, amount_refunded, amount_refund_reserved, currency, source
-         FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
-      [merchantId, paymentId],
-    );
-    return rows[0] && toRefundablePayment(rows[0]);
-  }
-
-  /** Reserves `amount` of a locked payment (the table's CHECK is the last line of defence). */
-  async reserve(manager: EntityManager, paymentId: string, amount: bigint): Promise<void> {
-    await manager.query(
-      `UPDATE payments SET amount_refund_reserved = amount_refund_reserved + $2, updated_at = now()
-        WHERE id = $1`,
-      [paymentId, amount.toString()],
-    );
-  }
 
   async insert(manager: EntityManager, refund: NewRefund): Promise<Refund> {
     const rows = await manager.query<RefundRow[]>(
@@ -98,8 +68,8 @@ export class RefundsRepository {
   }
 
   /**
-   * Ends a pending refund and settles its reservation on the payment, in one statement:
-   * the amount moves to `amount_refunded` if it succeeded, and is freed either way.
+   * Ends a pending refund and settles its reservation on the payment, in one statement
+   * (the amount moves to `amount_refunded` if it succeeded, and is freed either way).
    * Returns nothing when the refund had ended before (a redelivered outcome).
    */
   async settle(
@@ -112,13 +82,7 @@ export class RefundsRepository {
          UPDATE refunds SET status = $2, failure_reason = $3, updated_at = now()
           WHERE id = $1 AND status = 'pending'
           RETURNING ${REFUND_COLUMNS}
-       ), payment AS (
-         UPDATE payments p
-            SET amount_refund_reserved = p.amount_refund_reserved - e.amount,
-                amount_refunded = p.amount_refunded + CASE WHEN $2 = 'succeeded' THEN e.amount ELSE 0 END,
-                updated_at = now()
-           FROM ended e WHERE p.id = e.payment_id
-       )
+       ), ${settleRefundReservations('ended')}
        SELECT ${REFUND_COLUMNS} FROM ended`,
       [id, outcome.status, outcome.failureReason],
     );
