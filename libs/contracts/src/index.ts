@@ -1,3 +1,4 @@
+export * from './amount';
 export * from './queues';
 export * from './system';
 export * from './ledger';

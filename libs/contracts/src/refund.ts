@@ -1,4 +1,5 @@
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsMinorUnits } from './amount';
 
 /** Tasks of the refund flow: the gateway asks, the refund service settles, the gateway records. */
 export const REFUND_TASK = {
@@ -32,9 +33,8 @@ export class ProcessRefundPayload {
   @Matches(/^mer_[A-Za-z0-9]{1,64}$/)
   merchant_id!: string;
 
-  /** Minor units, as a string of digits. */
-  @IsString()
-  @Matches(/^[1-9]\d{0,18}$/)
+  /** Minor units, as a string of digits, at most the bigint maximum. */
+  @IsMinorUnits()
   amount!: string;
 
   /** ISO 4217, lower case, as on the payment. */
