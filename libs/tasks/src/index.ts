@@ -45,6 +45,7 @@ export {
   type ErrorClass,
   type ErrorMatcher,
 } from './worker/task-options';
+export type { TaskOutcome } from './worker/task-outcome';
 export type { TaskMessage } from './protocol/celery-message';
 
 // ------------------------------------------------------------------------ operating

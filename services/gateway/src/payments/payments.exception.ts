@@ -5,7 +5,7 @@ import {
   type HttpErrorShape,
 } from '../http/api-error';
 import { DomainError } from '../common/domain-error';
-import type { TaskOutcome } from '../common/task-outcome';
+import type { TaskOutcome } from '@clearline/tasks';
 
 /** Every way a payment request or a payment task fails. */
 export enum PaymentErrorCode {

@@ -1,5 +1,5 @@
 import { invalidRequest, resourceMissing, type HttpErrorShape } from '../http/api-error';
-import type { TaskOutcome } from '../common/task-outcome';
+import type { TaskOutcome } from '@clearline/tasks';
 import { DomainError } from '../common/domain-error';
 
 /** Every way a refund request, or the recording of a refund's outcome, fails. */

@@ -1,4 +1,4 @@
-import type { TaskOutcome } from '../common/task-outcome';
+import type { TaskOutcome } from '@clearline/tasks';
 import { DomainError } from '../common/domain-error';
 
 /** The ways delivering a webhook fails. */

@@ -1,3 +1,5 @@
+import type { TaskOutcome } from '@clearline/tasks';
+
 /**
  * Every way a ledger use case fails by throwing. A transfer or an account the rules
  * refuse is not one of them: it gets its named result (TigerBeetle's, `exceeds_credits`,
@@ -24,19 +26,11 @@ export enum LedgerErrorCode {
 }
 
 /**
- * What the task layer does with a task whose handler threw an error of a code:
- * - `retry`: transient; run it again (`retryOn`), and dead-letter it when retries run out;
- * - `fail`: a final, recorded outcome the handler returns as its result;
- * - `dead-letter`: a fault; thrown, never retried, dead-lettered at once.
- */
-export type LedgerTaskOutcome = 'retry' | 'fail' | 'dead-letter';
-
-/**
  * The one place that decides what each code does to a task. Exhaustive (the linter's
  * switch-exhaustiveness-check and the `never` below): a new code cannot be added
  * without choosing its outcome.
  */
-export function ledgerTaskOutcome(code: LedgerErrorCode): LedgerTaskOutcome {
+export function ledgerTaskOutcome(code: LedgerErrorCode): TaskOutcome {
   switch (code) {
     // Lost races: the winner's rows are committed, so the rerun decides.
     case LedgerErrorCode.AccountsCreatedConcurrently:

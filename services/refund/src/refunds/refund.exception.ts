@@ -1,3 +1,5 @@
+import type { TaskOutcome } from '@clearline/tasks';
+
 /**
  * Every way processing a refund fails. Some failures are the refund's answer (it ends
  * `failed` with a reason), some are passing (try again), some are faults (an operator
@@ -41,20 +43,11 @@ export enum RefundErrorCode {
 }
 
 /**
- * What the task layer does with a refund task that met an error of a code:
- * - `retry`: transient; thrown for `retryOn` to run the task again;
- * - `fail`: a final, recorded outcome: the refund ends `failed` with the error's reason
- *   (its hold released), and the task returns that as its result;
- * - `dead-letter`: a fault; thrown, never retried, dead-lettered at once.
- */
-export type RefundTaskOutcome = 'retry' | 'fail' | 'dead-letter';
-
-/**
  * The one place that decides what each code does to a refund task. Exhaustive (the
  * linter's switch-exhaustiveness-check and the `never` below): a new code cannot be
  * added without choosing its outcome.
  */
-export function refundTaskOutcome(code: RefundErrorCode): RefundTaskOutcome {
+export function refundTaskOutcome(code: RefundErrorCode): TaskOutcome {
   switch (code) {
     case RefundErrorCode.JobOpenedConcurrently:
     case RefundErrorCode.ProcessorUnavailable:
