@@ -1,0 +1,10 @@
+import { Counter } from 'prom-client';
+
+/** Scheduler metrics in the process's default Prometheus registry. */
+export const beatMetrics = {
+  slots: new Counter({
+    name: 'clearline_beat_slots_total',
+    help: 'Schedule slots this process sent (as leader) or skipped (older than their grace window)',
+    labelNames: ['scheduler', 'schedule', 'outcome'],
+  }),
+};

@@ -1,0 +1,91 @@
+import { Counter, Gauge } from 'prom-client';
+import type { DataSource } from 'typeorm';
+
+/** The task layer's tables whose size operators watch. */
+export const TASK_TABLES = [
+  'task_results',
+  'task_inbox',
+  'task_outbox',
+  'task_schedule_slots',
+] as const;
+
+/** Where the size gauges read from: the latest data source watched (one per process in production). */
+const sources: DataSource[] = [];
+
+/**
+ * Estimated rows (the planner's `reltuples`, kept fresh by autovacuum, so a scrape never
+ * counts a big table; a table never analysed yet is small and is counted) and bytes
+ * (heap, indexes and TOAST) of each task table.
+ */
+async function readSizes(): Promise<{ table: string; rows: number; bytes: number }[]> {
+  const source = sources.at(-1);
+  if (!source?.isInitialized) return [];
+  const rows: { table: string; estimate: number; bytes: string; oid: string }[] =
+    await source.query(
+      `SELECT t AS table, c.reltuples::float8 AS estimate, pg_total_relation_size(c.oid)::text AS bytes
+         FROM unnest($1::text[]) AS t JOIN pg_class c ON c.oid = to_regclass(t)`,
+      [[...TASK_TABLES]],
+    );
+  return Promise.all(
+    rows.map(async (row) => {
+      let count = row.estimate;
+      if (count < 0) {
+        const [counted] = await source.query<{ n: number }[]>(
+          `SELECT count(*)::float8 AS n FROM ${row.table}`,
+        );
+        count = counted?.n ?? 0;
+      }
+      return { table: row.table, rows: count, bytes: Number(row.bytes) };
+    }),
+  );
+}
+
+let sizesOnce: Promise<{ table: string; rows: number; bytes: number }[]> | null = null;
+
+/** Both gauges read one query per scrape. */
+function sizesForScrape(): Promise<{ table: string; rows: number; bytes: number }[]> {
+  sizesOnce ??= readSizes()
+    .catch(() => [])
+    .finally(() => {
+      setImmediate(() => {
+        sizesOnce = null;
+      });
+    });
+  return sizesOnce;
+}
+
+/** Retention metrics in the process's default Prometheus registry. */
+export const retentionMetrics = {
+  tableRows: new Gauge({
+    name: 'clearline_task_table_rows',
+    help: 'Rows in a task-layer table (estimated by PostgreSQL statistics), read on scrape',
+    labelNames: ['table'],
+    async collect() {
+      this.reset();
+      for (const size of await sizesForScrape()) this.set({ table: size.table }, size.rows);
+    },
+  }),
+  tableBytes: new Gauge({
+    name: 'clearline_task_table_bytes',
+    help: 'Bytes of a task-layer table with its indexes and TOAST, read on scrape',
+    labelNames: ['table'],
+    async collect() {
+      this.reset();
+      for (const size of await sizesForScrape()) this.set({ table: size.table }, size.bytes);
+    },
+  }),
+  swept: new Counter({
+    name: 'clearline_task_rows_swept_total',
+    help: 'Rows deleted by the retention sweep, by table',
+    labelNames: ['table'],
+  }),
+};
+
+/** The size gauges read `dataSource` until the returned function is called. */
+export function watchTableSizes(dataSource: DataSource): () => void {
+  sources.push(dataSource);
+  return () => {
+    const i = sources.lastIndexOf(dataSource);
+    if (i >= 0) sources.splice(i, 1);
+  };
+}
