@@ -1,0 +1,215 @@
+import { hostname } from 'node:os';
+import { Logger } from '@nestjs/common';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { DataSource } from 'typeorm';
+import type { TaskMessage } from '../protocol/celery-message';
+import {
+  CONTROL_EXCHANGE,
+  decodeCommand,
+  type ActiveTaskInfo,
+  type InspectAnswers,
+  type InspectKind,
+  type ReservedTaskInfo,
+} from './control-protocol';
+import { RateLimiters } from './rate-limit';
+import { REVOCATION_EXPIRES_MS_DEFAULT, Revocations, type Revocation } from './revocations';
+import {
+  TaskGuard,
+  timeLimitsOf,
+  TIME_LIMIT_HARD_MS_DEFAULT,
+  type TimeLimitOptions,
+} from './time-limits';
+
+export interface WorkerControlOptions {
+  /** The worker's name in inspect replies (Celery's node name). */
+  workerName: string;
+  concurrency: number;
+  prefetch: number;
+  timeLimitHardMsDefault?: number;
+  queues: () => string[];
+  registered: () => string[];
+}
+
+interface Running {
+  guard: TaskGuard;
+  info: ActiveTaskInfo;
+}
+
+let workersInProcess = 0;
+
+/** `service@host:pid`, with a counter when one process runs several workers (tests). */
+export function workerName(service: string): string {
+  workersInProcess += 1;
+  const suffix = workersInProcess > 1 ? `:${workersInProcess}` : '';
+  return `${service}@${hostname()}:${process.pid}${suffix}`;
+}
+
+/**
+ * The control side of one worker: the revocations it honours, its rate limiters, the
+ * guards (time limits, terminate) of its running tasks, and the answers to inspect
+ * requests, received on its own queue bound to the control exchange.
+ */
+export class WorkerControl {
+  private readonly logger = new Logger(WorkerControl.name);
+  readonly revocations = new Revocations();
+  readonly rateLimits: RateLimiters;
+  private readonly running = new Map<string, Running>();
+  private readonly reserved = new Map<string, ReservedTaskInfo>();
+  private readonly processed = new Map<string, number>();
+  private readonly startedAtMs = Date.now();
+  private channel: Channel | null = null;
+
+  constructor(
+    private readonly options: WorkerControlOptions,
+    private readonly dataSource: DataSource,
+  ) {
+    this.rateLimits = new RateLimiters(dataSource);
+  }
+
+  get workerName(): string {
+    return this.options.workerName;
+  }
+
+  /**
+   * On every (re)connection: binds this worker's control queue first, then reads the
+   * persisted revocations, so no revoke falls between the two; runs before the work
+   * queues are consumed.
+   */
+  async attach(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) =>
+      this.logger.warn(`control channel error: ${error.message}`),
+    );
+    const { queue } = await channel.assertQueue('', {
+      exclusive: true,
+      autoDelete: true,
+      durable: false,
+      arguments: { 'x-queue-type': 'classic' },
+    });
+    await channel.bindQueue(queue, CONTROL_EXCHANGE, '');
+    await channel.consume(queue, (command) => command && this.onCommand(channel, command), {
+      noAck: true,
+    });
+    this.channel = channel;
+    await this.revocations.load(this.dataSource);
+  }
+
+  /** The revocation of this task, if it is revoked. */
+  revoked(taskId: string): Revocation | undefined {
+    return this.revocations.get(taskId);
+  }
+
+  /** A delivery arrived: it is reserved until its handler begins or it is settled. */
+  received(delivery: ConsumeMessage, queue: string): void {
+    const headers: Record<string, unknown> = delivery.properties.headers ?? {};
+    const id = headers['id'];
+    if (typeof id !== 'string') return;
+    const name = headers['task'];
+    this.reserved.set(id, {
+      id,
+      name: typeof name === 'string' ? name : 'unknown',
+      queue,
+      receivedAt: new Date().toISOString(),
+      worker: this.workerName,
+    });
+  }
+
+  /** The delivery's outcome is settled (acknowledged or given back). */
+  settled(delivery: ConsumeMessage): void {
+    const headers: Record<string, unknown> = delivery.properties.headers ?? {};
+    const id = headers['id'];
+    if (typeof id === 'string' && !this.running.has(id)) this.reserved.delete(id);
+  }
+
+  /** The handler begins: its guard holds its limits and lets a revoke terminate it. */
+  begin(message: TaskMessage, queue: string, options: TimeLimitOptions): TaskGuard {
+    const limits = timeLimitsOf(
+      message,
+      options,
+      this.options.timeLimitHardMsDefault ?? TIME_LIMIT_HARD_MS_DEFAULT,
+    );
+    const guard = new TaskGuard(message.id, limits);
+    this.reserved.delete(message.id);
+    this.running.set(message.id, {
+      guard,
+      info: {
+        id: message.id,
+        name: message.task,
+        queue,
+        startedAt: new Date().toISOString(),
+        worker: this.workerName,
+      },
+    });
+    return guard;
+  }
+
+  /** The run is over, however it ended. */
+  end(guard: TaskGuard, message: TaskMessage): void {
+    guard.dispose();
+    if (this.running.get(message.id)?.guard === guard) this.running.delete(message.id);
+    this.processed.set(message.task, (this.processed.get(message.task) ?? 0) + 1);
+  }
+
+  private onCommand(channel: Channel, delivery: ConsumeMessage): void {
+    const command = decodeCommand(delivery.content);
+    if (!command) {
+      this.logger.warn('ignored a control message that is not a command');
+      return;
+    }
+    if (command.method === 'revoke') {
+      const { task_id: taskId, terminate, reason, expires_at_ms: expiresAtMs } = command.arguments;
+      this.revocations.add(taskId, {
+        terminate,
+        reason,
+        expiresAtMs: Number.isFinite(expiresAtMs)
+          ? expiresAtMs
+          : Date.now() + REVOCATION_EXPIRES_MS_DEFAULT,
+      });
+      if (terminate) this.running.get(taskId)?.guard.terminate(reason);
+      return;
+    }
+    const replyTo = delivery.properties.replyTo as string | undefined;
+    if (!replyTo) return;
+    const reply = {
+      worker: this.workerName,
+      kind: command.method,
+      reply: this.answer(command.method),
+    };
+    try {
+      channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(reply)), {
+        correlationId: delivery.properties.correlationId as string | undefined,
+        contentType: 'application/json',
+        deliveryMode: 1,
+      });
+    } catch (error) {
+      this.logger.warn(`inspect reply not sent: ${String(error)}`);
+    }
+  }
+
+  /** This worker's answer to an inspect request. */
+  answer<K extends InspectKind>(kind: K): InspectAnswers[K] {
+    const answers: { [P in InspectKind]: () => InspectAnswers[P] } = {
+      active: () => [...this.running.values()].map((r) => r.info),
+      reserved: () => [...this.reserved.values()],
+      registered: () => [...this.options.registered()].sort(),
+      stats: () => ({
+        worker: this.workerName,
+        pid: process.pid,
+        uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000),
+        concurrency: this.options.concurrency,
+        prefetch: this.options.prefetch,
+        processed: Object.fromEntries(this.processed),
+        queues: this.options.queues(),
+        revoked: this.revocations.size,
+      }),
+    };
+    return answers[kind]();
+  }
+
+  /** Stops listening for commands and gives every task waiting for a rate token back. */
+  async close(): Promise<void> {
+    this.rateLimits.close();
+    await this.channel?.close().catch(() => undefined);
+    this.channel = null;
+  }
+}
