@@ -16,6 +16,12 @@ export interface WorkQueueDefinition {
   name: string;
   deliveryLimit?: number;
   singleActiveConsumer?: boolean;
+  /**
+   * An ordered lane: `shards` queues behind a consistent-hash exchange, and the lane's
+   * tasks with the payload field each is ordered by. Its handlers say the same with
+   * `@Task(name, { orderedBy })`; a worker refuses to start when they disagree.
+   */
+  ordered?: { shards: number; tasks: Readonly<Record<string, string>> };
 }
 
 export const WORK_QUEUES: readonly WorkQueueDefinition[] = [

@@ -61,9 +61,14 @@ export {
   buildTopology,
   toDefinitions,
   TASK_EXCHANGE,
+  ORDER_KEY_HEADER,
+  ORDERED_SHARDS_MAX,
+  shardQueues,
   type Topology,
   type WorkQueueSpec,
+  type OrderedLaneSpec,
 } from './topology';
+export { ORDERED_RETRY_DELAY_MS_MAX } from './ordered/ordered-lanes';
 
 /** The task layer's migrations (`task_outbox`, `task_inbox`, `task_results`), in order. */
 export const TASK_MIGRATIONS = [CreateTaskTables1764000000000];

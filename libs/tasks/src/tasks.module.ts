@@ -18,6 +18,7 @@ import type { TaskMessage } from './protocol/celery-message';
 import { ResultStore } from './results/result-store';
 import { ResultWaiter } from './results/result-waiter';
 import { buildTopology, type WorkQueueSpec } from './topology';
+import { processLanes } from './ordered/ordered-lanes';
 import { taskMetrics } from './worker/task-metrics';
 import { TaskServer } from './worker/task-server';
 
@@ -116,7 +117,16 @@ export class TasksModule {
       global: true,
       imports: async.imports ?? [],
       providers: [
-        { provide: TASKS_OPTIONS, useFactory: async.useFactory, inject: async.inject ?? [] },
+        {
+          provide: TASKS_OPTIONS,
+          inject: async.inject ?? [],
+          useFactory: async (...args: never[]) => {
+            const options = await async.useFactory(...args);
+            // Producers without a container at hand (enqueueTask) route ordered tasks by these.
+            processLanes.add(options.workQueues);
+            return options;
+          },
+        },
         {
           provide: PUBLISH_CONNECTION,
           inject: [TASKS_OPTIONS],
@@ -174,6 +184,7 @@ export class TasksModule {
                 connectionName: `${o.serviceName}-consume`,
                 prefetch: o.prefetch ?? 100,
                 concurrency: o.concurrency ?? 50,
+                workQueues: o.workQueues,
                 ...(o.afterCommit ? { afterCommit: o.afterCommit } : {}),
               },
               ds,

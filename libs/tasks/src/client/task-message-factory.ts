@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { encodeTask, newTaskId, type EncodedTask } from '../protocol/celery-message';
 import { delayRoute, TASK_EXCHANGE } from '../topology';
+import { orderKeyHeader, processLanes, type OrderedLanes } from '../ordered/ordered-lanes';
 import { defaultQueue, type SendOptions } from './send-options';
 
 export interface RoutedTask {
@@ -22,10 +23,24 @@ function toKwargs(payload: unknown): Record<string, unknown> {
   );
 }
 
-/** Encodes a task and chooses its route: straight to its queue, or through the delay levels. */
-export function buildTask(task: string, payload: unknown, options: SendOptions = {}): RoutedTask {
+/**
+ * Encodes a task and chooses its route: straight to its queue, or through the delay
+ * levels. An ordered task goes to its lane with its order key in a header.
+ */
+export function buildTask(
+  task: string,
+  payload: unknown,
+  options: SendOptions = {},
+  lanes: OrderedLanes = processLanes,
+): RoutedTask {
   const id = options.id ?? newTaskId();
-  const queue = options.queue ?? defaultQueue(task);
+  const ordered = lanes.routeOf(task);
+  if (ordered && options.queue !== undefined && options.queue !== ordered.lane) {
+    throw new TypeError(
+      `ordered task ${task} goes to its lane ${ordered.lane}, not ${options.queue}`,
+    );
+  }
+  const queue = ordered?.lane ?? options.queue ?? defaultQueue(task);
   const now = Date.now();
   const eta =
     options.eta ?? (options.countdownMs !== undefined ? new Date(now + options.countdownMs) : null);
@@ -48,6 +63,12 @@ export function buildTask(task: string, payload: unknown, options: SendOptions =
     timeLimitHardS: options.timeLimitHardS ?? null,
     origin: ORIGIN,
   });
+  if (ordered) {
+    encoded.properties.headers = {
+      ...(encoded.properties.headers as Record<string, unknown>),
+      ...orderKeyHeader(task, ordered, toKwargs(payload)),
+    };
+  }
   const delayMs = eta ? eta.getTime() - now : 0;
   const route =
     delayMs > 0 ? delayRoute(queue, delayMs) : { exchange: TASK_EXCHANGE, routingKey: queue };

@@ -1,6 +1,6 @@
 import { connect, type Channel, type GetMessage } from 'amqplib';
 import { encodeTask, decodeTask, MalformedTaskError } from '../protocol/celery-message';
-import { deadLetterQueue, TASK_EXCHANGE } from '../topology';
+import { deadLetterQueue, ORDER_KEY_HEADER, TASK_EXCHANGE } from '../topology';
 import type { Publisher } from '../broker/publisher';
 import { DEAD_LETTER_HEADERS } from './dead-letter';
 
@@ -150,6 +150,14 @@ export class DeadLetterAdmin {
     try {
       const task = decodeTask(message.content, message.properties);
       const fresh = encodeTask({ ...task, retries: 0, eta: null, expires: null });
+      // An ordered task keeps its order key: its lane's hash exchange routes by it.
+      const orderKey = message.properties.headers?.[ORDER_KEY_HEADER] as unknown;
+      if (orderKey !== undefined) {
+        fresh.properties.headers = {
+          ...(fresh.properties.headers as Record<string, unknown>),
+          [ORDER_KEY_HEADER]: orderKey,
+        };
+      }
       await this.publisher.publish(TASK_EXCHANGE, queue, fresh.content, fresh.properties);
     } catch (error) {
       if (!(error instanceof MalformedTaskError)) throw error;

@@ -14,6 +14,8 @@
  *   2^DELAY_LEVELS - 1 ms therefore costs at most DELAY_LEVELS fixed queues and no
  *   timers in memory.
  */
+import { strict as assert } from 'node:assert';
+
 export const TASK_EXCHANGE = 'clearline.tasks';
 export const DEAD_LETTER_EXCHANGE = 'clearline.dead';
 export const DELAY_DELIVER_EXCHANGE = 'clearline.delay.deliver';
@@ -27,6 +29,38 @@ export interface WorkQueueSpec {
   deliveryLimit?: number;
   /** One consumer at a time receives this queue's messages (ordered shards). */
   singleActiveConsumer?: boolean;
+  /**
+   * An ordered lane instead of one queue: tasks of one key run one at a time, in the
+   * order they reach the lane (see {@link OrderedLaneSpec}).
+   */
+  ordered?: OrderedLaneSpec;
+}
+
+/**
+ * An ordered lane: a consistent-hash exchange spreads the lane's tasks over `shards`
+ * quorum queues (`<lane>.shard.<i>`, single active consumer each) by the value of
+ * each task's key, carried in the {@link ORDER_KEY_HEADER} header; a worker runs one
+ * shard's deliveries strictly one at a time, so tasks of one key apply in order.
+ */
+export interface OrderedLaneSpec {
+  /** Shard queues (1 to ORDERED_SHARDS_MAX): the lane's parallelism. */
+  shards: number;
+  /** The lane's tasks and the payload field each is ordered by: `{ 'ledger.post_fee': 'merchant_id' }`. */
+  tasks: Readonly<Record<string, string>>;
+}
+
+/** The header whose value the consistent-hash exchange of an ordered lane hashes. */
+export const ORDER_KEY_HEADER = 'x-clearline-order-key';
+export const ORDERED_SHARDS_MAX = 64;
+
+/** The consistent-hash exchange of an ordered lane. */
+export function orderedExchange(lane: string): string {
+  return `clearline.ordered.${lane}`;
+}
+
+/** The shard queues of an ordered lane, in order. */
+export function shardQueues(lane: string, shards: number): string[] {
+  return Array.from({ length: shards }, (_, i) => `${lane}.shard.${i}`);
 }
 
 export type ExchangeType = 'direct' | 'topic' | 'fanout' | 'x-consistent-hash';
@@ -155,6 +189,66 @@ function workQueueTopology(spec: WorkQueueSpec): Topology {
   };
 }
 
+/**
+ * An ordered lane: `clearline.tasks` (routing key = lane) and the delay levels feed the
+ * lane's consistent-hash exchange, which hashes the order key header over the shard
+ * queues (weight 1 each). A message without the header reaches no queue, so a producer
+ * that does not know the task is ordered fails loudly (unroutable) instead of
+ * delivering out of order. Every shard dead-letters into `<lane>.dead`; a shard is
+ * also a delay destination of its own (a worker sends a too-early eta round again).
+ */
+function orderedLaneTopology(spec: WorkQueueSpec, ordered: OrderedLaneSpec): Topology {
+  assert(Number.isInteger(ordered.shards), `ordered lane ${spec.name}: shards is an integer`);
+  assert(ordered.shards >= 1, `ordered lane ${spec.name}: at least one shard`);
+  assert(ordered.shards <= ORDERED_SHARDS_MAX, `ordered lane ${spec.name}: too many shards`);
+  const hash = orderedExchange(spec.name);
+  const shards = shardQueues(spec.name, ordered.shards);
+  const anyDelay = '*.'.repeat(DELAY_LEVELS);
+  const args: Record<string, unknown> = {
+    'x-delivery-limit': spec.deliveryLimit ?? DELIVERY_LIMIT_DEFAULT,
+    'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
+    'x-dead-letter-routing-key': spec.name,
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+    'x-single-active-consumer': true,
+  };
+  const toQueue = (source: string, destination: string, routingKey: string): BindingDef => ({
+    source,
+    destination,
+    destinationType: 'queue',
+    routingKey,
+  });
+  return {
+    exchanges: [
+      { ...exchange(hash, 'x-consistent-hash'), arguments: { 'hash-header': ORDER_KEY_HEADER } },
+    ],
+    queues: [
+      ...shards.map((shard) => quorumQueue(shard, args)),
+      quorumQueue(deadLetterQueue(spec.name)),
+    ],
+    bindings: [
+      {
+        source: TASK_EXCHANGE,
+        destination: hash,
+        destinationType: 'exchange',
+        routingKey: spec.name,
+      },
+      {
+        source: DELAY_DELIVER_EXCHANGE,
+        destination: hash,
+        destinationType: 'exchange',
+        routingKey: `${anyDelay}${spec.name}`,
+      },
+      toQueue(DEAD_LETTER_EXCHANGE, deadLetterQueue(spec.name), spec.name),
+      ...shards.flatMap((shard) => [
+        toQueue(hash, shard, '1'),
+        toQueue(DEAD_LETTER_EXCHANGE, deadLetterQueue(spec.name), shard),
+        toQueue(DELAY_DELIVER_EXCHANGE, shard, `${anyDelay}${shard}`),
+      ]),
+    ],
+  };
+}
+
 /** The whole topology for these work queues: the single place it is defined. */
 export function buildTopology(workQueues: readonly WorkQueueSpec[]): Topology {
   const parts = [
@@ -164,7 +258,9 @@ export function buildTopology(workQueues: readonly WorkQueueSpec[]): Topology {
       bindings: [],
     },
     delayTopology(),
-    ...workQueues.map(workQueueTopology),
+    ...workQueues.map((spec) =>
+      spec.ordered ? orderedLaneTopology(spec, spec.ordered) : workQueueTopology(spec),
+    ),
   ];
   return {
     exchanges: parts.flatMap((part) => part.exchanges),

@@ -42,6 +42,13 @@ export interface TaskHandlerOptions {
    * each task is run again alone, so one bad task never fails its neighbours.
    */
   batch?: TaskBatchOptions;
+  /**
+   * Ordered task: tasks with the same value of this payload field run one at a time,
+   * in the order they were sent, across all workers. The task must be declared in an
+   * ordered lane of the work queues (`ordered.tasks`) with the same field; a retry
+   * waits in place, holding its shard, so later tasks of the key never overtake it.
+   */
+  orderedBy?: string;
 }
 
 export interface TaskBatchOptions {

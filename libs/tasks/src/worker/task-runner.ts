@@ -24,6 +24,7 @@ import { TaskBatchContext, TaskContext } from './task-context';
 import { taskMetrics } from './task-metrics';
 import { isRetryable, retryDelayMs, shouldRetry, type TaskHandlerOptions } from './task-options';
 import { readCommitted } from '@clearline/persistence';
+import { orderedRetryDelayMs } from '../ordered/ordered-lanes';
 
 /** What to do with the delivery once processing is over. */
 export type Disposition = 'ack' | 'requeue';
@@ -160,11 +161,36 @@ export class TaskRunner {
       await this.deps.afterCommit?.(message);
       return 'ack';
     } catch (error) {
+      if (options.orderedBy !== undefined && shouldRetry(options, error, message.retries)) {
+        return await this.retryInPlace(task, asError(error));
+      }
       await this.fail(delivery, queue, message, options, asError(error));
       return 'ack';
     } finally {
       stopTimer();
     }
+  }
+
+  /**
+   * An ordered task retries where it stands: it records RETRY, waits out its backoff
+   * holding its shard (the delivery stays unacknowledged, so a crash meanwhile returns
+   * it to the head of the shard), then runs again. Through the delay queues it would
+   * come back behind later tasks of its key.
+   */
+  private async retryInPlace(task: PreparedTask, error: Error): Promise<Disposition> {
+    const { message, queue } = task;
+    const delayMs = orderedRetryDelayMs(task.registered.options, message.retries);
+    await this.record(message, queue, 'RETRY', {
+      errorType: error.name,
+      errorMessage: error.message,
+      traceback: error.stack ?? null,
+    });
+    taskMetrics.retries.inc({ task: message.task });
+    this.logger.warn(
+      `ordered task ${message.task} ${message.id} retry ${message.retries + 1} in ${delayMs} ms, holding ${queue}: ${error.message}`,
+    );
+    await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
+    return this.run({ ...task, message: { ...message, retries: message.retries + 1 } });
   }
 
   private async invoke(

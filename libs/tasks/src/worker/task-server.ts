@@ -9,7 +9,9 @@ import type { Publisher } from '../broker/publisher';
 import { defaultQueue } from '../client/send-options';
 import type { TaskMessage } from '../protocol/celery-message';
 import type { ResultStore } from '../results/result-store';
-import type { Topology } from '../topology';
+import type { Topology, WorkQueueSpec } from '../topology';
+import { assertHandlersAgree, OrderedLanes } from '../ordered/ordered-lanes';
+import { ShardConsumers } from '../ordered/shard-consumers';
 import { AckBatcher } from './ack-batcher';
 import {
   TaskRunner,
@@ -30,6 +32,8 @@ export interface TaskServerOptions {
   /** How long graceful shutdown waits for in-flight tasks. */
   shutdownTimeoutMs?: number;
   afterCommit?: (message: TaskMessage) => Promise<void> | void;
+  /** The work queues, for their ordered lanes: a lane's shards are consumed one delivery at a time. */
+  workQueues?: readonly WorkQueueSpec[];
 }
 
 /** A counting semaphore: at most `size` holders. */
@@ -70,6 +74,8 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   private readonly collectors = new Map<string, BatchCollector<PreparedTask, Disposition>>();
   private consumerTags: string[] = [];
   private closing = false;
+  private readonly lanes: OrderedLanes;
+  private readonly shards: ShardConsumers;
 
   constructor(
     private readonly options: TaskServerOptions,
@@ -84,6 +90,12 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       topology: options.topology,
     });
     this.slots = new Slots(options.concurrency);
+    this.lanes = new OrderedLanes(options.workQueues);
+    this.shards = new ShardConsumers({
+      prefetch: options.prefetch,
+      deliver: (acks, delivery, queue) => this.deliver(acks, delivery, queue),
+      track: (work) => this.track(work),
+    });
     this.runner = new TaskRunner({
       dataSource,
       store,
@@ -99,7 +111,7 @@ export class TaskServer extends Server implements CustomTransportStrategy {
     const queues = new Set<string>();
     for (const [task, handler] of this.getHandlers()) {
       const options = (handler.extras ?? {}) as TaskHandlerOptions;
-      queues.add(options.queue ?? defaultQueue(task));
+      queues.add(options.queue ?? this.lanes.routeOf(task)?.lane ?? defaultQueue(task));
     }
     return [...queues].sort();
   }
@@ -119,6 +131,16 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   }
 
   listen(callback: (error?: unknown) => void): void {
+    try {
+      assertHandlersAgree(
+        [...this.getHandlers()].map(([task, h]) => [task, (h.extras ?? {}) as TaskHandlerOptions]),
+        this.lanes,
+      );
+    } catch (error) {
+      // A handler and the ordered lanes disagree: refuse to start rather than disorder tasks.
+      callback(error);
+      return;
+    }
     this.connection
       .onConnect((model) => this.consume(model))
       .then(() => this.connection.connect())
@@ -137,7 +159,9 @@ export class TaskServer extends Server implements CustomTransportStrategy {
     this.acks = acks;
     this.consumerTags = [];
     const queues = this.queues;
-    for (const queue of queues) {
+    const shardQueues = queues.flatMap((queue) => this.lanes.shardsOf(queue) ?? []);
+    await this.shards.consume(model, shardQueues);
+    for (const queue of queues.filter((q) => !this.lanes.shardsOf(q))) {
       const { consumerTag } = await channel.consume(
         queue,
         (delivery) => {
@@ -232,6 +256,7 @@ export class TaskServer extends Server implements CustomTransportStrategy {
     if (channel) {
       await Promise.all(this.consumerTags.map((tag) => channel.cancel(tag).catch(() => undefined)));
     }
+    this.shards.stop();
     const timeoutMs = this.options.shutdownTimeoutMs ?? 15_000;
     const timedOut = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), timeoutMs).unref(),
@@ -253,6 +278,7 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       // The channel is gone; the broker redelivers what was not acknowledged.
     }
     await this.channel?.close().catch(() => undefined);
+    await this.shards.close();
     await this.connection.close();
   }
 }
