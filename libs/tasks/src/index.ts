@@ -15,6 +15,7 @@
  */
 import type { MigrationSet } from '@clearline/persistence';
 import { CreateTaskTables1764000000000 } from './migrations/1764000000000-CreateTaskTables';
+import { CreateTaskSchedules1796300200000 } from './migrations/1796300200000-CreateTaskSchedules';
 
 // ------------------------------------------------------------------- the Nest module
 export { TasksModule, type TasksModuleOptions, type TasksModuleAsyncOptions } from './tasks.module';
@@ -70,8 +71,35 @@ export {
 } from './topology';
 export { ORDERED_RETRY_DELAY_MS_MAX } from './ordered/ordered-lanes';
 
+// ----------------------------------------------------------- periodic tasks (beat)
+export { provideTaskSchedules } from './beat/beat-lifecycle';
+export {
+  ScheduleError,
+  GRACE_MS_DEFAULT,
+  GRACE_MS_MAX,
+  EVERY_MS_MIN,
+  SLOTS_PER_PASS_MAX,
+  type TaskSchedule,
+} from './beat/task-schedule';
+export {
+  LEADER_POLL_MS_DEFAULT,
+  TICK_MS_MAX_DEFAULT,
+  type BeatOptions,
+} from './beat/beat-scheduler';
+export { KEEPALIVE_BOUND_S } from './beat/beat-leadership';
+export { listSchedules, SCHEDULE_LIST_MAX, type ScheduleInfo } from './beat/schedule-listing';
+
+// ------------------------------------------------------------------------ retention
+export {
+  RESULT_EXPIRES_MS_DEFAULT,
+  INBOX_EXPIRES_MS_DEFAULT,
+  RETENTION_EVERY_MS_DEFAULT,
+  RETENTION_SCHEDULER,
+  type RetentionOptions,
+} from './retention/retention-sweeper';
+
 /** The task layer's migrations (`task_outbox`, `task_inbox`, `task_results`), in order. */
-export const TASK_MIGRATIONS = [CreateTaskTables1764000000000];
+export const TASK_MIGRATIONS = [CreateTaskTables1764000000000, CreateTaskSchedules1796300200000];
 
 /**
  * The task layer's migrations as the migration guard checks them (owner `tasks`):

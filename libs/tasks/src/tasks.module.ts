@@ -8,7 +8,11 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { DataSource } from 'typeorm';
+import { BeatLifecycle } from './beat/beat-lifecycle';
+import type { BeatOptions } from './beat/beat-scheduler';
+import type { TaskSchedule } from './beat/task-schedule';
 import { BrokerConnection } from './broker/broker-connection';
 import { Publisher } from './broker/publisher';
 import { TaskClient } from './client/task-client';
@@ -17,6 +21,7 @@ import { OutboxRelay } from './outbox/outbox-relay';
 import type { TaskMessage } from './protocol/celery-message';
 import { ResultStore } from './results/result-store';
 import { ResultWaiter } from './results/result-waiter';
+import type { RetentionOptions } from './retention/retention-sweeper';
 import { buildTopology, type WorkQueueSpec } from './topology';
 import { processLanes } from './ordered/ordered-lanes';
 import { taskMetrics } from './worker/task-metrics';
@@ -34,6 +39,15 @@ export interface TasksModuleOptions {
   /** Run the outbox relay in this process. */
   outboxRelay?: boolean;
   afterCommit?: (message: TaskMessage) => Promise<void> | void;
+  /**
+   * Periodic tasks of this service (feature modules add theirs with
+   * `provideTaskSchedules`): every replica runs the scheduler, one leads at a time.
+   */
+  schedules?: readonly TaskSchedule[];
+  /** Scheduler tuning; `false`: this process never leads (its schedules still list). */
+  beat?: BeatOptions | false;
+  /** How long task rows are kept; `false`: this process never sweeps. Defaults apply otherwise. */
+  retention?: RetentionOptions | false;
 }
 
 export interface TasksModuleAsyncOptions {
@@ -115,7 +129,7 @@ export class TasksModule {
     return {
       module: TasksModule,
       global: true,
-      imports: async.imports ?? [],
+      imports: [DiscoveryModule, ...(async.imports ?? [])],
       providers: [
         {
           provide: TASKS_OPTIONS,
@@ -193,6 +207,18 @@ export class TasksModule {
             ),
         },
         TasksLifecycle,
+        {
+          provide: BeatLifecycle,
+          inject: [TASKS_OPTIONS, DataSource, DiscoveryService],
+          useFactory: (o: TasksModuleOptions, ds: DataSource, discovery: DiscoveryService) =>
+            new BeatLifecycle(ds, discovery, {
+              databaseUrl: o.databaseUrl,
+              serviceName: o.serviceName,
+              schedules: o.schedules ?? [],
+              beat: o.beat ?? {},
+              retention: o.retention ?? {},
+            }),
+        },
       ],
       exports: [TaskClient, TaskServer, ResultStore, DeadLetterAdmin, Publisher, TASKS_OPTIONS],
     };

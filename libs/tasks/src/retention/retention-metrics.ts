@@ -20,22 +20,21 @@ const sources: DataSource[] = [];
 async function readSizes(): Promise<{ table: string; rows: number; bytes: number }[]> {
   const source = sources.at(-1);
   if (!source?.isInitialized) return [];
-  const rows: { table: string; estimate: number; bytes: string; oid: string }[] =
-    await source.query(
-      `SELECT t AS table, c.reltuples::float8 AS estimate, pg_total_relation_size(c.oid)::text AS bytes
+  const rows: { tbl: string; estimate: number; bytes: string }[] = await source.query(
+    `SELECT t AS tbl, c.reltuples::float8 AS estimate, pg_total_relation_size(c.oid)::text AS bytes
          FROM unnest($1::text[]) AS t JOIN pg_class c ON c.oid = to_regclass(t)`,
-      [[...TASK_TABLES]],
-    );
+    [[...TASK_TABLES]],
+  );
   return Promise.all(
     rows.map(async (row) => {
       let count = row.estimate;
       if (count < 0) {
         const [counted] = await source.query<{ n: number }[]>(
-          `SELECT count(*)::float8 AS n FROM ${row.table}`,
+          `SELECT count(*)::float8 AS n FROM ${row.tbl}`,
         );
         count = counted?.n ?? 0;
       }
-      return { table: row.table, rows: count, bytes: Number(row.bytes) };
+      return { table: row.tbl, rows: count, bytes: Number(row.bytes) };
     }),
   );
 }

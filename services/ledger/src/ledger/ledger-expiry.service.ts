@@ -1,48 +1,59 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Ledger } from '@clearline/ledger-core';
+import type { TaskSchedule } from '@clearline/tasks';
 import type { DataSource } from 'typeorm';
 import { LedgerRepository } from './ledger.repository';
 import { touched } from './ledger.service';
 import { readCommitted } from '@clearline/persistence';
 
-const SWEEP_INTERVAL_MS = 1_000;
 const SWEEP_SIZE_MAX = 1_000;
+/** Batches one run expires at most: a backlog is worked off over the next runs. */
+const SWEEP_BATCHES_MAX = 10;
+
+/** The ledger's own task that runs one expiry sweep; sent by its schedule. */
+export const EXPIRE_PENDINGS_TASK = 'ledger.expire_pendings';
+
+/**
+ * Every second, one sweep for the whole ledger (the replica leading the ledger's
+ * scheduler sends it; any worker runs it). A sweep that misses its second is covered by
+ * the next one, so a missed slot is worth sending only briefly (grace), and a sweep task
+ * that waited in the queue for half a minute is dropped as stale (expires).
+ */
+export const EXPIRE_PENDINGS_SCHEDULE: TaskSchedule = {
+  name: 'expire-pendings',
+  task: EXPIRE_PENDINGS_TASK,
+  everyMs: 1_000,
+  graceMs: 2_000,
+  expiresMs: 30_000,
+};
 
 /**
  * Releases pending transfers whose timeout has passed, as TigerBeetle does: their
- * reserved amounts return to the accounts and they can no longer be posted. Every
- * replica sweeps; SKIP LOCKED shares the work and a pending row being resolved by a
- * batch is left to that batch.
+ * reserved amounts return to the accounts and they can no longer be posted. It runs as
+ * a task on the ledger's schedule (EXPIRE_PENDINGS_SCHEDULE), not a timer in every
+ * replica; SKIP LOCKED still lets a sweep and a batch resolving the same pending row
+ * pass each other, the row left to the batch.
  */
 @Injectable()
-export class LedgerExpiryService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class LedgerExpiryService {
   private readonly logger = new Logger(LedgerExpiryService.name);
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<unknown> = Promise.resolve();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly repository: LedgerRepository,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.sweeping = this.sweep().catch((error: unknown) =>
-        this.logger.warn(`expiring pending transfers failed: ${String(error)}`),
-      );
-    }, SWEEP_INTERVAL_MS);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.sweeping;
+  /** Expires everything due now, batch after batch, up to SWEEP_BATCHES_MAX; returns how many. */
+  async expireDue(): Promise<number> {
+    let expired = 0;
+    for (let batch = 0; batch < SWEEP_BATCHES_MAX; batch += 1) {
+      // Sequential: each batch locks the accounts the next one may need.
+      const ids = await this.sweep();
+      expired += ids.length;
+      if (ids.length < SWEEP_SIZE_MAX) break;
+    }
+    return expired;
   }
 
   /** Expires what is due now, up to one batch; returns the expired ids. */

@@ -1,14 +1,16 @@
 import { Module } from '@nestjs/common';
+import { provideTaskSchedules } from '@clearline/tasks';
 import { LedgerBootstrapService } from './ledger-bootstrap.service';
 import { LedgerCheckRepository } from './ledger-check.repository';
-import { LedgerExpiryService } from './ledger-expiry.service';
+import { LedgerExpiryConsumer } from './ledger-expiry.consumer';
+import { EXPIRE_PENDINGS_SCHEDULE, LedgerExpiryService } from './ledger-expiry.service';
 import { LedgerQueriesService } from './ledger-queries.service';
 import { LedgerConsumer } from './ledger.consumer';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerService } from './ledger.service';
 
 @Module({
-  controllers: [LedgerConsumer],
+  controllers: [LedgerConsumer, LedgerExpiryConsumer],
   providers: [
     LedgerRepository,
     LedgerCheckRepository,
@@ -16,6 +18,8 @@ import { LedgerService } from './ledger.service';
     LedgerQueriesService,
     LedgerExpiryService,
     LedgerBootstrapService,
+    // The module carries its schedule wherever it is imported (the service, its tests).
+    provideTaskSchedules([EXPIRE_PENDINGS_SCHEDULE]),
   ],
   exports: [LedgerService, LedgerQueriesService, LedgerExpiryService],
 })
