@@ -15,6 +15,7 @@
  */
 import type { MigrationSet } from '@clearline/persistence';
 import { CreateTaskTables1764000000000 } from './migrations/1764000000000-CreateTaskTables';
+import { CreateTaskControl1796300100000 } from './migrations/1796300100000-CreateTaskControl';
 import { CreateTaskSchedules1796300200000 } from './migrations/1796300200000-CreateTaskSchedules';
 
 // ------------------------------------------------------------------- the Nest module
@@ -98,8 +99,45 @@ export {
   type RetentionOptions,
 } from './retention/retention-sweeper';
 
+// ---------------------------------------- control: revoke, limits, retry, inspect
+export {
+  TaskControl,
+  INSPECT_TIMEOUT_MS_DEFAULT,
+  INSPECT_TIMEOUT_MS_MAX,
+  type RevokeOptions,
+  type InspectOptions,
+} from './control/task-control';
+export {
+  CONTROL_EXCHANGE,
+  INSPECT_KINDS,
+  type InspectKind,
+  type InspectReply,
+  type InspectAnswers,
+  type ActiveTaskInfo,
+  type ReservedTaskInfo,
+  type WorkerStats,
+} from './control/control-protocol';
+export {
+  SoftTimeLimitExceeded,
+  TimeLimitExceeded,
+  TaskRevokedError,
+  MaxRetriesExceededError,
+} from './control/control-errors';
+export { TIME_LIMIT_HARD_MS_DEFAULT, TIME_LIMIT_MS_MAX } from './control/time-limits';
+export {
+  RATE_PER_S_MAX,
+  GLOBAL_TOKEN_BATCH_MAX,
+  type RateLimit,
+  type RateLimitScope,
+} from './control/rate-limit';
+export { REVOKED_COUNT_MAX, REVOCATION_EXPIRES_MS_DEFAULT } from './control/revocations';
+
 /** The task layer's migrations (`task_outbox`, `task_inbox`, `task_results`), in order. */
-export const TASK_MIGRATIONS = [CreateTaskTables1764000000000, CreateTaskSchedules1796300200000];
+export const TASK_MIGRATIONS = [
+  CreateTaskTables1764000000000,
+  CreateTaskControl1796300100000,
+  CreateTaskSchedules1796300200000,
+];
 
 /**
  * The task layer's migrations as the migration guard checks them (owner `tasks`):

@@ -16,6 +16,9 @@ import type { TaskSchedule } from './beat/task-schedule';
 import { BrokerConnection } from './broker/broker-connection';
 import { Publisher } from './broker/publisher';
 import { TaskClient } from './client/task-client';
+import { REVOCATION_EXPIRES_MS_DEFAULT } from './control/revocations';
+import { TaskControl } from './control/task-control';
+import { workerName } from './control/worker-control';
 import { DeadLetterAdmin } from './dead-letters/dead-letter-admin';
 import { OutboxRelay } from './outbox/outbox-relay';
 import type { TaskMessage } from './protocol/celery-message';
@@ -48,6 +51,12 @@ export interface TasksModuleOptions {
   beat?: BeatOptions | false;
   /** How long task rows are kept; `false`: this process never sweeps. Defaults apply otherwise. */
   retention?: RetentionOptions | false;
+  /**
+   * The hard time limit of every task that declares none (`@Task` `timeLimitHardMs`, or
+   * a call's `timeLimitHardS`): 300 s by default, so a hung task never holds its slot
+   * for ever.
+   */
+  timeLimitHardMsDefault?: number;
 }
 
 export interface TasksModuleAsyncOptions {
@@ -199,6 +208,10 @@ export class TasksModule {
                 prefetch: o.prefetch ?? 100,
                 concurrency: o.concurrency ?? 50,
                 workQueues: o.workQueues,
+                workerName: workerName(o.serviceName),
+                ...(o.timeLimitHardMsDefault !== undefined
+                  ? { timeLimitHardMsDefault: o.timeLimitHardMsDefault }
+                  : {}),
                 ...(o.afterCommit ? { afterCommit: o.afterCommit } : {}),
               },
               ds,
@@ -207,6 +220,19 @@ export class TasksModule {
             ),
         },
         TasksLifecycle,
+        {
+          provide: TaskControl,
+          inject: [TASKS_OPTIONS, DataSource, Publisher, PUBLISH_CONNECTION],
+          // Revocations are kept as long as results are (the retention horizon).
+          useFactory: (o: TasksModuleOptions, ds: DataSource, p: Publisher, c: BrokerConnection) =>
+            new TaskControl(
+              ds,
+              p,
+              c,
+              (o.retention === false ? undefined : o.retention?.resultExpiresMs) ??
+                REVOCATION_EXPIRES_MS_DEFAULT,
+            ),
+        },
         {
           provide: BeatLifecycle,
           inject: [TASKS_OPTIONS, DataSource, DiscoveryService],
@@ -220,7 +246,15 @@ export class TasksModule {
             }),
         },
       ],
-      exports: [TaskClient, TaskServer, ResultStore, DeadLetterAdmin, Publisher, TASKS_OPTIONS],
+      exports: [
+        TaskClient,
+        TaskServer,
+        ResultStore,
+        DeadLetterAdmin,
+        Publisher,
+        TaskControl,
+        TASKS_OPTIONS,
+      ],
     };
   }
 }

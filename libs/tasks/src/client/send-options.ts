@@ -14,8 +14,16 @@ export interface SendOptions {
   parentId?: string;
   group?: string;
   groupIndex?: number;
+  /** Soft time limit of this call in seconds (Celery's `soft_time_limit`); wins over the task's. */
   timeLimitSoftS?: number;
+  /** Hard time limit of this call in seconds (Celery's `time_limit`); wins over the task's. */
   timeLimitHardS?: number;
+  /**
+   * Store no row when it succeeds (header `ignore_result`): for queries whose answer only
+   * this caller needs. `TaskHandle.result()` still gets it when waited for from this
+   * process's `send`; `state()` finds nothing. Failures are still stored.
+   */
+  ignoreResult?: boolean;
   /** Positional arguments instead of a keyword payload. */
   args?: unknown[];
 }

@@ -62,6 +62,7 @@ export function buildTask(
     timeLimitSoftS: options.timeLimitSoftS ?? null,
     timeLimitHardS: options.timeLimitHardS ?? null,
     origin: ORIGIN,
+    ignoreResult: options.ignoreResult ?? false,
   });
   if (ordered) {
     encoded.properties.headers = {

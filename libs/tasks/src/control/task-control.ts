@@ -171,7 +171,7 @@ export class TaskControl {
 
   private onReply(message: ConsumeMessage): void {
     const entry = this.collecting.get(String(message.properties.correlationId ?? ''));
-    if (!entry) return;
+    if (!entry || entry.replies.length >= entry.limit) return;
     try {
       const reply = JSON.parse(message.content.toString('utf8')) as InspectReply;
       if (typeof reply.worker !== 'string') return;

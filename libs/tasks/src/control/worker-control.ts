@@ -76,6 +76,8 @@ export class WorkerControl {
    * queues are consumed.
    */
   async attach(model: ChannelModel): Promise<void> {
+    // A process without task handlers (a producer) is no worker: it answers nothing.
+    if (this.options.queues().length === 0) return;
     const channel = await model.createChannel();
     channel.on('error', (error: Error) =>
       this.logger.warn(`control channel error: ${error.message}`),

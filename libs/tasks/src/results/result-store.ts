@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
+import { splitIgnored } from '../control/ignored-results';
 import { type ResultUpdate, type TaskResultRecord, type TaskState } from './task-state';
 
 export const RESULTS_CHANNEL = 'clearline_task_results';
@@ -65,6 +66,19 @@ const UPSERT_SQL = `
            CASE WHEN octet_length(body) < ${NOTIFY_PAYLOAD_MAX} THEN body ELSE json_build_object('id', id)::text END))
            AS notified
     FROM payloads`;
+
+/** Successes of tasks that ignore their result: notified to waiters, never stored. */
+const NOTIFY_ONLY_SQL = `SELECT count(pg_notify('${RESULTS_CHANNEL}', body)) AS notified
+                           FROM unnest($1::text[]) AS body`;
+
+type Query = (sql: string, parameters: unknown[]) => Promise<unknown>;
+
+/** The upsert, honouring `ignoreResult` (see splitIgnored): at most two statements. */
+async function upsert(query: Query, updates: readonly ResultUpdate[]): Promise<void> {
+  const { stored, notified } = splitIgnored(updates, NOTIFY_PAYLOAD_MAX);
+  if (stored.length > 0) await query(UPSERT_SQL, toParameters(stored));
+  if (notified.length > 0) await query(NOTIFY_ONLY_SQL, [notified]);
+}
 
 function toParameters(updates: readonly ResultUpdate[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 13 }, () => []);
@@ -165,7 +179,7 @@ export class ResultStore {
   /** `writeIn` for many tasks, in one statement; ids must be distinct. */
   async writeManyIn(manager: EntityManager, updates: readonly ResultUpdate[]): Promise<void> {
     if (updates.length === 0) return;
-    await manager.query(UPSERT_SQL, toParameters(updates));
+    await upsert((sql, parameters) => manager.query(sql, parameters), updates);
   }
 
   private async flushLoop(): Promise<void> {
@@ -177,7 +191,10 @@ export class ResultStore {
       const latest = new Map<string, ResultUpdate>();
       for (const item of batch) latest.set(item.update.id, item.update);
       try {
-        await this.dataSource.query(UPSERT_SQL, toParameters([...latest.values()]));
+        await upsert(
+          (sql, parameters) => this.dataSource.query(sql, parameters),
+          [...latest.values()],
+        );
         for (const item of batch) item.resolve();
       } catch (error) {
         this.logger.error(`writing ${batch.length} task results failed: ${String(error)}`);

@@ -50,4 +50,10 @@ export interface ResultUpdate {
   parentId?: string | null;
   groupId?: string | null;
   worker?: string | null;
+  /**
+   * The task ignores its result: a SUCCESS is only notified to waiting callers, never
+   * stored, and states before the end (STARTED, RETRY) are not stored; FAILURE and
+   * REVOKED are stored as always.
+   */
+  ignoreResult?: boolean;
 }

@@ -19,6 +19,11 @@ import { strict as assert } from 'node:assert';
 export const TASK_EXCHANGE = 'clearline.tasks';
 export const DEAD_LETTER_EXCHANGE = 'clearline.dead';
 export const DELAY_DELIVER_EXCHANGE = 'clearline.delay.deliver';
+/**
+ * Remote control (revoke, inspect), fanout: each worker binds its own exclusive,
+ * auto-delete queue, so a command reaches every worker running now.
+ */
+export const CONTROL_EXCHANGE = 'clearline.control';
 /** 2^28 - 1 ms is about 74.5 hours; longer delays are re-delayed when they arrive. */
 export const DELAY_LEVELS = 28;
 export const DELAY_MAX_MS = 2 ** DELAY_LEVELS - 1;
@@ -253,7 +258,11 @@ function orderedLaneTopology(spec: WorkQueueSpec, ordered: OrderedLaneSpec): Top
 export function buildTopology(workQueues: readonly WorkQueueSpec[]): Topology {
   const parts = [
     {
-      exchanges: [exchange(TASK_EXCHANGE, 'direct'), exchange(DEAD_LETTER_EXCHANGE, 'direct')],
+      exchanges: [
+        exchange(TASK_EXCHANGE, 'direct'),
+        exchange(DEAD_LETTER_EXCHANGE, 'direct'),
+        exchange(CONTROL_EXCHANGE, 'fanout'),
+      ],
       queues: [],
       bindings: [],
     },

@@ -12,6 +12,10 @@ export class AckBatcher {
   private readonly outstanding: Message[] = [];
   private head = 0;
   private readonly settled = new Set<number>();
+  /** Settled on the broker already (requeued, or acknowledged alone): never a multiple-ack's tag. */
+  private readonly settledAlone = new Set<number>();
+  /** Deliveries that wait long unsettled (a rate-limited task waiting for its token). */
+  private readonly parked = new Set<number>();
   private lastAcked: Message | null = null;
   private scheduled = false;
 
@@ -30,7 +34,18 @@ export class AckBatcher {
   requeue(delivery: Message): void {
     this.flush();
     this.channel.nack(delivery, false, true);
-    this.settled.add(delivery.fields.deliveryTag);
+    this.settledAlone.add(delivery.fields.deliveryTag);
+    this.schedule();
+  }
+
+  /**
+   * This delivery will stay unsettled for long (a rate-limited task waiting for its
+   * token, up to an hour at '1/h'): while it heads the line, the deliveries settled
+   * behind it are acknowledged one by one, so they neither wait for it nor fill the
+   * prefetch window.
+   */
+  park(delivery: Message): void {
+    this.parked.add(delivery.fields.deliveryTag);
     this.schedule();
   }
 
@@ -53,19 +68,45 @@ export class AckBatcher {
     let last: Message | null = null;
     while (this.head < this.outstanding.length) {
       const delivery = this.outstanding[this.head];
-      if (!delivery || !this.settled.has(delivery.fields.deliveryTag)) break;
-      this.settled.delete(delivery.fields.deliveryTag);
+      if (!delivery) break;
+      const tag = delivery.fields.deliveryTag;
+      if (this.settledAlone.delete(tag)) {
+        this.parked.delete(tag);
+        this.head += 1;
+        continue;
+      }
+      if (!this.settled.has(tag)) break;
+      this.settled.delete(tag);
+      this.parked.delete(tag);
       this.head += 1;
       last = delivery;
     }
+    this.ackBehindParked(last);
     if (this.head > 1_024) {
       this.outstanding.splice(0, this.head);
       this.head = 0;
     }
     if (!last || last === this.lastAcked) return;
     this.lastAcked = last;
-    // A requeued delivery in the run is no longer outstanding on the broker; `multiple`
-    // covers only deliveries still unacknowledged, so including its tag is harmless.
+    // The run ends with a delivery still unacknowledged on the broker (requeued ones and
+    // ones acknowledged alone are passed over), so the ack names a tag the broker knows:
+    // a multiple-ack on a requeued tag alone is refused and closes the channel.
     this.channel.ack(last, true);
+  }
+
+  /** Behind a parked head, acknowledges each settled delivery alone (after the run so far). */
+  private ackBehindParked(run: Message | null): void {
+    const head = this.outstanding[this.head];
+    if (!head || !this.parked.has(head.fields.deliveryTag)) return;
+    if (run && run !== this.lastAcked) {
+      this.lastAcked = run;
+      this.channel.ack(run, true);
+    }
+    for (let i = this.head + 1; i < this.outstanding.length; i += 1) {
+      const delivery = this.outstanding[i];
+      if (!delivery || !this.settled.delete(delivery.fields.deliveryTag)) continue;
+      this.channel.ack(delivery, false);
+      this.settledAlone.add(delivery.fields.deliveryTag);
+    }
   }
 }

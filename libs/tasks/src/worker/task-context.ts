@@ -2,6 +2,10 @@ import { BaseRpcContext } from '@nestjs/microservices';
 import type { EntityManager } from 'typeorm';
 import type { TaskMessage } from '../protocol/celery-message';
 import { isLastAttempt, shouldRetry, type TaskHandlerOptions } from './task-options';
+import { RetryRequested } from '../control/control-errors';
+
+/** The signal of a context made without one (tests, batch contexts): it never aborts. */
+const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * What a handler may know about the task it runs (`@Ctx() ctx: TaskContext`): its
@@ -14,8 +18,29 @@ export class TaskContext extends BaseRpcContext<[TaskMessage, string]> {
     queue: string,
     private readonly transaction: EntityManager | null,
     private readonly options: TaskHandlerOptions = {},
+    private readonly abortSignal: AbortSignal = NEVER_ABORTED,
   ) {
     super([message, queue]);
+  }
+
+  /**
+   * Aborts at the task's soft time limit (reason `SoftTimeLimitExceeded`: clean up and
+   * return), at its hard limit, or when it is revoked with `terminate`; hand it to I/O
+   * (`fetch`, timers) so the work stops with it.
+   */
+  get signal(): AbortSignal {
+    return this.abortSignal;
+  }
+
+  /**
+   * Asks for another attempt, as Celery's `self.retry`: it throws, so nothing after it
+   * runs and a transactional task's work rolls back. The task is sent again after
+   * `countdownMs` (by default its backoff) with retries + 1 and state RETRY, whatever its
+   * `retryOn` says; once its retries are spent it dead-letters (`retries-exhausted`)
+   * with `error`, or `MaxRetriesExceededError`.
+   */
+  retry(options: { countdownMs?: number; error?: Error } = {}): never {
+    throw new RetryRequested(options.countdownMs ?? null, options.error ?? null);
   }
 
   get message(): TaskMessage {

@@ -1,4 +1,5 @@
 import type { ClassConstructor } from 'class-transformer';
+import type { RateLimit, RateLimitScope } from '../control/rate-limit';
 
 /** An error class: errors that are instances of it match. */
 export type ErrorClass = abstract new (...args: never[]) => Error;
@@ -42,6 +43,30 @@ export interface TaskHandlerOptions {
    * each task is run again alone, so one bad task never fails its neighbours.
    */
   batch?: TaskBatchOptions;
+  /**
+   * At this many milliseconds the handler's `ctx.signal` aborts with a
+   * `SoftTimeLimitExceeded` reason; the handler may clean up. A call's `timeLimitSoftS`
+   * wins over it.
+   */
+  timeLimitSoftMs?: number;
+  /**
+   * At this many milliseconds the run ends: FAILURE `TimeLimitExceeded`, transaction
+   * rolled back, message settled by the retry policy, slot freed. A call's
+   * `timeLimitHardS` wins over it; by default the module's `timeLimitHardMsDefault`.
+   */
+  timeLimitHardMs?: number;
+  /**
+   * At most this many tasks of this name start per second, minute or hour (`'10/m'`):
+   * a task waits for its token without holding a handler slot. Not for batch tasks.
+   */
+  rateLimit?: RateLimit;
+  /** `worker` (default, Celery's): each worker has its own rate; `global`: all workers share it. */
+  rateLimitScope?: RateLimitScope;
+  /**
+   * Store no row for a successful run (queries whose answer only the caller needs): a
+   * waiting caller still gets the result by notification. Failures are still stored.
+   */
+  ignoreResult?: boolean;
   /**
    * Ordered task: tasks with the same value of this payload field run one at a time,
    * in the order they were sent, across all workers. The task must be declared in an

@@ -24,6 +24,11 @@ import { TaskBatchContext, TaskContext } from './task-context';
 import { taskMetrics } from './task-metrics';
 import { isRetryable, retryDelayMs, shouldRetry, type TaskHandlerOptions } from './task-options';
 import { readCommitted } from '@clearline/persistence';
+import { RetryRequested, TaskRevokedError } from '../control/control-errors';
+import { decideRequestedRetry, publishRetry } from '../control/requested-retry';
+import { TaskGuard, timeLimitsOf } from '../control/time-limits';
+import { cutTransaction } from '../control/transaction-cut';
+import type { WorkerControl } from '../control/worker-control';
 import { orderedRetryDelayMs } from '../ordered/ordered-lanes';
 
 /** What to do with the delivery once processing is over. */
@@ -42,6 +47,8 @@ export interface TaskRunnerDeps {
   toObservable: (value: unknown) => Observable<unknown>;
   /** Called after a task's effects and result are committed, before the ack (fault tests, metrics). */
   afterCommit?: (message: TaskMessage) => Promise<void> | void;
+  /** Revocations, time limits and inspect state of the worker; without it, default limits only. */
+  control?: WorkerControl;
 }
 
 /** A delivery decoded, validated and matched to its handler, ready to run. */
@@ -92,7 +99,10 @@ export class TaskRunner {
       await this.deadLetter(delivery, queue, 'malformed', error, null);
       return 'ack';
     }
+    if (await this.settledAsRevoked(message, queue)) return 'ack';
     const registered = this.deps.resolve(message.task);
+    // A task that ignores its result says so in its message, so every write below knows.
+    if (registered?.options.ignoreResult === true) message = { ...message, ignoreResult: true };
     if (!registered) {
       await this.deadLetter(
         delivery,
@@ -150,25 +160,78 @@ export class TaskRunner {
   async run(task: PreparedTask): Promise<Disposition> {
     const { delivery, queue, message, registered, payload } = task;
     const { options } = registered;
+    // Revoked while it waited for a slot or a rate token.
+    if (await this.settledAsRevoked(message, queue)) return 'ack';
+    const guard =
+      this.deps.control?.begin(message, queue, options) ??
+      new TaskGuard(message.id, timeLimitsOf(message, options));
     if (options.trackStarted) await this.record(message, queue, 'STARTED', {});
     const stopTimer = taskMetrics.duration.startTimer({ task: message.task });
     try {
-      const ran = options.transactional
-        ? await this.runInTransaction(queue, message, registered, payload)
-        : await this.runPlain(queue, message, registered, payload);
+      // The hard limit or a terminate ends the wait for the handler; the slot is freed.
+      const ran = await guard.race(
+        options.transactional
+          ? this.runInTransaction(queue, message, registered, payload, guard)
+          : this.runPlain(queue, message, registered, payload, guard),
+      );
       if (ran) taskMetrics.outcomes.inc({ task: message.task, state: 'SUCCESS' });
       else taskMetrics.duplicates.inc({ task: message.task });
       await this.deps.afterCommit?.(message);
       return 'ack';
     } catch (error) {
+      if (await this.settleControlled(task, error)) return 'ack';
       if (options.orderedBy !== undefined && shouldRetry(options, error, message.retries)) {
         return await this.retryInPlace(task, asError(error));
       }
       await this.fail(delivery, queue, message, options, asError(error));
       return 'ack';
     } finally {
+      if (this.deps.control) this.deps.control.end(guard, message);
+      else guard.dispose();
       stopTimer();
     }
+  }
+
+  /** Records REVOKED for a revoked task, which is then acknowledged without running. */
+  private async settledAsRevoked(message: TaskMessage, queue: string): Promise<boolean> {
+    const revocation = this.deps.control?.revoked(message.id);
+    if (!revocation) return false;
+    await this.record(message, queue, 'REVOKED', {
+      errorType: 'TaskRevokedError',
+      errorMessage: revocation.reason ?? 'revoked',
+    });
+    return true;
+  }
+
+  /**
+   * Ends a run stopped by a terminating revoke (REVOKED), or one whose handler asked for a
+   * retry (`ctx.retry`): sent again through the delay levels, or dead-lettered
+   * `retries-exhausted` once its retries are spent. False for any other error.
+   */
+  private async settleControlled(task: PreparedTask, error: unknown): Promise<boolean> {
+    const { delivery, queue, message, registered } = task;
+    if (error instanceof TaskRevokedError) {
+      await this.record(message, queue, 'REVOKED', {
+        errorType: error.name,
+        errorMessage: error.message,
+      });
+      return true;
+    }
+    if (!(error instanceof RetryRequested)) return false;
+    const decision = decideRequestedRetry(error, registered.options, message.retries);
+    if (!decision.retry) {
+      await this.deadLetter(delivery, queue, 'retries-exhausted', decision.error, message);
+      return true;
+    }
+    await publishRetry(this.deps.publisher, message, queue, decision.delayMs);
+    const reason = error.reason ?? error;
+    await this.record(message, queue, 'RETRY', {
+      errorType: reason.name,
+      errorMessage: reason.message,
+      traceback: reason.stack ?? null,
+    });
+    taskMetrics.retries.inc({ task: message.task });
+    return true;
   }
 
   /**
@@ -207,12 +270,15 @@ export class TaskRunner {
     message: TaskMessage,
     registered: RegisteredTask,
     payload: unknown,
+    guard: TaskGuard,
   ): Promise<boolean> {
     const result = await this.invoke(
       registered,
       payload,
-      new TaskContext(message, queue, null, registered.options),
+      new TaskContext(message, queue, null, registered.options, guard.signal),
     );
+    // A handler abandoned at its hard limit may still finish: its run is settled already.
+    if (guard.stoppedBy) throw guard.stoppedBy;
     await this.deps.store.write(this.update(message, queue, 'SUCCESS', { result }));
     return true;
   }
@@ -223,17 +289,27 @@ export class TaskRunner {
     message: TaskMessage,
     registered: RegisteredTask,
     payload: unknown,
+    guard: TaskGuard,
   ): Promise<boolean> {
     return readCommitted(this.deps.dataSource, async (manager: EntityManager) => {
       if (!(await claimInbox(manager, message.id, message.task))) {
         this.logger.debug(`task ${message.id} already applied; acknowledging the redelivery`);
         return false;
       }
-      const result = await this.invoke(
-        registered,
-        payload,
-        new TaskContext(message, queue, manager, registered.options),
-      );
+      // Stopped: the transaction ends at the server, whatever the handler is doing.
+      guard.onStop = () => cutTransaction(this.deps.dataSource, manager, this.logger);
+      let result: unknown;
+      try {
+        result = await guard.race(
+          this.invoke(
+            registered,
+            payload,
+            new TaskContext(message, queue, manager, registered.options, guard.signal),
+          ),
+        );
+      } finally {
+        guard.onStop = null;
+      }
       await this.deps.store.writeIn(manager, this.update(message, queue, 'SUCCESS', { result }));
       return true;
     });
@@ -406,6 +482,7 @@ export class TaskRunner {
       parentId: message.parentId,
       groupId: message.group,
       worker: ORIGIN,
+      ...(message.ignoreResult ? { ignoreResult: true } : {}),
       ...fields,
     };
   }

@@ -13,6 +13,8 @@ import type { Topology, WorkQueueSpec } from '../topology';
 import { assertHandlersAgree, OrderedLanes } from '../ordered/ordered-lanes';
 import { ShardConsumers } from '../ordered/shard-consumers';
 import { AckBatcher } from './ack-batcher';
+import { validateControlOptions } from '../control/control-options';
+import { WorkerControl, workerName } from '../control/worker-control';
 import {
   TaskRunner,
   type Disposition,
@@ -34,6 +36,10 @@ export interface TaskServerOptions {
   afterCommit?: (message: TaskMessage) => Promise<void> | void;
   /** The work queues, for their ordered lanes: a lane's shards are consumed one delivery at a time. */
   workQueues?: readonly WorkQueueSpec[];
+  /** This worker's name in inspect replies (by default from the connection name). */
+  workerName?: string;
+  /** The hard time limit of tasks that set none (default TIME_LIMIT_HARD_MS_DEFAULT). */
+  timeLimitHardMsDefault?: number;
 }
 
 /** A counting semaphore: at most `size` holders. */
@@ -75,6 +81,8 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   private consumerTags: string[] = [];
   private closing = false;
   private readonly lanes: OrderedLanes;
+  /** Revocations, rate limits, time limits and inspect answers of this worker. */
+  private readonly control: WorkerControl;
   private readonly shards: ShardConsumers;
 
   constructor(
@@ -96,7 +104,21 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       deliver: (acks, delivery, queue) => this.deliver(acks, delivery, queue),
       track: (work) => this.track(work),
     });
+    this.control = new WorkerControl(
+      {
+        workerName: options.workerName ?? workerName(options.connectionName),
+        concurrency: options.concurrency,
+        prefetch: options.prefetch,
+        ...(options.timeLimitHardMsDefault !== undefined
+          ? { timeLimitHardMsDefault: options.timeLimitHardMsDefault }
+          : {}),
+        queues: () => this.queues,
+        registered: () => [...this.getHandlers().keys()],
+      },
+      dataSource,
+    );
     this.runner = new TaskRunner({
+      control: this.control,
       dataSource,
       store,
       publisher,
@@ -136,6 +158,9 @@ export class TaskServer extends Server implements CustomTransportStrategy {
         [...this.getHandlers()].map(([task, h]) => [task, (h.extras ?? {}) as TaskHandlerOptions]),
         this.lanes,
       );
+      validateControlOptions(
+        [...this.getHandlers()].map(([task, h]) => [task, (h.extras ?? {}) as TaskHandlerOptions]),
+      );
     } catch (error) {
       // A handler and the ordered lanes disagree: refuse to start rather than disorder tasks.
       callback(error);
@@ -149,6 +174,8 @@ export class TaskServer extends Server implements CustomTransportStrategy {
 
   private async consume(model: ChannelModel): Promise<void> {
     if (this.closing) return;
+    // Revocations first: no task may be taken before the worker knows what is revoked.
+    await this.control.attach(model);
     const channel = await model.createChannel();
     channel.on('error', (error: Error) =>
       this.log.warn(`consumer channel error: ${error.message}`),
@@ -184,8 +211,9 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   }
 
   private async deliver(acks: AckBatcher, delivery: ConsumeMessage, queue: string): Promise<void> {
+    this.control.received(delivery, queue);
     try {
-      const disposition = await this.dispose(delivery, queue);
+      const disposition = await this.dispose(delivery, queue, acks);
       if (disposition === 'ack') acks.ack(delivery);
       else acks.requeue(delivery);
     } catch (error) {
@@ -197,6 +225,8 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       } catch {
         // Channel already closed: the broker requeues the message itself.
       }
+    } finally {
+      this.control.settled(delivery);
     }
   }
 
@@ -205,18 +235,46 @@ export class TaskServer extends Server implements CustomTransportStrategy {
    * once it is prepared and waits in its batch: a batch of a thousand tasks is one
    * unit of work, bounded by the batch's own concurrency.
    */
-  private async dispose(delivery: ConsumeMessage, queue: string): Promise<Disposition> {
+  private async dispose(
+    delivery: ConsumeMessage,
+    queue: string,
+    acks: AckBatcher,
+  ): Promise<Disposition> {
     await this.slots.acquire();
     let prepared: PreparedTask;
     try {
       const outcome = await this.runner.prepare(delivery, queue);
       if (typeof outcome === 'string') return outcome;
-      if (!outcome.registered.options.batch) return await this.runner.run(outcome);
+      const { batch, rateLimit } = outcome.registered.options;
+      if (!batch && rateLimit === undefined) return await this.runner.run(outcome);
       prepared = outcome;
     } finally {
       this.slots.release();
     }
+    if (prepared.registered.options.rateLimit !== undefined) {
+      return this.runRateLimited(prepared, acks);
+    }
     return this.collectorFor(prepared).add(prepared);
+  }
+
+  /**
+   * A rate-limited task waits for its token holding no handler slot, so other tasks run
+   * meanwhile; then it takes a slot like any task. Closing gives it back to the broker.
+   */
+  private async runRateLimited(task: PreparedTask, acks: AckBatcher): Promise<Disposition> {
+    const { rateLimit, rateLimitScope } = task.registered.options;
+    assert(rateLimit !== undefined, 'only rate-limited tasks wait for a token');
+    // It may wait long unacknowledged: the deliveries behind it must not wait with it.
+    acks.park(task.delivery);
+    if (!(await this.control.rateLimits.take(task.message.task, rateLimit, rateLimitScope))) {
+      return 'requeue';
+    }
+    await this.slots.acquire();
+    try {
+      return await this.runner.run(task);
+    } finally {
+      this.slots.release();
+    }
   }
 
   private collectorFor(task: PreparedTask): BatchCollector<PreparedTask, Disposition> {
@@ -257,6 +315,8 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       await Promise.all(this.consumerTags.map((tag) => channel.cancel(tag).catch(() => undefined)));
     }
     this.shards.stop();
+    // Tasks waiting for a rate token go back to the broker instead of holding the shutdown.
+    await this.control.close();
     const timeoutMs = this.options.shutdownTimeoutMs ?? 15_000;
     const timedOut = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), timeoutMs).unref(),
