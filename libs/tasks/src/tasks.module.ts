@@ -47,7 +47,7 @@ export interface TasksModuleOptions {
    * `provideTaskSchedules`): every replica runs the scheduler, one leads at a time.
    */
   schedules?: readonly TaskSchedule[];
-  /** Scheduler tuning; `false`: this process never leads (its schedules still list). */
+  /** Scheduler tuning; `false`: this process runs no scheduler (it never leads nor sweeps). */
   beat?: BeatOptions | false;
   /** How long task rows are kept; `false`: this process never sweeps. Defaults apply otherwise. */
   retention?: RetentionOptions | false;

@@ -10,8 +10,11 @@ import { GRACE_MS_DEFAULT, nextSlotAfter, planSlots, type TaskSchedule } from '.
 /** A schedule of a group: it sends its task, or runs `run` in the leader's process. */
 export interface BeatEntry {
   schedule: TaskSchedule;
-  /** An in-process job (the retention sweep): run by the leader after its slot is claimed. */
-  run?: () => Promise<void>;
+  /**
+   * An in-process job (the retention sweep): run by the leader after its slot is claimed.
+   * `signal` fires when the scheduler stops: a long job ends early and the next slot goes on.
+   */
+  run?: (signal: AbortSignal) => Promise<void>;
 }
 
 /** Schedules led together: one leader at a time per group, across every process. */
@@ -48,6 +51,7 @@ export class BeatScheduler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(
     dataSource: DataSource,
@@ -153,7 +157,7 @@ export class BeatScheduler {
     for (const { schedule, run } of group.entries) {
       if (!run || !won.has(schedule.name) || this.stopped) continue;
       try {
-        await run();
+        await run(this.stopping.signal);
       } catch (error) {
         this.logger.error(`scheduled job ${group.name}/${schedule.name} failed: ${String(error)}`);
       }
@@ -189,6 +193,7 @@ export class BeatScheduler {
   /** Stops sending and gives up the lead: a standby takes over at its next poll. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
     await this.running;
     await this.leadership.close();

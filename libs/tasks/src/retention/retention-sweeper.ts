@@ -91,12 +91,12 @@ export class RetentionSweeper {
     validateRetention(options);
   }
 
-  /** One sweep of every table. */
-  async sweep(): Promise<Record<SweptTableName, SweptTable>> {
+  /** One sweep of every table; `signal` stops it between two batches (shutdown). */
+  async sweep(signal?: AbortSignal): Promise<Record<SweptTableName, SweptTable>> {
     const swept = {
-      task_results: await this.sweepTable('task_results', this.options.resultExpiresMs),
-      task_inbox: await this.sweepTable('task_inbox', this.options.inboxExpiresMs),
-      task_schedule_slots: await this.sweepTable('task_schedule_slots', SLOT_KEEP_MS),
+      task_results: await this.sweepTable('task_results', this.options.resultExpiresMs, signal),
+      task_inbox: await this.sweepTable('task_inbox', this.options.inboxExpiresMs, signal),
+      task_schedule_slots: await this.sweepTable('task_schedule_slots', SLOT_KEEP_MS, signal),
     };
     const total = Object.values(swept).reduce((sum, t) => sum + t.rows, 0);
     if (total > 0) {
@@ -114,11 +114,15 @@ export class RetentionSweeper {
    * the sweep never competes with the task path for more than one batch: sequential on
    * purpose. Stops at a short batch or at the per-pass cap.
    */
-  private async sweepTable(table: SweptTableName, olderThanMs: number): Promise<SweptTable> {
+  private async sweepTable(
+    table: SweptTableName,
+    olderThanMs: number,
+    signal?: AbortSignal,
+  ): Promise<SweptTable> {
     const { batchSizeMax, rowsPerPassMax } = this.options;
     let rows = 0;
     let batches = 0;
-    while (rows < rowsPerPassMax) {
+    while (rows < rowsPerPassMax && signal?.aborted !== true) {
       const limit = Math.min(batchSizeMax, rowsPerPassMax - rows);
       // PostgreSQL's DELETE answers [rows, affected count] through TypeORM.
       const [, deleted] = await this.dataSource.query<[unknown, number]>(SWEEPS[table], [
@@ -137,8 +141,8 @@ export class RetentionSweeper {
   entry(everyMs = RETENTION_EVERY_MS_DEFAULT): BeatEntry {
     return {
       schedule: { name: 'sweep', task: 'tasks.retention_sweep', everyMs, graceMs: everyMs },
-      run: async () => {
-        await this.sweep();
+      run: async (signal) => {
+        await this.sweep(signal);
       },
     };
   }
