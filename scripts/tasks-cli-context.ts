@@ -49,8 +49,9 @@ export class CliContext {
       serviceName: 'tasks-cli',
       workQueues: WORK_QUEUES,
       outboxRelay: false,
-      // A one-shot tool never leads a schedule or sweeps results (options of the beat).
-      ...{ beat: false, retention: false },
+      // A one-shot tool never leads a schedule or sweeps results.
+      beat: false,
+      retention: false,
     };
     @Module({
       imports: [

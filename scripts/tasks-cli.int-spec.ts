@@ -7,8 +7,9 @@
  * It proves what an operator relies on: `call --wait` prints the result as the last
  * line and exits 0, or exits 1 when the task fails; `result` reads the stored outcome;
  * a failed task is listed by `dead-letters list` and sent back by `dead-letters replay`;
- * `purge` empties a queue and refuses one the deployment does not have; bad usage exits
- * 2 with the usage text; every `--json` output parses.
+ * `schedules` lists the worker's periodic task with its next run and last slot; `purge`
+ * empties a queue and refuses one the deployment does not have; bad usage exits 2 with
+ * the usage text; every `--json` output parses.
  */
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -22,7 +23,7 @@ import {
   type IsolatedInfrastructure,
   type TaskApp,
 } from '@clearline/testing';
-import { Task } from '@clearline/tasks';
+import { listSchedules, Task } from '@clearline/tasks';
 
 const ROOT = resolve(__dirname, '..');
 const CLI_TIMEOUT_MS = 30_000;
@@ -86,7 +87,15 @@ describe('npm run tasks (the operator CLI)', () => {
 
   beforeAll(async () => {
     infra = await isolatedInfrastructure();
-    worker = await startTaskApp({ infra, controllers: [CliTestTasks] });
+    worker = await startTaskApp({
+      infra,
+      controllers: [CliTestTasks],
+      tasks: {
+        schedules: [{ name: 'cli-echo', task: 'gateway.cli_echo', everyMs: 3_600_000 }],
+        beat: { leaderPollMs: 100 },
+        retention: false,
+      },
+    });
     broker = await connect(infra.amqpUrl);
   });
 
@@ -141,6 +150,25 @@ describe('npm run tasks (the operator CLI)', () => {
     expect(missing).toMatchObject({ code: 1 });
     expect(unknownResult).toMatchObject({ code: 1 });
     expect(JSON.parse(unknownResult.stdout)).toMatchObject({ found: false });
+  });
+
+  it('schedules lists the periodic tasks with their next run and last slot', async () => {
+    await eventually(async () => (await listSchedules(worker.dataSource)).length === 1, {
+      what: 'the worker leading its schedule',
+    });
+    const [text, json] = await Promise.all([cli('schedules'), cli('schedules', '--json')]);
+    expect(text).toMatchObject({ code: 0 });
+    expect(text.stdout).toMatch(/cli-echo +-> +gateway\.cli_echo/);
+    expect(text.stdout).toMatch(/next run +\d{4}-/);
+    expect(text.stdout).toMatch(/last slot /);
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({
+        name: 'cli-echo',
+        task: 'gateway.cli_echo',
+        everyMs: 3_600_000,
+        nextRunAt: expect.any(String) as unknown,
+      }),
+    ]);
   });
 
   it('purge empties a queue and refuses an unknown one; bad usage exits 2', async () => {

@@ -10,9 +10,10 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { TASK_COMMANDS, type Command, type CliValues } from './tasks-cli-commands';
 import { CliContext } from './tasks-cli-context';
+import { OPERATE_COMMANDS } from './tasks-cli-operate';
 import { EXIT, Output, UsageError, type ExitCode } from './tasks-cli-output';
 
-const COMMANDS: Record<string, Command> = { ...TASK_COMMANDS };
+const COMMANDS: Record<string, Command> = { ...TASK_COMMANDS, ...OPERATE_COMMANDS };
 
 export function usageText(): string {
   const commands = Object.values(COMMANDS)
