@@ -154,7 +154,8 @@ describe('beat (periodic tasks)', () => {
   });
 
   it('never sends a slot another scheduler already claimed', async () => {
-    const claimedMs = (Math.floor(Date.now() / EVERY_MS) + 8) * EVERY_MS;
+    // A slot a few seconds ahead, claimed by "another leader" before it falls due.
+    const claimedMs = (Math.floor(Date.now() / EVERY_MS) + 15) * EVERY_MS;
     const taskId = `beat:${SERVICE}:every:${new Date(claimedMs).toISOString()}`;
     await app.dataSource.query(
       `INSERT INTO task_schedule_slots (scheduler, schedule, slot, task_id, claimed_by)
