@@ -31,7 +31,9 @@ export interface BeatOptions {
   tickMsMax?: number;
 }
 
+/** How often a standby tries to take the lead, unless told: a dead leader's replacement time. */
 export const LEADER_POLL_MS_DEFAULT = 1_000;
+/** The longest a leader sleeps between passes, unless told. */
 export const TICK_MS_MAX_DEFAULT = 1_000;
 
 /**
@@ -84,7 +86,9 @@ export class BeatScheduler {
       await this.leadership.poll(this.groups.map((g) => g.name));
       for (const group of this.groups) {
         if (this.stopped) break;
-        if (!this.leadership.leads(group.name)) {
+        const leading = this.leadership.leads(group.name);
+        beatMetrics.leading.set({ scheduler: group.name }, leading ? 1 : 0);
+        if (!leading) {
           this.lastSlots.delete(group.name);
           continue;
         }
@@ -197,5 +201,6 @@ export class BeatScheduler {
     if (this.timer) clearTimeout(this.timer);
     await this.running;
     await this.leadership.close();
+    for (const group of this.groups) beatMetrics.leading.set({ scheduler: group.name }, 0);
   }
 }

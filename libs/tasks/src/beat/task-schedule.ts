@@ -40,9 +40,11 @@ export interface TaskSchedule {
  * stale runs after a long outage (a slot that old is skipped and logged).
  */
 export const GRACE_MS_DEFAULT = 5 * 60_000;
-/** Slot rows of the last GRACE_MS_MAX are what keeps a slot at most once: see retention. */
+/** The longest grace window (a day): slot rows are kept longer than this (retention). */
 export const GRACE_MS_MAX = 24 * 3_600_000;
+/** The shortest interval a schedule may have. */
 export const EVERY_MS_MIN = 100;
+/** The longest interval a schedule may have (a leap year). */
 export const EVERY_MS_MAX = 366 * 24 * 3_600_000;
 /** At most this many slots of one schedule are sent by one pass; the next pass sends the rest. */
 export const SLOTS_PER_PASS_MAX = 100;

@@ -33,6 +33,7 @@ export const RESULT_EXPIRES_MS_DEFAULT = 24 * 3_600_000;
  */
 export const INBOX_EXPIRES_MS_DEFAULT = 7 * 24 * 3_600_000;
 export const INBOX_EXPIRES_MS_MIN = DELAY_MAX_MS;
+/** The sweep runs every five minutes unless told. */
 export const RETENTION_EVERY_MS_DEFAULT = 5 * 60_000;
 export const RETENTION_BATCH_SIZE_DEFAULT = 5_000;
 export const RETENTION_ROWS_PER_PASS_DEFAULT = 100_000;
