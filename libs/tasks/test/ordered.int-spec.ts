@@ -10,14 +10,17 @@
  * `test_applied`, whose bigserial id is the order of application. Per key, the applied
  * `seq` must be exactly 0, 1, 2, … in id order.
  *
+ * A few tasks fail twice or once with a retryable error first: their retries wait in
+ * place, holding the shard, so no later task of their key overtakes them.
+ *
  * Under redelivery: one task SIGKILLs the worker running it mid-task (before its
  * commit) and another SIGKILLs its worker after its commit, before the ack. The
  * killed worker's unacknowledged deliveries return to the head of their shards and the
  * next worker becomes the single active consumer: per key the order must still hold,
  * and every task must be applied exactly once (the inbox drops the committed one's
  * redelivery). With plain queues, or shards without single active consumer, or a
- * worker running a shard's deliveries in parallel, or returned deliveries behind
- * later ones, the sequences come out of order.
+ * worker running a shard's deliveries in parallel, or retries through the delay queues,
+ * or returned deliveries behind later ones, the sequences come out of order.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,16 +54,13 @@ describe('ordered tasks (consistent-hash shards, single active consumer)', () =>
     prefix: string,
     keys: number,
     seqs: number,
-    crash: Record<string, string> = {},
+    faults: Record<string, Record<string, unknown>> = {},
   ): Promise<string[]> => {
     const names = Array.from({ length: keys }, (_, k) => `${prefix}-${k}`);
     const sends: Promise<unknown>[] = [];
     for (let seq = 0; seq < seqs; seq += 1) {
       for (const key of names) {
-        const fault = crash[`${key}/${seq}`];
-        sends.push(
-          producer.client.send(ORDERED_TASK, { key, seq, ...(fault ? { crash: fault } : {}) }),
-        );
+        sends.push(producer.client.send(ORDERED_TASK, { key, seq, ...faults[`${key}/${seq}`] }));
       }
     }
     // One publishing channel: the broker receives the tasks in the order they were sent.
@@ -128,17 +128,30 @@ describe('ordered tasks (consistent-hash shards, single active consumer)', () =>
     rmSync(markers, { recursive: true, force: true });
   });
 
-  it('applies the tasks of each key in send order, with four workers', async () => {
-    const keys = await sendAll('steady', 12, 60);
+  it('applies the tasks of each key in send order, with four workers, retries included', async () => {
+    const keys = await sendAll('steady', 12, 60, {
+      'steady-1/10': { failures: 2 },
+      'steady-5/30': { failures: 1 },
+    });
 
     await allApplied('steady', 12 * 60);
     expect(await appliedSequences('steady')).toEqual(inOrder(keys, 60));
+    // The retried tasks did fail first: they applied on their third and second attempts.
+    const retried: { key: string; seq: number; retries: number }[] =
+      await producer.dataSource.query(
+        `SELECT a.key, a.seq, r.retries FROM test_applied a JOIN task_results r ON r.id = a.task_id
+          WHERE r.retries > 0 AND a.key LIKE 'steady-%' ORDER BY a.key`,
+      );
+    expect(retried).toEqual([
+      { key: 'steady-1', seq: 10, retries: 2 },
+      { key: 'steady-5', seq: 30, retries: 1 },
+    ]);
   }, 55_000);
 
   it('keeps the order when the worker holding a shard is killed, and applies nothing twice', async () => {
     const keys = await sendAll('killed', 12, 40, {
-      'killed-3/8': 'mid-task',
-      'killed-10/17': 'after-commit',
+      'killed-3/8': { crash: 'mid-task' },
+      'killed-10/17': { crash: 'after-commit' },
     });
 
     await allApplied('killed', 12 * 40);
