@@ -102,6 +102,19 @@ describe('planning a pass', () => {
     expect(planSlots({ everyMs: 1_000 }, now, now + 1_000).due).toEqual([now + 1_000]);
   });
 
+  it('starts at the latest slot even when the grace window holds more than can be walked', () => {
+    const timing = { cron: '* * * * * *', graceMs: 24 * 3_600_000 };
+    expect(planSlots(timing, null, now + 1_500).due).toEqual([now + 1_000]);
+  });
+
+  it('starts at the slot a spring-forward moved, as the slots sent are computed', () => {
+    // 8 March 2026, New York: 02:30 does not exist; the 02:30 job runs at 03:30 EDT.
+    const timing = { cron: '30 2 * * *', timezone: 'America/New_York', graceMs: 24 * 3_600_000 };
+    expect(planSlots(timing, null, at('2026-03-08T12:00:00Z')).due.map(iso)).toEqual([
+      '2026-03-08T07:30:00.000Z',
+    ]);
+  });
+
   it('bounds the slots of one pass', () => {
     const plan = planSlots({ everyMs: 100 }, now - GRACE_MS_DEFAULT + 1, now);
     expect(plan.due).toHaveLength(SLOTS_PER_PASS_MAX);

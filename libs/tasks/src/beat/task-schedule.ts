@@ -163,6 +163,26 @@ export function nextSlotAfter(timing: ScheduleTiming, afterMs: number): number {
     .getTime();
 }
 
+/** The schedule's latest slot at or before `nowMs`, or null if it has none. */
+export function latestSlotAtOrBefore(timing: ScheduleTiming, nowMs: number): number | null {
+  if (timing.everyMs) return Math.floor(nowMs / timing.everyMs) * timing.everyMs;
+  assert(timing.cron, 'a schedule has a cron expression or an interval');
+  let previous: number;
+  try {
+    previous = CronExpressionParser.parse(timing.cron, {
+      currentDate: new Date(nowMs + 1),
+      tz: timing.timezone ?? 'UTC',
+    })
+      .prev()
+      .getTime();
+  } catch {
+    return null;
+  }
+  // Walk forward from there with next(), which is what sends slots: across a DST change
+  // prev() can miss the slot that next() moves to the next valid local time.
+  return slotsBetween(timing, previous - 1, nowMs, SLOT_WALK_MAX).at(-1) ?? null;
+}
+
 /** What one pass does for one schedule. */
 export interface SlotPlan {
   /** Slots to send now, oldest first (at most SLOTS_PER_PASS_MAX). */
@@ -186,9 +206,8 @@ export function planSlots(
 ): SlotPlan {
   const horizonMs = nowMs - (timing.graceMs ?? GRACE_MS_DEFAULT);
   if (lastMs === null) {
-    const recent = slotsBetween(timing, horizonMs, nowMs, SLOT_WALK_MAX);
-    const latest = recent.at(-1);
-    return { due: latest === undefined ? [] : [latest], skipped: 0 };
+    const latest = latestSlotAtOrBefore(timing, nowMs);
+    return { due: latest !== null && latest > horizonMs ? [latest] : [], skipped: 0 };
   }
   const due = slotsBetween(timing, Math.max(lastMs, horizonMs), nowMs, SLOTS_PER_PASS_MAX);
   const skipFromMs = Math.max(lastMs, skippedAfterMs ?? lastMs);
