@@ -10,8 +10,9 @@
  * `test_applied`, whose bigserial id is the order of application. Per key, the applied
  * `seq` must be exactly 0, 1, 2, … in id order.
  *
- * A few tasks fail twice or once with a retryable error first: their retries wait in
- * place, holding the shard, so no later task of their key overtakes them.
+ * A few tasks fail with a retryable error, or ask for a retry (`ctx.retry`), first:
+ * their retries wait in place, holding the shard, so no later task of their key
+ * overtakes them.
  *
  * Under redelivery: one task SIGKILLs the worker running it mid-task (before its
  * commit) and another SIGKILLs its worker after its commit, before the ack. The
@@ -132,11 +133,12 @@ describe('ordered tasks (consistent-hash shards, single active consumer)', () =>
     const keys = await sendAll('steady', 12, 60, {
       'steady-1/10': { failures: 2 },
       'steady-5/30': { failures: 1 },
+      'steady-8/45': { retryRequests: 2 },
     });
 
     await allApplied('steady', 12 * 60);
     expect(await appliedSequences('steady')).toEqual(inOrder(keys, 60));
-    // The retried tasks did fail first: they applied on their third and second attempts.
+    // The retried tasks did fail (or ask for a retry) first, then applied.
     const retried: { key: string; seq: number; retries: number }[] =
       await producer.dataSource.query(
         `SELECT a.key, a.seq, r.retries FROM test_applied a JOIN task_results r ON r.id = a.task_id
@@ -145,6 +147,7 @@ describe('ordered tasks (consistent-hash shards, single active consumer)', () =>
     expect(retried).toEqual([
       { key: 'steady-1', seq: 10, retries: 2 },
       { key: 'steady-5', seq: 30, retries: 1 },
+      { key: 'steady-8', seq: 45, retries: 2 },
     ]);
   }, 55_000);
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { ORDER_KEY_HEADER, shardQueues, type WorkQueueSpec } from '../topology';
-import { retryDelayMs, type TaskHandlerOptions } from '../worker/task-options';
+import type { TaskHandlerOptions } from '../worker/task-options';
 
 /** Where an ordered task goes: its lane (the queue to publish to) and its order key. */
 export interface OrderedRoute {
@@ -15,9 +15,9 @@ export interface OrderedRoute {
  */
 export const ORDERED_RETRY_DELAY_MS_MAX = 60_000;
 
-/** The backoff of an ordered task's retry: its own, at most ORDERED_RETRY_DELAY_MS_MAX. */
-export function orderedRetryDelayMs(options: TaskHandlerOptions, retries: number): number {
-  return Math.min(retryDelayMs(options, retries), ORDERED_RETRY_DELAY_MS_MAX);
+/** How long an ordered task waits for its retry: its backoff, at most ORDERED_RETRY_DELAY_MS_MAX. */
+export function orderedRetryDelayMs(backoffMs: number): number {
+  return Math.min(Math.max(0, backoffMs), ORDERED_RETRY_DELAY_MS_MAX);
 }
 
 /** An order key is a header value: bounded like any header a producer writes. */

@@ -179,10 +179,9 @@ export class TaskRunner {
       await this.deps.afterCommit?.(message);
       return 'ack';
     } catch (error) {
+      const inPlace = options.orderedBy === undefined ? null : this.inPlaceRetry(task, error);
+      if (inPlace) return await this.retryInPlace(task, inPlace.error, inPlace.delayMs);
       if (await this.settleControlled(task, error)) return 'ack';
-      if (options.orderedBy !== undefined && shouldRetry(options, error, message.retries)) {
-        return await this.retryInPlace(task, asError(error));
-      }
       await this.fail(delivery, queue, message, options, asError(error));
       return 'ack';
     } finally {
@@ -235,14 +234,37 @@ export class TaskRunner {
   }
 
   /**
+   * The retry an ordered task makes, if any: one its handler asked for (`ctx.retry`,
+   * with its countdown) or a retryable error with retries left. Null: settle as usual.
+   */
+  private inPlaceRetry(
+    task: PreparedTask,
+    error: unknown,
+  ): { error: Error; delayMs: number } | null {
+    const { options } = task.registered;
+    const { retries } = task.message;
+    if (error instanceof TaskRevokedError) return null;
+    if (error instanceof RetryRequested) {
+      const decision = decideRequestedRetry(error, options, retries);
+      return decision.retry ? { error: error.reason ?? error, delayMs: decision.delayMs } : null;
+    }
+    if (!shouldRetry(options, error, retries)) return null;
+    return { error: asError(error), delayMs: retryDelayMs(options, retries) };
+  }
+
+  /**
    * An ordered task retries where it stands: it records RETRY, waits out its backoff
    * holding its shard (the delivery stays unacknowledged, so a crash meanwhile returns
    * it to the head of the shard), then runs again. Through the delay queues it would
    * come back behind later tasks of its key.
    */
-  private async retryInPlace(task: PreparedTask, error: Error): Promise<Disposition> {
+  private async retryInPlace(
+    task: PreparedTask,
+    error: Error,
+    backoffMs: number,
+  ): Promise<Disposition> {
     const { message, queue } = task;
-    const delayMs = orderedRetryDelayMs(task.registered.options, message.retries);
+    const delayMs = orderedRetryDelayMs(backoffMs);
     await this.record(message, queue, 'RETRY', {
       errorType: error.name,
       errorMessage: error.message,
