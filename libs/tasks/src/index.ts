@@ -15,6 +15,7 @@
  */
 import type { MigrationSet } from '@clearline/persistence';
 import { CreateTaskTables1764000000000 } from './migrations/1764000000000-CreateTaskTables';
+import { CreateTaskCanvas1796300000000 } from './migrations/1796300000000-CreateTaskCanvas';
 import { CreateTaskControl1796300100000 } from './migrations/1796300100000-CreateTaskControl';
 import { CreateTaskSchedules1796300200000 } from './migrations/1796300200000-CreateTaskSchedules';
 
@@ -34,6 +35,32 @@ export {
   OUTBOX_BATCH_MAX,
   type OutboxTask,
 } from './outbox/task-outbox';
+
+// ------------------------------------------------------------------------ workflows
+export {
+  signature,
+  si,
+  chain,
+  group,
+  chord,
+  Signature,
+  Chain,
+  Group,
+  Chord,
+  CHAIN_LENGTH_MAX,
+  GROUP_SIZE_MAX,
+  type SignatureOptions,
+  type Workflow,
+} from './canvas/signature';
+export type { SignatureDict, SignatureDictOptions } from './canvas/signature-dict';
+export { GroupHandle } from './canvas/group-handle';
+export { enqueueWorkflow, WORKFLOW_CHUNK_SIZE, type GroupIds } from './canvas/workflow-sender';
+export {
+  TREE_NODE_COUNT_MAX,
+  TREE_NODE_COUNT_MAX_DEFAULT,
+  type WorkflowNode,
+  type WorkflowTree,
+} from './canvas/workflow-tree';
 
 // ------------------------------------------------------------------------ consuming
 export { Task } from './worker/task.decorator';
@@ -135,6 +162,7 @@ export { REVOKED_COUNT_MAX, REVOCATION_EXPIRES_MS_DEFAULT } from './control/revo
 /** The task layer's migrations (`task_outbox`, `task_inbox`, `task_results`), in order. */
 export const TASK_MIGRATIONS = [
   CreateTaskTables1764000000000,
+  CreateTaskCanvas1796300000000,
   CreateTaskControl1796300100000,
   CreateTaskSchedules1796300200000,
 ];

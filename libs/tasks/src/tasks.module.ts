@@ -167,8 +167,9 @@ export class TasksModule {
         },
         {
           provide: ResultStore,
-          inject: [DataSource],
-          useFactory: (ds: DataSource) => new ResultStore(ds),
+          inject: [DataSource, Publisher],
+          // The publisher sends a finished task's workflow follow-ups right after commit.
+          useFactory: (ds: DataSource, p: Publisher) => new ResultStore(ds, p),
         },
         {
           provide: ResultWaiter,
@@ -177,8 +178,9 @@ export class TasksModule {
         },
         {
           provide: TaskClient,
-          inject: [Publisher, ResultStore, ResultWaiter],
-          useFactory: (p: Publisher, s: ResultStore, w: ResultWaiter) => new TaskClient(p, s, w),
+          inject: [Publisher, ResultStore, ResultWaiter, DataSource],
+          useFactory: (p: Publisher, s: ResultStore, w: ResultWaiter, ds: DataSource) =>
+            new TaskClient(p, s, w, ds),
         },
         {
           provide: OutboxRelay,

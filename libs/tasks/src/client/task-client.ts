@@ -1,4 +1,8 @@
+import type { DataSource } from 'typeorm';
 import type { Publisher } from '../broker/publisher';
+import { GroupHandle } from '../canvas/group-handle';
+import type { Chain, Chord, Group, Signature, Workflow } from '../canvas/signature';
+import { WorkflowSender, type GroupIds } from '../canvas/workflow-sender';
 import type { ResultStore } from '../results/result-store';
 import type { ResultWaiter } from '../results/result-waiter';
 import { buildTask } from './task-message-factory';
@@ -10,11 +14,37 @@ import type { SendOptions } from './send-options';
  * returns a handle on its outcome.
  */
 export class TaskClient {
+  private readonly workflows: WorkflowSender | null;
+
   constructor(
     private readonly publisher: Publisher,
     private readonly store: ResultStore,
     private readonly waiter: ResultWaiter,
-  ) {}
+    /** Where chords keep their join counter; without it `apply` refuses chords. */
+    dataSource?: DataSource,
+  ) {
+    this.workflows = dataSource ? new WorkflowSender(publisher, dataSource, waiter) : null;
+  }
+
+  /**
+   * Sends a workflow (Celery's `apply_async` on a canvas), confirmed by the broker: a
+   * signature, a chain (the handle is its last task's), a chord (the handle is its
+   * callback's; the chord's row is written first, members are published a bounded
+   * chunk at a time), or a group (a {@link GroupHandle} on its members). Sent while a
+   * handler runs, the workflow joins that task's tree (root and parent ids).
+   */
+  apply<T = unknown>(workflow: Group): Promise<GroupHandle<T>>;
+  apply<T = unknown>(workflow: Signature | Chain | Chord): Promise<TaskHandle<T>>;
+  async apply<T = unknown>(workflow: Workflow): Promise<TaskHandle<T> | GroupHandle<T>> {
+    if (!this.workflows) throw new Error('TaskClient.apply needs the data source (TasksModule)');
+    const sent = await this.workflows.apply(workflow);
+    return sent.kind === 'group' ? this.groupHandle<T>(sent) : this.handle<T>(sent.id);
+  }
+
+  /** A handle on a group sent earlier (`enqueueWorkflow` returns its ids). */
+  groupHandle<T = unknown>(group: GroupIds): GroupHandle<T> {
+    return new GroupHandle<T>(group.id, group.ids, this.store, this.waiter);
+  }
 
   /** Resolves once the broker confirmed the message; rejects if it is unroutable or refused. */
   async send<T = unknown>(

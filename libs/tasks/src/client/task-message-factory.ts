@@ -1,5 +1,11 @@
 import { hostname } from 'node:os';
-import { encodeTask, newTaskId, type EncodedTask } from '../protocol/celery-message';
+import {
+  encodeTask,
+  newTaskId,
+  type CeleryEmbed,
+  type EncodedTask,
+} from '../protocol/celery-message';
+import { runningTask } from '../canvas/workflow-scope';
 import { delayRoute, TASK_EXCHANGE } from '../topology';
 import { orderKeyHeader, processLanes, type OrderedLanes } from '../ordered/ordered-lanes';
 import { defaultQueue, type SendOptions } from './send-options';
@@ -30,10 +36,12 @@ function toKwargs(payload: unknown): Record<string, unknown> {
 export function buildTask(
   task: string,
   payload: unknown,
-  options: SendOptions = {},
+  options: SendOptions & { embed?: Partial<CeleryEmbed> } = {},
   lanes: OrderedLanes = processLanes,
 ): RoutedTask {
   const id = options.id ?? newTaskId();
+  // Sent while a handler runs: the task joins that handler's workflow tree.
+  const running = runningTask();
   const ordered = lanes.routeOf(task);
   if (ordered && options.queue !== undefined && options.queue !== ordered.lane) {
     throw new TypeError(
@@ -55,14 +63,15 @@ export function buildTask(
     kwargs: toKwargs(payload),
     eta,
     expires,
-    rootId: options.rootId ?? id,
-    parentId: options.parentId ?? null,
+    rootId: options.rootId ?? running?.rootId ?? id,
+    parentId: options.parentId ?? running?.id ?? null,
     group: options.group ?? null,
     groupIndex: options.groupIndex ?? null,
     timeLimitSoftS: options.timeLimitSoftS ?? null,
     timeLimitHardS: options.timeLimitHardS ?? null,
     origin: ORIGIN,
     ignoreResult: options.ignoreResult ?? false,
+    ...(options.embed ? { embed: options.embed } : {}),
   });
   if (ordered) {
     encoded.properties.headers = {

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { buildTask } from '../client/task-message-factory';
 import type { SendOptions } from '../client/send-options';
+import type { CeleryEmbed } from '../protocol/celery-message';
 
 export const OUTBOX_CHANNEL = 'clearline_task_outbox';
 
@@ -9,6 +10,11 @@ export interface OutboxTask {
   task: string;
   payload: unknown;
   options?: SendOptions;
+}
+
+/** An outbox task that carries a workflow's embed (`chain`, `chord`, callbacks); internal. */
+export interface EmbeddedOutboxTask extends OutboxTask {
+  embed?: Partial<CeleryEmbed>;
 }
 
 const OUTBOX_COLUMNS = ['task_id', 'task', 'exchange', 'routing_key', 'body', 'properties'];
@@ -46,15 +52,15 @@ export class OutboxStatement {
    * `firstParameter` (`$n`); `keys`, when given, pairs each task with a key.
    */
   static of(
-    tasks: readonly OutboxTask[],
+    tasks: readonly EmbeddedOutboxTask[],
     options: { firstParameter: number; keys?: readonly string[] },
   ): OutboxStatement {
     const keys = options.keys ?? tasks.map(() => null);
     if (keys.length !== tasks.length) throw new Error('outbox: one key per task');
     const columns: unknown[][] = [[...keys], [], [], [], [], [], []];
     const taskIds: string[] = [];
-    for (const { task, payload, options: sendOptions } of tasks) {
-      const routed = buildTask(task, payload, sendOptions);
+    for (const { task, payload, options: sendOptions, embed } of tasks) {
+      const routed = buildTask(task, payload, embed ? { ...sendOptions, embed } : sendOptions);
       taskIds.push(routed.id);
       const row = [
         routed.id,
@@ -83,9 +89,9 @@ export class OutboxStatement {
    * `INSERT INTO task_outbox … SELECT <alias>.… FROM <from> RETURNING 1`, for a CTE.
    * `from` is a FROM clause (joins and a WHERE welcome) in which `alias` names `rows()`.
    */
-  insert(from: string, alias = 'o'): string {
+  insert(from: string, alias = 'o', returning = '1'): string {
     const selected = OUTBOX_COLUMNS.map((column) => `${alias}.${column}`).join(', ');
-    return `INSERT INTO task_outbox (${OUTBOX_COLUMNS.join(', ')}) SELECT ${selected} FROM ${from} RETURNING 1`;
+    return `INSERT INTO task_outbox (${OUTBOX_COLUMNS.join(', ')}) SELECT ${selected} FROM ${from} RETURNING ${returning}`;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Options } from 'amqplib';
+import { embedProblem } from '../canvas/signature-dict';
 
 /**
  * Celery message protocol version 2, JSON serializer.
@@ -176,6 +177,8 @@ function parseBody(content: Buffer): CeleryBody {
   if (typeof embed !== 'object' || embed === null || Array.isArray(embed)) {
     throw new MalformedTaskError('body embed is not an object');
   }
+  const problem = embedProblem(embed as Record<string, unknown>);
+  if (problem) throw new MalformedTaskError(`body embed ${problem}`);
   return [args, kwargs as Record<string, unknown>, { ...EMPTY_EMBED, ...embed }];
 }
 

@@ -1,5 +1,17 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
+import { readCommitted } from '@clearline/persistence';
+import type { Publisher } from '../broker/publisher';
+import {
+  leadsOn,
+  NOTHING_STAGED,
+  WorkflowContinuations,
+  type AfterCommit,
+  type FinishedTask,
+} from '../canvas/workflow-continuations';
+import { outsideTask } from '../canvas/workflow-scope';
+import { readTree, type WorkflowTree } from '../canvas/workflow-tree';
+import type { TaskMessage } from '../protocol/celery-message';
 import { splitIgnored } from '../control/ignored-results';
 import { type ResultUpdate, type TaskResultRecord, type TaskState } from './task-state';
 
@@ -22,15 +34,16 @@ export function toJson(value: unknown): string | null {
 const UPSERT_SQL = `
   WITH incoming AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
-                         $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[], $13::text[])
+                         $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[], $13::text[],
+                         $14::int[])
       AS r(id, task, queue, state, result, error_type, error_message, traceback, retries,
-           root_id, parent_id, group_id, worker)
+           root_id, parent_id, group_id, worker, group_index)
   ), written AS (
     INSERT INTO task_results AS t
       (id, task, queue, state, result, error_type, error_message, traceback, retries,
-       root_id, parent_id, group_id, worker, started_at, date_done, updated_at)
+       root_id, parent_id, group_id, worker, group_index, started_at, date_done, updated_at)
     SELECT id, task, queue, state, result, error_type, error_message, traceback, retries,
-           root_id, parent_id, group_id, worker,
+           root_id, parent_id, group_id, worker, group_index,
            CASE WHEN state = 'STARTED' THEN now() END,
            CASE WHEN state IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN now() END,
            now()
@@ -81,7 +94,7 @@ async function upsert(query: Query, updates: readonly ResultUpdate[]): Promise<v
 }
 
 function toParameters(updates: readonly ResultUpdate[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 13 }, () => []);
+  const columns: unknown[][] = Array.from({ length: 14 }, () => []);
   for (const u of updates) {
     const row = [
       u.id,
@@ -97,6 +110,7 @@ function toParameters(updates: readonly ResultUpdate[]): unknown[][] {
       u.parentId ?? null,
       u.groupId ?? null,
       u.worker ?? null,
+      u.groupIndex ?? null,
     ];
     row.forEach((value, column) => columns[column]?.push(value));
   }
@@ -145,6 +159,8 @@ export function toRecord(row: RawResultRow): TaskResultRecord {
 
 interface QueuedUpdate {
   update: ResultUpdate;
+  /** The finished task's message, when its workflow may continue from here. */
+  message: TaskMessage | undefined;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -160,26 +176,91 @@ export class ResultStore {
   private readonly logger = new Logger(ResultStore.name);
   private queued: QueuedUpdate[] = [];
   private flushing: Promise<void> | null = null;
+  private readonly workflows: WorkflowContinuations | null;
 
-  constructor(private readonly dataSource: DataSource) {}
+  /** With a publisher, a finished task's workflow continues (chain, callbacks, chord). */
+  constructor(
+    private readonly dataSource: DataSource,
+    publisher?: Publisher,
+  ) {
+    this.workflows = publisher
+      ? new WorkflowContinuations(dataSource, publisher, (manager, updates) =>
+          this.writeManyIn(manager, updates),
+        )
+      : null;
+  }
 
-  /** Records a state change; resolves once it is committed. */
-  write(update: ResultUpdate): Promise<void> {
+  /**
+   * Records a state change; resolves once it is committed. With the task's `message`,
+   * where its workflow leads (next chain task, callbacks, chord join) commits with it.
+   */
+  write(update: ResultUpdate, message?: TaskMessage): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queued.push({ update, resolve, reject });
-      if (!this.flushing) this.flushing = this.flushLoop();
+      this.queued.push({ update, message, resolve, reject });
+      // The flush serves every task: it must not run as the handler that started it.
+      if (!this.flushing) this.flushing = outsideTask(() => this.flushLoop());
     });
   }
 
-  /** Records a state change inside the caller's transaction (it commits with the effects). */
-  async writeIn(manager: EntityManager, update: ResultUpdate): Promise<void> {
-    await this.writeManyIn(manager, [update]);
+  /**
+   * Records a state change inside the caller's transaction (it commits with the effects),
+   * and with `message` stages where the task's workflow leads; call the returned function
+   * once the transaction committed, to publish the follow-ups at once.
+   */
+  async writeIn(
+    manager: EntityManager,
+    update: ResultUpdate,
+    message?: TaskMessage,
+  ): Promise<AfterCommit> {
+    return this.writeManyIn(manager, [update], message ? [message] : undefined);
   }
 
   /** `writeIn` for many tasks, in one statement; ids must be distinct. */
-  async writeManyIn(manager: EntityManager, updates: readonly ResultUpdate[]): Promise<void> {
-    if (updates.length === 0) return;
+  async writeManyIn(
+    manager: EntityManager,
+    updates: readonly ResultUpdate[],
+    messages?: readonly TaskMessage[],
+  ): Promise<AfterCommit> {
+    if (updates.length === 0) return NOTHING_STAGED;
     await upsert((sql, parameters) => manager.query(sql, parameters), updates);
+    if (!this.workflows || !messages) return NOTHING_STAGED;
+    const finished = updates.flatMap((update, i): FinishedTask[] => {
+      const message = messages[i];
+      return message && leadsOn(message, update.state) ? [{ update, message }] : [];
+    });
+    return finished.length > 0 ? this.workflows.stage(manager, finished) : NOTHING_STAGED;
+  }
+
+  /**
+   * One batch: a single statement, or, when a task's workflow continues, one
+   * transaction with its follow-ups (so they are sent exactly when the result is).
+   */
+  private async writeBatch(latest: Map<string, QueuedUpdate>): Promise<void> {
+    const items = [...latest.values()];
+    const updates = items.map((item) => item.update);
+    const workflows = this.workflows;
+    if (!workflows || !items.some((i) => i.message && leadsOn(i.message, i.update.state))) {
+      await upsert((sql, parameters) => this.dataSource.query(sql, parameters), updates);
+      return;
+    }
+    const messages = items.map((item) => item.message);
+    const afterCommit = await readCommitted(this.dataSource, async (manager) => {
+      await upsert((sql, parameters) => manager.query(sql, parameters), updates);
+      const finished = items.flatMap(({ update }, i): FinishedTask[] => {
+        const message = messages[i];
+        return message && leadsOn(message, update.state) ? [{ update, message }] : [];
+      });
+      return workflows.stage(manager, finished);
+    });
+    afterCommit();
+  }
+
+  /**
+   * A workflow as a tree (root, parents, groups) read from `task_results`, for
+   * operators: at most `nodeCountMax` nodes (`truncated` says when there were more).
+   */
+  tree(rootId: string, options: { nodeCountMax?: number } = {}): Promise<WorkflowTree> {
+    return readTree(this.dataSource, rootId, options.nodeCountMax);
   }
 
   private async flushLoop(): Promise<void> {
@@ -188,13 +269,10 @@ export class ResultStore {
     while (this.queued.length > 0) {
       const batch = this.queued.splice(0, BATCH_SIZE_MAX);
       // Within one statement a row may change once: keep the last update per task.
-      const latest = new Map<string, ResultUpdate>();
-      for (const item of batch) latest.set(item.update.id, item.update);
+      const latest = new Map<string, QueuedUpdate>();
+      for (const item of batch) latest.set(item.update.id, item);
       try {
-        await upsert(
-          (sql, parameters) => this.dataSource.query(sql, parameters),
-          [...latest.values()],
-        );
+        await this.writeBatch(latest);
         for (const item of batch) item.resolve();
       } catch (error) {
         this.logger.error(`writing ${batch.length} task results failed: ${String(error)}`);
@@ -222,5 +300,6 @@ export class ResultStore {
   /** Waits until every queued update is written (graceful shutdown). */
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;
+    await this.workflows?.drain();
   }
 }

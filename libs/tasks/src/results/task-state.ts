@@ -49,6 +49,8 @@ export interface ResultUpdate {
   rootId?: string | null;
   parentId?: string | null;
   groupId?: string | null;
+  /** A group member's position, by which a chord orders its results. */
+  groupIndex?: number | null;
   worker?: string | null;
   /**
    * The task ignores its result: a SUCCESS is only notified to waiting callers, never
