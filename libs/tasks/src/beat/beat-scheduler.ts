@@ -54,6 +54,8 @@ export class BeatScheduler {
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly stopping = new AbortController();
+  /** In-process jobs running, by group and schedule. */
+  private readonly jobs = new Map<string, Promise<void>>();
 
   constructor(
     dataSource: DataSource,
@@ -140,7 +142,7 @@ export class BeatScheduler {
     for (const { schedule } of claimed) {
       beatMetrics.slots.inc({ scheduler: group.name, schedule, outcome: 'sent' });
     }
-    await this.runJobs(group, new Set(claimed.map((c) => c.schedule)));
+    this.startJobs(group, new Set(claimed.map((c) => c.schedule)));
   }
 
   private taskOf(group: BeatGroup, schedule: TaskSchedule, slotMs: number): SlotClaim['task'] {
@@ -156,15 +158,23 @@ export class BeatScheduler {
     };
   }
 
-  /** In-process jobs whose slot this pass won run once, however many slots it won. */
-  private async runJobs(group: BeatGroup, won: Set<string>): Promise<void> {
+  /**
+   * In-process jobs whose slot this pass won run once, however many slots it won, in the
+   * background: a long sweep must not hold back the slots of the schedules led with it.
+   * A job still running when its next slot comes lets that slot go (it is doing the work).
+   */
+  private startJobs(group: BeatGroup, won: Set<string>): void {
     for (const { schedule, run } of group.entries) {
-      if (!run || !won.has(schedule.name) || this.stopped) continue;
-      try {
-        await run(this.stopping.signal);
-      } catch (error) {
-        this.logger.error(`scheduled job ${group.name}/${schedule.name} failed: ${String(error)}`);
-      }
+      const key = `${group.name}\u0000${schedule.name}`;
+      if (!run || !won.has(schedule.name) || this.stopped || this.jobs.has(key)) continue;
+      const job = run(this.stopping.signal)
+        .catch((error: unknown) =>
+          this.logger.error(
+            `scheduled job ${group.name}/${schedule.name} failed: ${String(error)}`,
+          ),
+        )
+        .finally(() => this.jobs.delete(key));
+      this.jobs.set(key, job);
     }
   }
 
@@ -200,6 +210,7 @@ export class BeatScheduler {
     this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await Promise.all(this.jobs.values());
     await this.leadership.close();
     for (const group of this.groups) beatMetrics.leading.set({ scheduler: group.name }, 0);
   }
