@@ -8,6 +8,8 @@ import { lastValueFrom, type Observable } from 'rxjs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Publisher } from '../broker/publisher';
 import { ORIGIN } from '../client/task-message-factory';
+import { runAsTask } from '../canvas/workflow-scope';
+import { NOTHING_STAGED, type AfterCommit } from '../canvas/workflow-continuations';
 import { publishDeadLetter, type DeadLetterReason } from '../dead-letters/dead-letter';
 import { claimInbox, claimInboxMany } from '../outbox/task-outbox';
 import {
@@ -283,8 +285,14 @@ export class TaskRunner {
     payload: unknown,
     context: TaskContext | TaskBatchContext,
   ): Promise<unknown> {
-    const source: unknown = await registered.handler(payload, context);
-    return lastValueFrom(this.deps.toObservable(source), { defaultValue: undefined });
+    // Tasks the handler sends become its children in the workflow tree (one task only:
+    // a batch's tasks have no single parent).
+    const message = context instanceof TaskContext ? context.message : null;
+    const call = async (): Promise<unknown> => {
+      const source: unknown = await registered.handler(payload, context);
+      return lastValueFrom(this.deps.toObservable(source), { defaultValue: undefined });
+    };
+    return message ? runAsTask({ id: message.id, rootId: message.rootId }, call) : call();
   }
 
   private async runPlain(
@@ -301,19 +309,21 @@ export class TaskRunner {
     );
     // A handler abandoned at its hard limit may still finish: its run is settled already.
     if (guard.stoppedBy) throw guard.stoppedBy;
-    await this.deps.store.write(this.update(message, queue, 'SUCCESS', { result }));
+    // With the message, the result's flush also commits where the workflow goes next.
+    await this.deps.store.write(this.update(message, queue, 'SUCCESS', { result }), message);
     return true;
   }
 
   /** Effects, inbox row and SUCCESS commit together; a duplicate returns false without running. */
-  private runInTransaction(
+  private async runInTransaction(
     queue: string,
     message: TaskMessage,
     registered: RegisteredTask,
     payload: unknown,
     guard: TaskGuard,
   ): Promise<boolean> {
-    return readCommitted(this.deps.dataSource, async (manager: EntityManager) => {
+    let followUps: AfterCommit = NOTHING_STAGED;
+    const ran = await readCommitted(this.deps.dataSource, async (manager: EntityManager) => {
       if (!(await claimInbox(manager, message.id, message.task))) {
         this.logger.debug(`task ${message.id} already applied; acknowledging the redelivery`);
         return false;
@@ -332,9 +342,16 @@ export class TaskRunner {
       } finally {
         guard.onStop = null;
       }
-      await this.deps.store.writeIn(manager, this.update(message, queue, 'SUCCESS', { result }));
+      // The workflow's next steps commit with the effects; they are published after it.
+      followUps = await this.deps.store.writeIn(
+        manager,
+        this.update(message, queue, 'SUCCESS', { result }),
+        message,
+      );
       return true;
     });
+    followUps();
+    return ran;
   }
 
   /**
@@ -348,9 +365,13 @@ export class TaskRunner {
     assert(first !== undefined, 'a batch is never empty');
     const stopTimer = taskMetrics.duration.startTimer({ task: first.message.task });
     try {
+      let followUps: AfterCommit = NOTHING_STAGED;
       const applied = await readCommitted(this.deps.dataSource, (manager) =>
-        this.applyBatch(manager, tasks),
+        this.applyBatch(manager, tasks, (staged) => {
+          followUps = staged;
+        }),
       );
+      followUps();
       taskMetrics.outcomes.inc({ task: first.message.task, state: 'SUCCESS' }, applied.length);
       taskMetrics.duplicates.inc({ task: first.message.task }, tasks.length - applied.length);
       for (const task of applied) await this.deps.afterCommit?.(task.message);
@@ -380,6 +401,7 @@ export class TaskRunner {
   private async applyBatch(
     manager: EntityManager,
     tasks: readonly PreparedTask[],
+    staged: (followUps: AfterCommit) => void,
   ): Promise<PreparedTask[]> {
     // A task published twice may arrive twice in one batch: the first copy claims it.
     const distinct = [...new Map(tasks.map((t) => [t.message.id, t])).values()];
@@ -402,12 +424,14 @@ export class TaskRunner {
     );
     assert(Array.isArray(results), `batch handler ${first.message.task} returns an array`);
     assert(results.length === fresh.length, 'a batch handler returns one result per task');
-    await this.deps.store.writeManyIn(
+    const followUps = await this.deps.store.writeManyIn(
       manager,
       fresh.map((t, i) =>
         this.update(t.message, t.queue, 'SUCCESS', { result: results[i] as unknown }),
       ),
+      fresh.map((t) => t.message),
     );
+    staged(followUps);
     return fresh;
   }
 
@@ -469,11 +493,14 @@ export class TaskRunner {
       `dead-lettered ${message ? `${message.task} ${message.id}` : 'a message'} from ${queue} (${reason}): ${error.message}`,
     );
     if (message) {
-      await this.record(message, queue, 'FAILURE', {
-        errorType: error.name,
-        errorMessage: error.message,
-        traceback: error.stack ?? null,
-      });
+      // Failed for good: its errbacks and its chord's failure commit with the FAILURE.
+      await this.record(
+        message,
+        queue,
+        'FAILURE',
+        { errorType: error.name, errorMessage: error.message, traceback: error.stack ?? null },
+        true,
+      );
     }
   }
 
@@ -482,10 +509,12 @@ export class TaskRunner {
     queue: string,
     state: TaskState,
     fields: Partial<ResultUpdate>,
+    workflowContinues = false,
   ): Promise<void> {
     if (state === 'FAILURE' || state === 'REVOKED')
       taskMetrics.outcomes.inc({ task: message.task, state });
-    await this.deps.store.write(this.update(message, queue, state, fields));
+    const update = this.update(message, queue, state, fields);
+    await this.deps.store.write(update, workflowContinues ? message : undefined);
   }
 
   private update(
@@ -503,6 +532,7 @@ export class TaskRunner {
       rootId: message.rootId,
       parentId: message.parentId,
       groupId: message.group,
+      groupIndex: message.groupIndex,
       worker: ORIGIN,
       ...(message.ignoreResult ? { ignoreResult: true } : {}),
       ...fields,
