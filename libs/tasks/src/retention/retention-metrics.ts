@@ -12,31 +12,40 @@ export const TASK_TABLES = [
 /** Where the size gauges read from: the latest data source watched (one per process in production). */
 const sources: DataSource[] = [];
 
+/** A scrape never waits longer than this for the sizes (they are left out instead). */
+const SIZE_READ_TIMEOUT_MS = 2_000;
+/** A table never analysed yet is counted, up to this many rows. */
+const COUNT_ROWS_MAX = 1_000_000;
+
 /**
  * Estimated rows (the planner's `reltuples`, kept fresh by autovacuum, so a scrape never
- * counts a big table; a table never analysed yet is small and is counted) and bytes
- * (heap, indexes and TOAST) of each task table.
+ * counts a big table; a table never analysed yet is counted, bounded) and bytes (heap,
+ * indexes and TOAST) of each task table, under a statement timeout.
  */
 async function readSizes(): Promise<{ table: string; rows: number; bytes: number }[]> {
   const source = sources.at(-1);
   if (!source?.isInitialized) return [];
-  const rows: { tbl: string; estimate: number; bytes: string }[] = await source.query(
-    `SELECT t AS tbl, c.reltuples::float8 AS estimate, pg_total_relation_size(c.oid)::text AS bytes
+  return source.transaction(async (manager) => {
+    await manager.query(`SET LOCAL statement_timeout = ${SIZE_READ_TIMEOUT_MS}`);
+    const rows: { tbl: string; estimate: number; bytes: string }[] = await manager.query(
+      `SELECT t AS tbl, c.reltuples::float8 AS estimate, pg_total_relation_size(c.oid)::text AS bytes
          FROM unnest($1::text[]) AS t JOIN pg_class c ON c.oid = to_regclass(t)`,
-    [[...TASK_TABLES]],
-  );
-  return Promise.all(
-    rows.map(async (row) => {
+      [[...TASK_TABLES]],
+    );
+    const sizes: { table: string; rows: number; bytes: number }[] = [];
+    for (const row of rows) {
       let count = row.estimate;
       if (count < 0) {
-        const [counted] = await source.query<{ n: number }[]>(
-          `SELECT count(*)::float8 AS n FROM ${row.tbl}`,
+        // One transaction, one statement at a time; rarely more than one table here.
+        const [counted] = await manager.query<{ n: number }[]>(
+          `SELECT count(*)::float8 AS n FROM (SELECT 1 FROM ${row.tbl} LIMIT ${COUNT_ROWS_MAX}) AS r`,
         );
         count = counted?.n ?? 0;
       }
-      return { table: row.tbl, rows: count, bytes: Number(row.bytes) };
-    }),
-  );
+      sizes.push({ table: row.tbl, rows: count, bytes: Number(row.bytes) });
+    }
+    return sizes;
+  });
 }
 
 let sizesOnce: Promise<{ table: string; rows: number; bytes: number }[]> | null = null;
