@@ -1,6 +1,10 @@
 import type { DataSource } from 'typeorm';
 import { OutboxStatement, type OutboxTask } from '../outbox/task-outbox';
+import { boundedQuery } from './bounded-query';
 import { GRACE_MS_DEFAULT, type TaskSchedule } from './task-schedule';
+
+/** The longest a scheduler statement may run. */
+const STATEMENT_TIMEOUT_MS = 10_000;
 
 /** A schedule as its group's leader registers it (a task schedule or an in-process job). */
 export interface RegisteredSchedule {
@@ -52,7 +56,9 @@ export class BeatStore {
   ): Promise<Map<string, number>> {
     const column = <K extends keyof RegisteredSchedule>(key: K): RegisteredSchedule[K][] =>
       schedules.map((s) => s[key]);
-    const rows: { name: string; last_slot: Date | null }[] = await this.dataSource.query(
+    const rows = await boundedQuery<{ name: string; last_slot: Date | null }[]>(
+      this.dataSource,
+      STATEMENT_TIMEOUT_MS,
       `WITH gone AS (
          DELETE FROM task_schedules WHERE scheduler = $1 AND NOT (name = ANY($2::text[]))
        ), upserted AS (
@@ -102,7 +108,9 @@ export class BeatStore {
       firstParameter: 6,
       keys: withTask.map((t) => t.options.id),
     });
-    const rows: { schedule: string; slot: Date }[] = await this.dataSource.query(
+    const rows = await boundedQuery<{ schedule: string; slot: Date }[]>(
+      this.dataSource,
+      STATEMENT_TIMEOUT_MS,
       `WITH claimed AS (
          INSERT INTO task_schedule_slots (scheduler, schedule, slot, task_id, claimed_by)
          SELECT $1, c.schedule, c.slot, c.task_id, $2

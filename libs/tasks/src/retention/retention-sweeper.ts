@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { BeatEntry } from '../beat/beat-scheduler';
+import { boundedQuery } from '../beat/bounded-query';
 import { GRACE_MS_MAX } from '../beat/task-schedule';
 import { DELAY_MAX_MS } from '../topology';
 import { retentionMetrics } from './retention-metrics';
@@ -42,6 +43,8 @@ export const RETENTION_ROWS_PER_PASS_DEFAULT = 100_000;
  * each schedule's last slot is kept in `task_schedules`, so older slot rows can go.
  */
 const SLOT_KEEP_MS = 2 * GRACE_MS_MAX;
+/** The longest one batch may take: one index range scan and 5,000 deletes, normally well under. */
+const BATCH_TIMEOUT_MS = 30_000;
 /** The scheduler group of the sweep: one leader across every service sharing the database. */
 export const RETENTION_SCHEDULER = 'tasks.retention';
 
@@ -126,10 +129,12 @@ export class RetentionSweeper {
     while (rows < rowsPerPassMax && signal?.aborted !== true) {
       const limit = Math.min(batchSizeMax, rowsPerPassMax - rows);
       // PostgreSQL's DELETE answers [rows, affected count] through TypeORM.
-      const [, deleted] = await this.dataSource.query<[unknown, number]>(SWEEPS[table], [
-        olderThanMs,
-        limit,
-      ]);
+      const [, deleted] = await boundedQuery<[unknown, number]>(
+        this.dataSource,
+        BATCH_TIMEOUT_MS,
+        SWEEPS[table],
+        [olderThanMs, limit],
+      );
       batches += 1;
       rows += deleted;
       retentionMetrics.swept.inc({ table }, deleted);
