@@ -25,6 +25,7 @@ export interface CliValues {
   wait?: string;
   terminate?: boolean;
   all?: boolean;
+  timeout?: string;
 }
 export type OptionName = keyof CliValues;
 
@@ -65,7 +66,8 @@ function jsonOption(text: string | undefined, option: string): unknown {
   }
 }
 
-function seconds(text: string | undefined, option: string): number | undefined {
+/** A number of seconds from 0 to WAIT_S_MAX, or undefined when the option is absent. */
+export function seconds(text: string | undefined, option: string): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0 || value > WAIT_S_MAX) {

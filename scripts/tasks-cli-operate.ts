@@ -1,10 +1,22 @@
 /**
  * The operator's commands on the deployment as a whole: `schedules` (periodic tasks,
- * their next run and last slot).
+ * their next run and last slot), `revoke`, and `inspect` (the workers answer over the
+ * broker).
  */
-import { listSchedules, type ScheduleInfo } from '@clearline/tasks';
-import { positionals, type Command } from './tasks-cli-commands';
-import { EXIT } from './tasks-cli-output';
+import {
+  INSPECT_KINDS,
+  INSPECT_TIMEOUT_MS_MAX,
+  listSchedules,
+  TaskControl,
+  type InspectKind,
+  type InspectReply,
+  type ScheduleInfo,
+} from '@clearline/tasks';
+import { positionals, seconds, type Command } from './tasks-cli-commands';
+import { EXIT, UsageError, type Output } from './tasks-cli-output';
+
+/** How long `inspect` collects the workers' answers unless `--timeout` says. */
+export const INSPECT_TIMEOUT_S_DEFAULT = 2;
 
 const iso = (date: Date | null): string => (date ? date.toISOString() : '-');
 
@@ -40,5 +52,83 @@ const schedules: Command = {
   },
 };
 
+const revoke: Command = {
+  usage:
+    'revoke <id> [--terminate]' +
+    '\n      the task never runs (REVOKED); --terminate also aborts it if it is running now',
+  options: ['json', 'terminate'],
+  async run(invocation) {
+    const { values, out, ctx } = invocation;
+    const [id = ''] = positionals(invocation, 'id');
+    const terminate = values.terminate === true;
+    await (await ctx.get(TaskControl)).revoke(id, { terminate, reason: 'revoked by an operator' });
+    out.line(`revoked ${id}${terminate ? ' (terminate)' : ''}`);
+    out.document({ id, revoked: true, terminate });
+    return EXIT.ok;
+  },
+};
+
+function printReply(out: Output, reply: InspectReply): void {
+  const { worker } = reply;
+  switch (reply.kind) {
+    case 'active':
+    case 'reserved': {
+      const tasks = (reply as InspectReply<'active' | 'reserved'>).reply;
+      out.line(`-> ${worker}: ${tasks.length} ${reply.kind}`);
+      for (const task of tasks) {
+        const at =
+          'startedAt' in task ? `started ${task.startedAt}` : `received ${task.receivedAt}`;
+        out.line(`     ${task.id}  ${task.name}  ${task.queue}  ${at}`);
+      }
+      return;
+    }
+    case 'stats': {
+      const stats = (reply as InspectReply<'stats'>).reply;
+      out.line(`-> ${worker}: pid ${stats.pid}, up ${stats.uptimeS} s`);
+      out.fields([
+        ['     concurrency', stats.concurrency],
+        ['     prefetch', stats.prefetch],
+        ['     queues', stats.queues.join(', ')],
+        ['     revoked', stats.revoked],
+        [
+          '     processed',
+          Object.entries(stats.processed)
+            .map(([task, count]) => `${task}=${count}`)
+            .join(', ') || '0',
+        ],
+      ]);
+      return;
+    }
+    case 'registered': {
+      const names = (reply as InspectReply<'registered'>).reply;
+      out.line(`-> ${worker}: ${names.length} registered`);
+      for (const name of names) out.line(`     ${name}`);
+      return;
+    }
+  }
+}
+
+const inspect: Command = {
+  usage:
+    `inspect ${INSPECT_KINDS.join('|')} [--timeout S]` +
+    `\n      ask every worker (answers collected for ${INSPECT_TIMEOUT_S_DEFAULT} s unless told)`,
+  options: ['json', 'timeout'],
+  async run(invocation) {
+    const { values, out, ctx } = invocation;
+    const [kind = ''] = positionals(invocation, 'kind');
+    if (!(INSPECT_KINDS as readonly string[]).includes(kind)) {
+      throw new UsageError(`inspect ${INSPECT_KINDS.join('|')}, not ${kind}`);
+    }
+    const timeoutS = seconds(values.timeout, '--timeout') ?? INSPECT_TIMEOUT_S_DEFAULT;
+    const timeoutMs = Math.min(Math.round(timeoutS * 1_000), INSPECT_TIMEOUT_MS_MAX);
+    const replies = await (await ctx.get(TaskControl)).inspect(kind as InspectKind, { timeoutMs });
+    for (const reply of replies) printReply(out, reply);
+    out.document(Object.fromEntries(replies.map((reply) => [reply.worker, reply.reply])));
+    if (replies.length > 0) return EXIT.ok;
+    process.stderr.write(`no worker replied within ${timeoutS} s\n`);
+    return EXIT.failed;
+  },
+};
+
 /** The commands on the whole deployment, by name. */
-export const OPERATE_COMMANDS: Record<string, Command> = { schedules };
+export const OPERATE_COMMANDS: Record<string, Command> = { schedules, revoke, inspect };

@@ -7,11 +7,14 @@
  * It proves what an operator relies on: `call --wait` prints the result as the last
  * line and exits 0, or exits 1 when the task fails; `result` reads the stored outcome;
  * a failed task is listed by `dead-letters list` and sent back by `dead-letters replay`;
- * `schedules` lists the worker's periodic task with its next run and last slot; `purge`
+ * `schedules` lists the worker's periodic task with its next run and last slot; `revoke`
+ * stops a task sent afterwards (REVOKED, never run); `inspect registered|stats` get the
+ * running worker's answer over the broker; `purge`
  * empties a queue and refuses one the deployment does not have; bad usage exits 2 with
  * the usage text; every `--json` output parses.
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
@@ -171,21 +174,49 @@ describe('npm run tasks (the operator CLI)', () => {
     ]);
   });
 
+  it('revoke stops a task before it runs; inspect asks the running worker', async () => {
+    const id = randomUUID();
+    const [revoked, registered, stats] = await Promise.all([
+      cli('revoke', id, '--json'),
+      cli('inspect', 'registered'),
+      cli('inspect', 'stats', '--json'),
+    ]);
+    expect(revoked).toMatchObject({ code: 0 });
+    expect(JSON.parse(revoked.stdout)).toEqual({ id, revoked: true, terminate: false });
+    expect(registered).toMatchObject({ code: 0 });
+    expect(registered.stdout).toMatch(/^-> \S+: \d+ registered$/m);
+    expect(registered.stdout).toMatch(/^ +gateway\.cli_echo$/m);
+    expect(stats).toMatchObject({ code: 0 });
+    const [workerStats] = Object.values(JSON.parse(stats.stdout) as Record<string, unknown>);
+    expect(workerStats).toMatchObject({ pid: process.pid, queues: ['gateway'] });
+
+    // Sent after the revocation: the worker records REVOKED and never runs it.
+    await worker.client.send('gateway.cli_echo', { n: 1 }, { id });
+    await eventually(async () => (await worker.store.get(id))?.state === 'REVOKED', {
+      what: 'the revoked task to end REVOKED',
+    });
+    const result = await cli('result', id, '--json');
+    expect(result).toMatchObject({ code: 1 });
+    expect(JSON.parse(result.stdout)).toMatchObject({ id, state: 'REVOKED' });
+  });
+
   it('purge empties a queue and refuses an unknown one; bad usage exits 2', async () => {
     // Nothing consumes `refund` here: the tasks wait there until purged.
-    await Promise.all([cli('call', 'refund.cli_waits'), cli('call', 'refund.cli_waits')]);
+    await Promise.all([
+      worker.client.send('refund.cli_waits', {}),
+      worker.client.send('refund.cli_waits', {}),
+    ]);
     expect(await waiting('refund')).toBe(2);
 
-    const purged = await cli('purge', 'refund', '--json');
-    expect(purged).toMatchObject({ code: 0 });
-    expect(JSON.parse(purged.stdout)).toMatchObject({ queue: 'refund', purged: 2 });
-    expect(await waiting('refund')).toBe(0);
-
-    const [unknown, usage, badJson] = await Promise.all([
+    const [purged, unknown, usage, badJson] = await Promise.all([
+      cli('purge', 'refund', '--json'),
       cli('purge', 'no-such-queue'),
       cli('call'),
       cli('call', 'gateway.cli_echo', '--kwargs', '{not json'),
     ]);
+    expect(purged).toMatchObject({ code: 0 });
+    expect(JSON.parse(purged.stdout)).toMatchObject({ queue: 'refund', purged: 2 });
+    expect(await waiting('refund')).toBe(0);
     expect(unknown).toMatchObject({ code: 1 });
     expect(unknown.stderr).toContain('no queue no-such-queue');
     expect(usage).toMatchObject({ code: 2 });

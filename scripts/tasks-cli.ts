@@ -47,6 +47,7 @@ const OPTIONS = {
   wait: { type: 'string' },
   terminate: { type: 'boolean' },
   all: { type: 'boolean' },
+  timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
