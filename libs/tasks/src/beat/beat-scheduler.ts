@@ -86,19 +86,24 @@ export class BeatScheduler {
     let delayMs = this.options.leaderPollMs ?? LEADER_POLL_MS_DEFAULT;
     try {
       await this.leadership.poll(this.groups.map((g) => g.name));
-      for (const group of this.groups) {
-        if (this.stopped) break;
-        const leading = this.leadership.leads(group.name);
-        beatMetrics.leading.set({ scheduler: group.name }, leading ? 1 : 0);
-        if (!leading) {
-          this.lastSlots.delete(group.name);
-          continue;
-        }
+    } catch (error) {
+      this.logger.warn(`scheduler leadership poll failed: ${String(error)}`);
+    }
+    for (const group of this.groups) {
+      if (this.stopped) break;
+      const leading = this.leadership.leads(group.name);
+      beatMetrics.leading.set({ scheduler: group.name }, leading ? 1 : 0);
+      if (!leading) {
+        this.lastSlots.delete(group.name);
+        continue;
+      }
+      // One group's failure (a statement timeout, a lost connection) leaves the others be.
+      try {
         await this.pass(group);
         delayMs = Math.min(delayMs, this.untilNextSlotMs(group));
+      } catch (error) {
+        this.logger.warn(`scheduler pass of ${group.name} failed: ${String(error)}`);
       }
-    } catch (error) {
-      this.logger.warn(`scheduler pass failed: ${String(error)}`);
     }
     this.wake(delayMs);
   }
