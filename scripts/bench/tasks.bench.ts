@@ -2,20 +2,39 @@
  * `npm run bench:tasks`: in one run, on quorum queues and the same no-op work,
  *   (a) raw amqplib: confirmed publishes, manual acks, prefetch 100 — the machine's limit;
  *   (b) Clearline's task layer: confirms, acks-late, every result stored in PostgreSQL;
- *   (c) the stock @nestjs/microservices RMQ transport, request-response, 100 in flight.
- * Prints a table, then one line of JSON.
- * Options: BENCH_TASKS (default 20000), BENCH_PACED (5000), BENCH_RTT (2000).
+ *   (c) the stock @nestjs/microservices RMQ transport, request-response, 100 in flight;
+ * and workflows, the same canvas on Clearline and on Python Celery 5 (Debian's
+ * python3-celery, prefork worker with one process per core, the same broker in the same
+ * vhost, results in Redis, installed by infra/local/python-celery.sh when missing):
+ *   a chord of BENCH_CHORD no-op members (seconds from send to the callback's result),
+ *   a chain of BENCH_CHAIN links (milliseconds per link: total time over links).
+ * Prints tables, then one line of JSON.
+ * Options: BENCH_TASKS (default 20000), BENCH_PACED (5000), BENCH_RTT (2000),
+ * BENCH_CHORD (10000), BENCH_CHAIN (1000).
  */
 import 'reflect-metadata';
 import { runBench } from './lib/platform-bench';
 import { benchInfra } from './lib/bench-infra';
+import { clearlineCanvas } from './lib/clearline-canvas';
 import { clearlineTasks } from './lib/clearline-tasks';
 import { nestRmq } from './lib/nest-rmq';
+import { pythonCelery } from './lib/python-celery';
 import { rawAmqp } from './lib/raw-amqp';
 
 const COUNT = Number(process.env['BENCH_TASKS'] ?? 20_000);
 const PACED = Number(process.env['BENCH_PACED'] ?? 5_000);
 const RTT = Number(process.env['BENCH_RTT'] ?? 2_000);
+const CHORD = positiveInteger('BENCH_CHORD', 10_000);
+const CHAIN = positiveInteger('BENCH_CHAIN', 1_000);
+
+/** A count from the environment; a bad one stops the run before anything starts. */
+function positiveInteger(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`${name} must be a positive integer`);
+  }
+  return value;
+}
 
 function progress(step: string): void {
   process.stderr.write(`bench:tasks: ${step}…\n`);
@@ -30,6 +49,10 @@ async function main(): Promise<void> {
     const ours = await clearlineTasks(infra, COUNT, PACED, RTT);
     progress('nest rmq request-response');
     const nest = await nestRmq(infra.amqpUrl, COUNT, PACED);
+    progress(`clearline workflows: chord of ${CHORD}, chain of ${CHAIN}`);
+    const flows = await clearlineCanvas(infra, CHORD, CHAIN);
+    progress(`python celery workflows: chord of ${CHORD}, chain of ${CHAIN}`);
+    const celery = await pythonCelery(infra.amqpUrl, CHORD, CHAIN);
     console.table({
       'raw amqplib': {
         'tasks/s': raw.throughput.perS,
@@ -54,6 +77,21 @@ async function main(): Promise<void> {
         `ours/nest ${(ours.throughput.perS / nest.throughput.perS).toFixed(2)}x (goal >= 1), ` +
         `p99@1k ours/raw ${(ours.paced.p99Ms / raw.paced.p99Ms).toFixed(2)}x (goal <= 2), rtt p99 ${ours.rttP99Ms} ms (goal < 5)`,
     );
+    console.table({
+      'clearline tasks': {
+        [`chord of ${CHORD} s`]: flows.chordS,
+        'chain ms/link': flows.chainLinkMs,
+      },
+      'python celery': {
+        [`chord of ${CHORD} s`]: celery.chordS,
+        'chain ms/link': celery.chainLinkMs,
+      },
+    });
+    console.log(
+      `workflows: chord ours/celery ${(flows.chordS / celery.chordS).toFixed(2)}x, ` +
+        `chain per link ours/celery ${(flows.chainLinkMs / celery.chainLinkMs).toFixed(2)}x ` +
+        `(goal: faster than Celery on both, < 1x)`,
+    );
     console.log(
       JSON.stringify({
         bench: 'tasks',
@@ -65,6 +103,10 @@ async function main(): Promise<void> {
         raw_p99_ms_at_1k: raw.paced.p99Ms,
         rtt_p99_ms: ours.rttP99Ms,
         nest_rmq_per_s: nest.throughput.perS,
+        chord_10k_s: flows.chordS,
+        celery_chord_10k_s: celery.chordS,
+        chain_link_ms: flows.chainLinkMs,
+        celery_chain_link_ms: celery.chainLinkMs,
       }),
     );
   } finally {
