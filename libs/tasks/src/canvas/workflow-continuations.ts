@@ -93,7 +93,28 @@ export class WorkflowContinuations {
     if (failures.length > 0) tasks.push(...(await this.failChords(manager, failures)));
     if (tasks.length === 0) return NOTHING_STAGED;
     const ids = await insertOutbox(manager, tasks);
-    return () => this.track(this.send(ids));
+    return () => this.track(this.send('id', ids));
+  }
+
+  /**
+   * The follow-ups of tasks none of which is a chord member (a chain's next task,
+   * callbacks, errbacks): known without reading anything, so they can be written in the
+   * very statement of the results. Null when a chord must be joined or failed.
+   */
+  followUpsOf(finished: readonly FinishedTask[]): WorkflowTask[] | null {
+    const tasks: WorkflowTask[] = [];
+    for (const { message, update } of finished) {
+      if (!leadsOn(message, update.state)) continue;
+      if (isChordMember(message)) return null;
+      if (update.state === 'SUCCESS') tasks.push(...this.onSuccess(message, update.result));
+      else tasks.push(...errbacksOf(message, dictList(message.embed.errbacks), message.id));
+    }
+    return tasks;
+  }
+
+  /** After the commit of a statement that wrote follow-ups: publishes them by task id. */
+  sendCommitted(taskIds: string[]): AfterCommit {
+    return taskIds.length === 0 ? NOTHING_STAGED : () => this.track(this.send('task_id', taskIds));
   }
 
   private onSuccess(message: TaskMessage, result: unknown): WorkflowTask[] {
@@ -224,7 +245,7 @@ export class WorkflowContinuations {
   }
 
   /** Publishes committed follow-ups now, locked so the relay cannot send them too. */
-  private async send(ids: string[]): Promise<void> {
+  private async send(by: 'id' | 'task_id', ids: string[]): Promise<void> {
     try {
       await readCommitted(this.dataSource, async (manager) => {
         const rows = updatedRows<{
@@ -235,8 +256,10 @@ export class WorkflowContinuations {
         }>(
           await manager.query(
             `UPDATE task_outbox SET sent_at = now(), attempts = attempts + 1
-            WHERE id IN (SELECT id FROM task_outbox WHERE id = ANY($1::bigint[]) AND sent_at IS NULL
-                           FOR UPDATE SKIP LOCKED)
+            WHERE id IN (SELECT id FROM task_outbox
+                          WHERE ${by === 'id' ? 'id = ANY($1::bigint[])' : 'task_id = ANY($1::text[])'}
+                            AND sent_at IS NULL
+                            FOR UPDATE SKIP LOCKED)
             RETURNING exchange, routing_key, body, properties`,
             [ids],
           ),

@@ -1,3 +1,4 @@
+import { strict as assert } from 'node:assert';
 import { Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { readCommitted } from '@clearline/persistence';
@@ -12,6 +13,7 @@ import {
 import { outsideTask } from '../canvas/workflow-scope';
 import { readTree, type WorkflowTree } from '../canvas/workflow-tree';
 import type { TaskMessage } from '../protocol/celery-message';
+import { OUTBOX_BATCH_MAX, OutboxStatement } from '../outbox/task-outbox';
 import { splitIgnored } from '../control/ignored-results';
 import { type ResultUpdate, type TaskResultRecord, type TaskState } from './task-state';
 
@@ -79,6 +81,21 @@ const UPSERT_SQL = `
            CASE WHEN octet_length(body) < ${NOTIFY_PAYLOAD_MAX} THEN body ELSE json_build_object('id', id)::text END))
            AS notified
     FROM payloads`;
+
+/**
+ * The upsert with a chain's next tasks (or callbacks) written into the outbox by the
+ * same statement: atomic without a transaction, one round trip per batch. PostgreSQL
+ * runs a data-modifying CTE whether or not the final SELECT reads it.
+ */
+const UPSERT_END = '  -- The finished row travels';
+assert(UPSERT_SQL.includes(UPSERT_END), 'the upsert ends with its notifying SELECT');
+function upsertWithOutboxSql(outbox: OutboxStatement): string {
+  const [ctes, end] = [
+    UPSERT_SQL.slice(0, UPSERT_SQL.indexOf(UPSERT_END)),
+    UPSERT_SQL.slice(UPSERT_SQL.indexOf(UPSERT_END)),
+  ];
+  return `${ctes}, follow_ups AS (${outbox.insert(outbox.rows('o'))})\n${end}`;
+}
 
 /** Successes of tasks that ignore their result: notified to waiters, never stored. */
 const NOTIFY_ONLY_SQL = `SELECT count(pg_notify('${RESULTS_CHANNEL}', body)) AS notified
@@ -244,6 +261,22 @@ export class ResultStore {
       return;
     }
     const messages = items.map((item) => item.message);
+    const finishedNow = items.flatMap(({ update }, i): FinishedTask[] => {
+      const message = messages[i];
+      return message && leadsOn(message, update.state) ? [{ update, message }] : [];
+    });
+    // A chain's hot path: results and next tasks in one statement, no transaction.
+    const followUps = workflows.followUpsOf(finishedNow);
+    const { notified } = splitIgnored(updates, NOTIFY_PAYLOAD_MAX);
+    if (followUps && followUps.length <= OUTBOX_BATCH_MAX && notified.length === 0) {
+      const outbox = OutboxStatement.of(followUps, { firstParameter: 15 });
+      await this.dataSource.query(upsertWithOutboxSql(outbox), [
+        ...toParameters(updates),
+        ...outbox.parameters,
+      ]);
+      workflows.sendCommitted(outbox.taskIds)();
+      return;
+    }
     const afterCommit = await readCommitted(this.dataSource, async (manager) => {
       await upsert((sql, parameters) => manager.query(sql, parameters), updates);
       const finished = items.flatMap(({ update }, i): FinishedTask[] => {
@@ -276,10 +309,30 @@ export class ResultStore {
         for (const item of batch) item.resolve();
       } catch (error) {
         this.logger.error(`writing ${batch.length} task results failed: ${String(error)}`);
-        for (const item of batch) item.reject(error);
+        if (latest.size === 1) for (const item of batch) item.reject(error);
+        else await this.writeOneByOne(batch, latest);
       }
     }
     this.flushing = null;
+  }
+
+  /**
+   * A batch that failed is written again task by task, so one task whose result or
+   * workflow follow-ups cannot commit (a poisoned one) fails alone, not its batch.
+   */
+  private async writeOneByOne(
+    batch: readonly QueuedUpdate[],
+    latest: Map<string, QueuedUpdate>,
+  ): Promise<void> {
+    for (const [id, item] of latest) {
+      const sameTask = batch.filter((queued) => queued.update.id === id);
+      try {
+        await this.writeBatch(new Map([[id, item]]));
+        for (const queued of sameTask) queued.resolve();
+      } catch (error) {
+        for (const queued of sameTask) queued.reject(error);
+      }
+    }
   }
 
   async get(id: string): Promise<TaskResultRecord | null> {
