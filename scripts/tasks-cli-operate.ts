@@ -1,16 +1,18 @@
 /**
- * The operator's commands on the deployment as a whole: `schedules` (periodic tasks,
- * their next run and last slot), `revoke`, and `inspect` (the workers answer over the
- * broker).
+ * The operator's commands on workflows and the deployment as a whole: `tree` (a
+ * workflow with its states), `schedules` (periodic tasks, their next run and last slot),
+ * `revoke`, and `inspect` (the workers answer over the broker).
  */
 import {
   INSPECT_KINDS,
   INSPECT_TIMEOUT_MS_MAX,
   listSchedules,
+  ResultStore,
   TaskControl,
   type InspectKind,
   type InspectReply,
   type ScheduleInfo,
+  type WorkflowNode,
 } from '@clearline/tasks';
 import { positionals, seconds, type Command } from './tasks-cli-commands';
 import { EXIT, UsageError, type Output } from './tasks-cli-output';
@@ -130,5 +132,42 @@ const inspect: Command = {
   },
 };
 
+/** Prints `nodes` as a tree (`├─`, `└─`), each with its state, id and group position. */
+function printNodes(out: Output, nodes: readonly WorkflowNode[], prefix: string): void {
+  nodes.forEach((node, i) => {
+    const last = i === nodes.length - 1;
+    const member = node.group !== null ? `  [group ${node.group} #${node.groupIndex ?? '?'}]` : '';
+    out.line(`${prefix}${last ? '└─ ' : '├─ '}${node.task}  ${node.state}  ${node.id}${member}`);
+    printNodes(out, node.children, `${prefix}${last ? '   ' : '│  '}`);
+  });
+}
+
+function someFailed(nodes: readonly WorkflowNode[]): boolean {
+  return nodes.some(
+    (node) => node.state === 'FAILURE' || node.state === 'REVOKED' || someFailed(node.children),
+  );
+}
+
+const tree: Command = {
+  usage:
+    'tree <id>\n      a workflow (chain, group, chord) as a tree with states; exit 1 if a task of it failed',
+  options: ['json'],
+  async run(invocation) {
+    const { out, ctx } = invocation;
+    const [id = ''] = positionals(invocation, 'id');
+    const found = await (await ctx.get(ResultStore)).tree(id);
+    if (found.nodes.length === 0) {
+      process.stderr.write(`no workflow ${id}: no task of it was recorded\n`);
+      out.document({ ...found, found: false });
+      return EXIT.failed;
+    }
+    out.line(`workflow ${found.rootId}: ${found.count} ${found.count === 1 ? 'task' : 'tasks'}`);
+    printNodes(out, found.nodes, '');
+    if (found.truncated) out.line(`… more tasks not shown (the first ${found.count} are)`);
+    out.document(found);
+    return someFailed(found.nodes) ? EXIT.failed : EXIT.ok;
+  },
+};
+
 /** The commands on the whole deployment, by name. */
-export const OPERATE_COMMANDS: Record<string, Command> = { schedules, revoke, inspect };
+export const OPERATE_COMMANDS: Record<string, Command> = { tree, schedules, revoke, inspect };
