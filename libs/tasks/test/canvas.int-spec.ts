@@ -16,6 +16,7 @@ import { Ctx, Payload } from '@nestjs/microservices';
 import {
   chain,
   chord,
+  enqueueWorkflow,
   group,
   si,
   signature,
@@ -51,6 +52,12 @@ class CanvasTasks {
   }
 
   /** Returns its index after a delay that makes later members finish first. */
+  /** Transactional: its workflow's next steps commit in its own transaction. */
+  @Task('gateway.tx_add_one', { transactional: true })
+  txAddOne(@Payload() n: number): number {
+    return n + 1;
+  }
+
   @Task('gateway.late')
   async late(@Payload() i: number): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, (10 - (i % 10)) * 15));
@@ -211,6 +218,29 @@ describe('workflows (canvas)', () => {
     await expect(recordedFor(errbackId)).resolves.toMatchObject({ payload: failingId });
     // The success callback of a failed task never runs.
     expect(recorded.filter((r) => r.parentId === failingId)).toHaveLength(1);
+  });
+
+  it('continues a workflow from transactional tasks, and from the transactional outbox', async () => {
+    const chained = await app.client.apply(
+      chain(
+        signature('gateway.tx_add_one', {}, { args: [1] }),
+        signature('gateway.tx_add_one'),
+        signature('gateway.add_one'),
+      ),
+    );
+    await expect(chained.result()).resolves.toBe(4);
+
+    // Enqueued in a transaction: nothing starts unless it commits.
+    const members = Array.from({ length: 12 }, (_, i) =>
+      signature('gateway.tx_add_one', {}, { args: [i] }),
+    );
+    const { callbackId, groupIds } = await app.dataSource.transaction(async (manager) => ({
+      callbackId: await enqueueWorkflow(manager, chord(members, signature('gateway.collect'))),
+      groupIds: await enqueueWorkflow(manager, group(members)),
+    }));
+    const expected = members.map((_, i) => i + 1);
+    await expect(app.client.handle(callbackId).result()).resolves.toEqual(expected);
+    await expect(app.client.groupHandle(groupIds).results()).resolves.toEqual(expected);
   });
 
   it('makes the tasks a handler sends its children, and reads the workflow as one tree', async () => {

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
-import type { Options } from 'amqplib';
+import { strict as assert } from 'node:assert';
 import type { DataSource, EntityManager } from 'typeorm';
 import { readCommitted } from '@clearline/persistence';
 import type { Publisher } from '../broker/publisher';
 import { defaultQueue } from '../client/send-options';
-import { OUTBOX_BATCH_MAX, OutboxStatement } from '../outbox/task-outbox';
+import { OUTBOX_BATCH_MAX, OutboxStatement, type OutboxMessage } from '../outbox/task-outbox';
 import type { TaskMessage } from '../protocol/celery-message';
 import type { ResultUpdate } from '../results/task-state';
 import { dictList, fromDict, type SignatureDict } from './signature-dict';
@@ -92,8 +92,8 @@ export class WorkflowContinuations {
     if (joins.length > 0) tasks.push(...(await this.join(manager, joins)));
     if (failures.length > 0) tasks.push(...(await this.failChords(manager, failures)));
     if (tasks.length === 0) return NOTHING_STAGED;
-    const ids = await insertOutbox(manager, tasks);
-    return () => this.track(this.send('id', ids));
+    const { ids, messages } = await insertOutbox(manager, tasks);
+    return () => this.track(this.send('id', ids, messages));
   }
 
   /**
@@ -113,8 +113,9 @@ export class WorkflowContinuations {
   }
 
   /** After the commit of a statement that wrote follow-ups: publishes them by task id. */
-  sendCommitted(taskIds: string[]): AfterCommit {
-    return taskIds.length === 0 ? NOTHING_STAGED : () => this.track(this.send('task_id', taskIds));
+  sendCommitted(outbox: OutboxStatement): AfterCommit {
+    if (outbox.taskIds.length === 0) return NOTHING_STAGED;
+    return () => this.track(this.send('task_id', outbox.taskIds, outbox.messages()));
   }
 
   private onSuccess(message: TaskMessage, result: unknown): WorkflowTask[] {
@@ -244,30 +245,40 @@ export class WorkflowContinuations {
     return tasks;
   }
 
-  /** Publishes committed follow-ups now, locked so the relay cannot send them too. */
-  private async send(by: 'id' | 'task_id', ids: string[]): Promise<void> {
+  /**
+   * Publishes committed follow-ups now, locked so the relay cannot send them too. The
+   * messages come from memory: a chain's rows carry the rest of the chain, too big to
+   * read back for every link.
+   */
+  private async send(
+    by: 'id' | 'task_id',
+    ids: string[],
+    messages: Map<string, OutboxMessage>,
+  ): Promise<void> {
     try {
       await readCommitted(this.dataSource, async (manager) => {
-        const rows = updatedRows<{
-          exchange: string;
-          routing_key: string;
-          body: Buffer;
-          properties: Options.Publish;
-        }>(
+        const rows = updatedRows<{ task_id: string }>(
           await manager.query(
             `UPDATE task_outbox SET sent_at = now(), attempts = attempts + 1
             WHERE id IN (SELECT id FROM task_outbox
                           WHERE ${by === 'id' ? 'id = ANY($1::bigint[])' : 'task_id = ANY($1::text[])'}
                             AND sent_at IS NULL
                             FOR UPDATE SKIP LOCKED)
-            RETURNING exchange, routing_key, body, properties`,
+            RETURNING task_id`,
             [ids],
           ),
         );
         await Promise.all(
-          rows.map((row) =>
-            this.publisher.publish(row.exchange, row.routing_key, row.body, row.properties),
-          ),
+          rows.map((row) => {
+            const message = messages.get(row.task_id);
+            assert(message !== undefined, 'a follow-up row is one this process wrote');
+            return this.publisher.publish(
+              message.exchange,
+              message.routingKey,
+              message.body,
+              message.properties,
+            );
+          }),
         );
       });
     } catch (error) {
@@ -310,8 +321,12 @@ function errbacksOf(
  * Outbox rows for the follow-ups, with no wake-up for the relay: this process publishes
  * them right after the commit. Returns the rows' ids.
  */
-async function insertOutbox(manager: EntityManager, tasks: WorkflowTask[]): Promise<string[]> {
+async function insertOutbox(
+  manager: EntityManager,
+  tasks: WorkflowTask[],
+): Promise<{ ids: string[]; messages: Map<string, OutboxMessage> }> {
   const ids: string[] = [];
+  const messages = new Map<string, OutboxMessage>();
   for (let from = 0; from < tasks.length; from += OUTBOX_BATCH_MAX) {
     const outbox = OutboxStatement.of(tasks.slice(from, from + OUTBOX_BATCH_MAX), {
       firstParameter: 1,
@@ -321,6 +336,7 @@ async function insertOutbox(manager: EntityManager, tasks: WorkflowTask[]): Prom
       outbox.parameters,
     );
     ids.push(...rows.map((row) => row.id));
+    for (const [taskId, message] of outbox.messages()) messages.set(taskId, message);
   }
-  return ids;
+  return { ids, messages };
 }

@@ -1,3 +1,4 @@
+import type { Options } from 'amqplib';
 import type { EntityManager } from 'typeorm';
 import { buildTask } from '../client/task-message-factory';
 import type { SendOptions } from '../client/send-options';
@@ -10,6 +11,14 @@ export interface OutboxTask {
   task: string;
   payload: unknown;
   options?: SendOptions;
+}
+
+/** One outbox row's message, as the relay would publish it. */
+export interface OutboxMessage {
+  exchange: string;
+  routingKey: string;
+  body: Buffer;
+  properties: Options.Publish;
 }
 
 /** An outbox task that carries a workflow's embed (`chain`, `chord`, callbacks); internal. */
@@ -46,6 +55,33 @@ export class OutboxStatement {
     /** The tasks' ids, in the order given. */
     readonly taskIds: string[],
   ) {}
+
+  /**
+   * The encoded messages of the rows, by task id: a writer that publishes its own rows
+   * right after its commit sends these instead of reading the bodies back. Internal.
+   */
+  messages(): Map<string, OutboxMessage> {
+    const [, taskIds, , exchanges, routingKeys, bodies, properties] = this.parameters as [
+      unknown,
+      string[],
+      unknown,
+      string[],
+      string[],
+      Buffer[],
+      string[],
+    ];
+    return new Map(
+      taskIds.map((taskId, i) => [
+        taskId,
+        {
+          exchange: exchanges[i] ?? '',
+          routingKey: routingKeys[i] ?? '',
+          body: bodies[i] ?? Buffer.alloc(0),
+          properties: JSON.parse(properties[i] ?? '{}') as Options.Publish,
+        },
+      ]),
+    );
+  }
 
   /**
    * Encodes `tasks` (as `TaskClient.send` would) into parameters numbered from

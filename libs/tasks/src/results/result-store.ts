@@ -274,7 +274,7 @@ export class ResultStore {
         ...toParameters(updates),
         ...outbox.parameters,
       ]);
-      workflows.sendCommitted(outbox.taskIds)();
+      workflows.sendCommitted(outbox)();
       return;
     }
     const afterCommit = await readCommitted(this.dataSource, async (manager) => {
