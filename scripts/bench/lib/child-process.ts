@@ -25,38 +25,51 @@ export interface Finished {
   tail: OutputTail;
 }
 
+export interface RunOptions extends Pick<SpawnOptions, 'cwd' | 'env'> {
+  timeoutMs: number;
+  /** Copy its stderr (and stdout) to ours as it runs. */
+  echo?: boolean;
+  /** Aborting SIGKILLs its process group (say, when the worker it drives died). */
+  abort?: AbortSignal;
+}
+
 /**
  * Runs a program to its end within `timeoutMs` (then SIGKILLs its process group) and
  * resolves with its stdout; rejects, with the last lines it wrote, unless it exits 0.
- * `echo` copies its stderr (and stdout) to ours as it runs.
  */
 export function runToEnd(
   what: string,
   command: string,
   args: readonly string[],
-  options: SpawnOptions & { timeoutMs: number; echo?: boolean },
+  options: RunOptions,
 ): Promise<Finished> {
+  const { timeoutMs, echo, abort, ...spawnOptions } = options;
   const child = spawn(command, args, {
-    ...options,
+    ...spawnOptions,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const onAbort = (): void => {
+    if (child.exitCode === null && child.signalCode === null) killGroup(child, 'SIGKILL');
+  };
+  abort?.addEventListener('abort', onAbort, { once: true });
+  child.once('exit', () => abort?.removeEventListener('abort', onAbort));
   const tail = new OutputTail();
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
     tail.push(chunk);
-    if (options.echo === true) process.stderr.write(chunk);
+    if (echo === true) process.stderr.write(chunk);
   });
   child.stderr.on('data', (chunk: Buffer) => {
     tail.push(chunk);
-    if (options.echo === true) process.stderr.write(chunk);
+    if (echo === true) process.stderr.write(chunk);
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       killGroup(child, 'SIGKILL');
-      reject(new Error(`${what} did not finish within ${options.timeoutMs} ms:\n${tail.text()}`));
-    }, options.timeoutMs);
+      reject(new Error(`${what} did not finish within ${timeoutMs} ms:\n${tail.text()}`));
+    }, timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
       reject(new Error(`${what} could not start: ${error.message}`));
@@ -67,6 +80,23 @@ export function runToEnd(
       else reject(new Error(`${what} exited with ${String(code ?? signal)}:\n${tail.text()}`));
     });
   });
+}
+
+/**
+ * `work`, unless `child` exits first: then a rejection that says so, instead of waiting
+ * for `work`'s own deadline (a result that a dead worker will never write).
+ */
+export function whileAlive<T>(child: ChildProcess, what: string, work: Promise<T>): Promise<T> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.reject(new Error(`${what} exited before the run`));
+  }
+  let onExit: (code: number | null, signal: NodeJS.Signals | null) => void = () => undefined;
+  const died = new Promise<never>((_, reject) => {
+    onExit = (code, signal) =>
+      reject(new Error(`${what} exited (${String(code ?? signal)}) mid-run`));
+    child.once('exit', onExit);
+  });
+  return Promise.race([work, died]).finally(() => child.off('exit', onExit));
 }
 
 /** Signals the child's whole process group (it was spawned `detached`, so it leads one). */

@@ -5,7 +5,7 @@ import { startTaskApp } from '@clearline/testing';
 import type { BenchInfra } from './bench-infra';
 import { BENCH_TASK_OPTIONS } from './bench-queue';
 import type { CanvasFigures, Tally } from './canvas-figures';
-import { OutputTail, stopChild } from './child-process';
+import { OutputTail, stopChild, whileAlive } from './child-process';
 import { round } from './stats';
 
 const WORKER = resolve(__dirname, 'canvas-worker.ts');
@@ -81,6 +81,15 @@ async function runChain(client: TaskClient, links: number): Promise<number> {
   return seconds;
 }
 
+/** Warms up with a small chord and chain, then runs the measured ones. */
+async function measure(client: TaskClient, chordN: number, chainN: number): Promise<CanvasFigures> {
+  await runChord(client, Math.min(WARM_UP_CHORD, chordN));
+  await runChain(client, Math.min(WARM_UP_CHAIN, chainN));
+  const chordS = await runChord(client, chordN);
+  const chainS = await runChain(client, chainN);
+  return { chordS: round(chordS, 3), chainLinkMs: round((1_000 * chainS) / chainN, 3) };
+}
+
 /**
  * Clearline doing the same canvas as Python Celery: a worker process of its own
  * (`canvas-worker.ts`), the workflows sent with `TaskClient.apply` from this process,
@@ -104,11 +113,7 @@ export async function clearlineCanvas(
       tasks: BENCH_TASK_OPTIONS,
     });
     try {
-      await runChord(app.client, Math.min(WARM_UP_CHORD, chordN));
-      await runChain(app.client, Math.min(WARM_UP_CHAIN, chainN));
-      const chordS = await runChord(app.client, chordN);
-      const chainS = await runChain(app.client, chainN);
-      return { chordS: round(chordS, 3), chainLinkMs: round((1_000 * chainS) / chainN, 3) };
+      return await whileAlive(worker, 'the canvas worker', measure(app.client, chordN, chainN));
     } finally {
       await app.close();
     }

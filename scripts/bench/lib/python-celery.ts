@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { deleteRedisKeys, TEST_INFRA } from '@clearline/testing';
-import { OutputTail, runToEnd, stopChild } from './child-process';
+import { OutputTail, runToEnd, stopChild, whileAlive } from './child-process';
 import type { CanvasFigures } from './canvas-figures';
 
 const REPO_ROOT = resolve(__dirname, '../../..');
@@ -92,17 +92,18 @@ interface DriverLine {
 }
 
 /** Runs drive.py (warm-up, then the chord and the chain) and reads its JSON line. */
-async function drive(env: NodeJS.ProcessEnv, chordN: number, chainN: number): Promise<DriverLine> {
+async function drive(
+  env: NodeJS.ProcessEnv,
+  chordN: number,
+  chainN: number,
+  abort: AbortSignal,
+): Promise<DriverLine> {
   const args = ['drive.py', '--chord', String(chordN), '--chain', String(chainN)];
   const { stdout, tail } = await runToEnd(
     'drive.py',
     PYTHON,
     [...args, '--timeout-s', String(DRIVER_WAIT_TIMEOUT_S)],
-    {
-      cwd: CELERY_DIR,
-      env,
-      timeoutMs: 3 * DRIVER_WAIT_TIMEOUT_S * 1_000,
-    },
+    { cwd: CELERY_DIR, env, timeoutMs: 3 * DRIVER_WAIT_TIMEOUT_S * 1_000, abort },
   );
   const last = stdout.trim().split('\n').at(-1) ?? '';
   try {
@@ -127,10 +128,16 @@ export async function pythonCelery(
   const env = celeryEnv(amqpUrl, keyPrefix);
   try {
     const worker = await startCeleryWorker(env);
+    const driving = new AbortController();
     try {
-      const line = await drive(env, chordN, chainN);
+      const line = await whileAlive(
+        worker,
+        'the Celery worker',
+        drive(env, chordN, chainN, driving.signal),
+      );
       return { chordS: line.chord_s, chainLinkMs: line.chain_link_ms };
     } finally {
+      driving.abort();
       await stopChild(worker, WORKER_STOP_GRACE_MS);
     }
   } finally {
