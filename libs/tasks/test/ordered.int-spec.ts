@@ -19,7 +19,8 @@
  * killed worker's unacknowledged deliveries return to the head of their shards and the
  * next worker becomes the single active consumer: per key the order must still hold,
  * and every task must be applied exactly once (the inbox drops the committed one's
- * redelivery). With plain queues, or shards without single active consumer, or a
+ * redelivery). Then the active worker is stopped gracefully (SIGTERM) in the middle of
+ * a stream: it gives its shards back, in order, and the order still holds. With plain queues, or shards without single active consumer, or a
  * worker running a shard's deliveries in parallel, or retries through the delay queues,
  * or returned deliveries behind later ones, the sequences come out of order.
  */
@@ -164,5 +165,21 @@ describe('ordered tasks (consistent-hash shards, single active consumer)', () =>
       workers.map((worker) => Promise.race([worker.exited, Promise.resolve(null)])),
     );
     expect(exits.filter((exit) => exit?.signal === 'SIGKILL')).toHaveLength(2);
+  }, 55_000);
+
+  it('keeps the order when the active worker stops gracefully in the middle', async () => {
+    const keys = await sendAll('stopped', 12, 40);
+    await eventually(async () => (await appliedCount('stopped')) >= 60, {
+      what: 'the first tasks applied',
+    });
+    const [last] = await producer.dataSource.query<{ worker: number }[]>(
+      `SELECT worker FROM test_applied WHERE key LIKE 'stopped-%' ORDER BY id DESC LIMIT 1`,
+    );
+    const active = workers.find((worker) => worker.child.pid === last?.worker);
+    // SIGTERM: it starts nothing new, finishes the running task, closes its shard channels.
+    await expect(active?.stop()).resolves.toEqual({ code: 0, signal: null });
+
+    await allApplied('stopped', 12 * 40);
+    expect(await appliedSequences('stopped')).toEqual(inOrder(keys, 40));
   }, 55_000);
 });
