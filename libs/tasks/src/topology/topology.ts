@@ -56,6 +56,7 @@ export interface OrderedLaneSpec {
 
 /** The header whose value the consistent-hash exchange of an ordered lane hashes. */
 export const ORDER_KEY_HEADER = 'x-clearline-order-key';
+/** The most shard queues an ordered lane may have (each is a quorum queue of its own). */
 export const ORDERED_SHARDS_MAX = 64;
 
 /** The consistent-hash exchange of an ordered lane. */
