@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { deleteRedisKeys, TEST_INFRA } from '@clearline/testing';
+import { Redis } from 'ioredis';
 import { OutputTail, runToEnd, stopChild, whileAlive } from './child-process';
 import type { CanvasFigures } from './canvas-figures';
 
@@ -17,6 +18,7 @@ const CELERY_QUEUE = 'celery';
 const READY_LINE = 'clearline-bench-celery-worker ready';
 
 const ENSURE_TIMEOUT_MS = 15 * 60_000;
+const REDIS_CHECK_TIMEOUT_MS = 5_000;
 const WORKER_READY_TIMEOUT_MS = 60_000;
 const WORKER_STOP_GRACE_MS = 30_000;
 /** Each wait of the driver (a chord, a chain) has this deadline; the driver as a whole 3×. */
@@ -28,6 +30,31 @@ export async function ensurePythonCelery(): Promise<void> {
     timeoutMs: ENSURE_TIMEOUT_MS,
     echo: true,
   });
+}
+
+/** Celery's result backend must answer before a worker is started against it. */
+async function checkRedis(): Promise<void> {
+  const redis = new Redis(TEST_INFRA.redisUrl, {
+    lazyConnect: true,
+    connectionName: 'clearline-bench-check',
+    connectTimeout: REDIS_CHECK_TIMEOUT_MS,
+    commandTimeout: REDIS_CHECK_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    // The host only: a Redis URL may carry a password.
+    const where = new URL(TEST_INFRA.redisUrl).host;
+    throw new Error(
+      `Redis does not answer at ${where} (infra/local/up.sh starts it): ${String(error)}`,
+      { cause: error },
+    );
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function celeryEnv(amqpUrl: string, keyPrefix: string): NodeJS.ProcessEnv {
@@ -124,6 +151,7 @@ export async function pythonCelery(
   chainN: number,
 ): Promise<CanvasFigures> {
   await ensurePythonCelery();
+  await checkRedis();
   const keyPrefix = `clearline_bench_celery_${randomBytes(3).toString('hex')}:`;
   const env = celeryEnv(amqpUrl, keyPrefix);
   try {
