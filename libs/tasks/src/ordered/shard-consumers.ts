@@ -118,7 +118,13 @@ export class ShardConsumers {
       }
       return;
     }
-    await this.deps.deliver(shard.acks, delivery, shard.queue);
+    try {
+      await this.deps.deliver(shard.acks, delivery, shard.queue);
+    } catch (error) {
+      // Never expected (delivering settles every outcome), but a rejection here would stop
+      // the shard's chain for good: log it and go on with the next delivery.
+      this.log.error(`shard ${shard.queue}: delivery not settled: ${String(error)}`);
+    }
   }
 
   /**
