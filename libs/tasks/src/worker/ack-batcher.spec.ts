@@ -42,4 +42,34 @@ describe('AckBatcher', () => {
     batcher.flush();
     expect(frames).toEqual(['ack 1+', 'nack 2', 'ack 3+']);
   });
+
+  it('never names a requeued tag alone in a multiple-ack (the broker would close the channel)', () => {
+    const { channel, frames } = fakeChannel();
+    const batcher = new AckBatcher(channel);
+    const d = [1, 2].map(delivery);
+    d.forEach((m) => batcher.received(m));
+    batcher.ack(d[0]!);
+    batcher.flush();
+    batcher.requeue(d[1]!);
+    batcher.flush();
+    expect(frames).toEqual(['ack 1+', 'nack 2']);
+  });
+
+  it('acknowledges deliveries behind a parked one one by one, then resumes multiple-acks', () => {
+    const { channel, frames } = fakeChannel();
+    const batcher = new AckBatcher(channel);
+    const d = [1, 2, 3, 4, 5].map(delivery);
+    d.forEach((m) => batcher.received(m));
+    batcher.ack(d[0]!);
+    batcher.park(d[1]!);
+    batcher.ack(d[2]!);
+    batcher.ack(d[3]!);
+    batcher.flush();
+    // 2 waits for its rate token: 3 and 4 must not wait with it.
+    expect(frames).toEqual(['ack 1+', 'ack 3', 'ack 4']);
+    batcher.ack(d[1]!);
+    batcher.ack(d[4]!);
+    batcher.flush();
+    expect(frames).toEqual(['ack 1+', 'ack 3', 'ack 4', 'ack 5+']);
+  });
 });
