@@ -13,6 +13,7 @@
  * BENCH_CHORD (10000), BENCH_CHAIN (1000).
  */
 import 'reflect-metadata';
+import { CHAIN_LENGTH_MAX, GROUP_SIZE_MAX } from '@clearline/tasks';
 import { runBench } from './lib/platform-bench';
 import { benchInfra } from './lib/bench-infra';
 import { clearlineCanvas } from './lib/clearline-canvas';
@@ -24,14 +25,14 @@ import { rawAmqp } from './lib/raw-amqp';
 const COUNT = Number(process.env['BENCH_TASKS'] ?? 20_000);
 const PACED = Number(process.env['BENCH_PACED'] ?? 5_000);
 const RTT = Number(process.env['BENCH_RTT'] ?? 2_000);
-const CHORD = positiveInteger('BENCH_CHORD', 10_000);
-const CHAIN = positiveInteger('BENCH_CHAIN', 1_000);
+const CHORD = countOf('BENCH_CHORD', 10_000, GROUP_SIZE_MAX);
+const CHAIN = countOf('BENCH_CHAIN', 1_000, CHAIN_LENGTH_MAX);
 
 /** A count from the environment; a bad one stops the run before anything starts. */
-function positiveInteger(name: string, fallback: number): number {
+function countOf(name: string, fallback: number, max: number): number {
   const value = Number(process.env[name] ?? fallback);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new Error(`${name} must be a positive integer`);
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new Error(`${name} must be an integer from 1 to ${max}`);
   }
   return value;
 }
