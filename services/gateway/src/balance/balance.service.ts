@@ -29,7 +29,10 @@ export class BalanceService {
 
   async retrieve(merchantId: string): Promise<Balance> {
     const payload: BalancesPayload = { owner: merchantId };
-    const handle = await this.tasks.send<BalancesResult>(LEDGER_TASK.balances, payload);
+    // A query: the answer reaches this request by notification; no task row per call.
+    const handle = await this.tasks.send<BalancesResult>(LEDGER_TASK.balances, payload, {
+      ignoreResult: true,
+    });
     const result = await handle.result({ timeoutMs: BALANCE_TIMEOUT_MS });
     return { available: toAmounts(result.available), pending: toAmounts(result.pending) };
   }

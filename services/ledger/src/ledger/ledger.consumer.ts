@@ -110,12 +110,13 @@ export class LedgerConsumer {
     return this.queries.lookupTransfers(payload.ids);
   }
 
-  @Task(LEDGER_TASK.balances, { payload: BalancesPayload })
+  // Pure queries: their callers wait for the answer; a stored row per call would only grow.
+  @Task(LEDGER_TASK.balances, { payload: BalancesPayload, ignoreResult: true })
   balances(@Payload() payload: BalancesPayload): Promise<BalancesResult> {
     return this.queries.balances(payload.owner, payload.currency);
   }
 
-  @Task(LEDGER_TASK.check)
+  @Task(LEDGER_TASK.check, { ignoreResult: true })
   check(): Promise<LedgerCheckResult> {
     return this.queries.check();
   }
