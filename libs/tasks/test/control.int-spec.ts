@@ -266,7 +266,12 @@ describe('task control', () => {
       const active = await control.inspect('active', { limit: 2, timeoutMs: 20_000 });
       for (const { worker, reply } of active) {
         expect(reply).toEqual([
-          expect.objectContaining({ name: 'gateway.wait', worker, queue: 'gateway' }),
+          expect.objectContaining({
+            name: 'gateway.wait',
+            worker,
+            queue: 'gateway',
+            startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
+          }),
         ]);
       }
       gate.open();

@@ -32,7 +32,14 @@ export interface WorkerControlOptions {
 
 interface Running {
   guard: TaskGuard;
-  info: ActiveTaskInfo;
+  info: Omit<ActiveTaskInfo, 'startedAt'>;
+  /** Epoch ms; made a date only when someone inspects (this runs for every task). */
+  startedAtMs: number;
+}
+
+interface Reserved {
+  info: Omit<ReservedTaskInfo, 'receivedAt'>;
+  receivedAtMs: number;
 }
 
 let workersInProcess = 0;
@@ -54,7 +61,7 @@ export class WorkerControl {
   readonly revocations = new Revocations();
   readonly rateLimits: RateLimiters;
   private readonly running = new Map<string, Running>();
-  private readonly reserved = new Map<string, ReservedTaskInfo>();
+  private readonly reserved = new Map<string, Reserved>();
   private readonly processed = new Map<string, number>();
   private readonly startedAtMs = Date.now();
   private channel: Channel | null = null;
@@ -108,11 +115,13 @@ export class WorkerControl {
     if (typeof id !== 'string') return;
     const name = headers['task'];
     this.reserved.set(id, {
-      id,
-      name: typeof name === 'string' ? name : 'unknown',
-      queue,
-      receivedAt: new Date().toISOString(),
-      worker: this.workerName,
+      info: {
+        id,
+        name: typeof name === 'string' ? name : 'unknown',
+        queue,
+        worker: this.workerName,
+      },
+      receivedAtMs: Date.now(),
     });
   }
 
@@ -138,9 +147,9 @@ export class WorkerControl {
         id: message.id,
         name: message.task,
         queue,
-        startedAt: new Date().toISOString(),
         worker: this.workerName,
       },
+      startedAtMs: Date.now(),
     });
     return guard;
   }
@@ -191,8 +200,16 @@ export class WorkerControl {
   /** This worker's answer to an inspect request. */
   answer<K extends InspectKind>(kind: K): InspectAnswers[K] {
     const answers: { [P in InspectKind]: () => InspectAnswers[P] } = {
-      active: () => [...this.running.values()].map((r) => r.info),
-      reserved: () => [...this.reserved.values()],
+      active: () =>
+        [...this.running.values()].map((r) => ({
+          ...r.info,
+          startedAt: new Date(r.startedAtMs).toISOString(),
+        })),
+      reserved: () =>
+        [...this.reserved.values()].map((r) => ({
+          ...r.info,
+          receivedAt: new Date(r.receivedAtMs).toISOString(),
+        })),
       registered: () => [...this.options.registered()].sort(),
       stats: () => ({
         worker: this.workerName,
