@@ -26,6 +26,7 @@ import {
   startTaskApp,
   type IsolatedInfrastructure,
   type TaskApp,
+  Gate,
 } from '@clearline/testing';
 
 const FAST_RATE_PER_S = 20;
@@ -37,13 +38,7 @@ function started(task: string): void {
 }
 
 /** Where `gateway.wait` waits until the test opens it. */
-const gate = {
-  opened: Promise.resolve(),
-  open: (): void => undefined,
-  close(): void {
-    this.opened = new Promise<void>((resolve) => (this.open = resolve));
-  },
-};
+const gate = new Gate();
 
 @Controller()
 class ControlTasks {

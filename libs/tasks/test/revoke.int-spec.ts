@@ -25,19 +25,14 @@ import {
   startTaskApp,
   type IsolatedInfrastructure,
   type TaskApp,
+  Gate,
 } from '@clearline/testing';
 
 const runs = new Map<string, number>();
 const seen = { abortReason: new Map<string, string>(), lateWrite: new Map<string, string>() };
 
 /** Where the terminated handler waits before its late write, until the test opens it. */
-const late = {
-  opened: Promise.resolve(),
-  open: (): void => undefined,
-  close(): void {
-    this.opened = new Promise<void>((resolve) => (this.open = resolve));
-  },
-};
+const late = new Gate();
 
 @Controller()
 class RevokeTasks {

@@ -24,6 +24,7 @@ import {
   startTaskApp,
   type IsolatedInfrastructure,
   type TaskApp,
+  Gate,
 } from '@clearline/testing';
 
 const HARD_MS_DEFAULT = 1_500;
@@ -31,13 +32,7 @@ const seen = { lateWrite: new Map<string, string>() };
 const never = new Promise<never>(() => undefined);
 
 /** Where the hung handler waits before its late write, until the test opens it. */
-const late = {
-  opened: Promise.resolve(),
-  open: (): void => undefined,
-  close(): void {
-    this.opened = new Promise<void>((resolve) => (this.open = resolve));
-  },
-};
+const late = new Gate();
 
 @Controller()
 class LimitedTasks {

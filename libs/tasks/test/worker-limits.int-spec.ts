@@ -26,6 +26,7 @@ import {
   startTaskApp,
   type IsolatedInfrastructure,
   type TaskApp,
+  Gate,
 } from '@clearline/testing';
 
 const naps = {
@@ -39,13 +40,7 @@ const naps = {
 const CLOSE_BEFORE_NAP_ENDS_MS = 500;
 
 /** Where naps wait until the test lets them finish. */
-const gate = {
-  opened: Promise.resolve(),
-  open: (): void => undefined,
-  close(): void {
-    this.opened = new Promise<void>((resolve) => (this.open = resolve));
-  },
-};
+const gate = new Gate();
 
 @Controller()
 class NapTasks {

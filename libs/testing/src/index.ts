@@ -12,7 +12,7 @@ export {
 export { isolatedInfrastructure, type IsolatedInfrastructure } from './isolated-infrastructure';
 export { deleteRedisKeys } from './redis';
 export { startTaskApp, type TaskApp, type TaskAppOptions } from './task-app';
-export { eventually, holdsFor, sleep } from './wait';
+export { eventually, Gate, holdsFor, sleep } from './wait';
 export {
   freePort,
   SERVICE_START_TIMEOUT_MS,

@@ -41,3 +41,22 @@ export async function holdsFor(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * A gate the test opens: handlers `await gate.opened` and pass at once while it is open
+ * (as it starts); after `close()` they wait until the test calls `open()`. It replaces a
+ * sleep with an event the test controls.
+ */
+export class Gate {
+  opened: Promise<void> = Promise.resolve();
+  private release: () => void = () => undefined;
+
+  close(): void {
+    this.opened = new Promise<void>((resolve) => (this.release = resolve));
+  }
+
+  /** An arrow property, so it can be handed on as a callback. */
+  readonly open = (): void => {
+    this.release();
+  };
+}
