@@ -1,7 +1,7 @@
 /**
  * `npm run tasks` on workflows, schedules and workers, run for real as a child process
  * against this file's own vhost and database with a worker running (see
- * tasks-cli-harness.ts): `tree` draws a chain with its states (exit 1 for an unknown
+ * test/tasks-cli-harness.ts): `tree` draws a chain with its states (exit 1 for an unknown
  * workflow); `schedules` lists the worker's periodic task with its next run and last
  * slot; `revoke` stops a task sent afterwards (REVOKED, never run) and `result` then
  * exits 1; `inspect registered|stats` get the running worker's answer over the broker;
@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { eventually } from '@clearline/testing';
 import { chain, listSchedules, signature } from '@clearline/tasks';
-import { startCliHarness, type CliHarness } from './tasks-cli-harness';
+import { startCliHarness, type CliHarness } from './test/tasks-cli-harness';
 
 describe('npm run tasks: tree, schedules, revoke, inspect', () => {
   let harness: CliHarness;

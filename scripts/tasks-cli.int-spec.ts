@@ -1,14 +1,14 @@
 /**
  * `npm run tasks` on tasks, queues and dead letters, run for real as a child process
  * against this file's own vhost and database with a worker running (see
- * tasks-cli-harness.ts). It proves what an operator relies on: `call --wait` prints the
+ * test/tasks-cli-harness.ts). It proves what an operator relies on: `call --wait` prints the
  * result as the last line and exits 0, or exits 1 when the task fails; `result` reads
  * the stored outcome; a failed task is listed by `dead-letters list` and sent back by
  * `dead-letters replay`; `purge` empties a queue and refuses one the deployment does not
  * have; bad usage exits 2 with the usage text; every `--json` output parses.
  */
 import { eventually } from '@clearline/testing';
-import { startCliHarness, type CliHarness } from './tasks-cli-harness';
+import { startCliHarness, type CliHarness } from './test/tasks-cli-harness';
 
 describe('npm run tasks: call, result, dead letters, purge', () => {
   let harness: CliHarness;

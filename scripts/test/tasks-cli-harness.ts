@@ -18,7 +18,7 @@ import {
 } from '@clearline/testing';
 import { Task } from '@clearline/tasks';
 
-const ROOT = resolve(__dirname, '..');
+const ROOT = resolve(__dirname, '../..');
 const CLI_TIMEOUT_MS = 30_000;
 
 export interface CliRun {
