@@ -127,6 +127,8 @@ describe('outbox relay', () => {
       { shipped: true },
     ]);
 
+    // The waiter is woken by the commit; the delivery is counted just after it.
+    await eventually(() => deliveries.get(taskId) === 1, { what: 'the delivery counted' });
     // Never published again: watched over more than a sweep.
     await holdsFor(
       async () =>
