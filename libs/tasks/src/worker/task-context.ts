@@ -4,6 +4,18 @@ import type { TaskMessage } from '../protocol/celery-message';
 import { isLastAttempt, shouldRetry, type TaskHandlerOptions } from './task-options';
 import { RetryRequested } from '../control/control-errors';
 
+/**
+ * Thrown by `ctx.defer()`: the handler cannot run the task now (a resource it needs is
+ * busy) and asks for it to come back after `countdownMs`, as the same attempt. The
+ * runner catches it; a handler never sees it.
+ */
+export class DeferRequested extends Error {
+  override readonly name = 'Deferred';
+  constructor(readonly countdownMs: number) {
+    super(`deferred for ${countdownMs} ms`);
+  }
+}
+
 /** The signal of a context made without one (tests, batch contexts): it never aborts. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -41,6 +53,28 @@ export class TaskContext extends BaseRpcContext<[TaskMessage, string]> {
    */
   retry(options: { countdownMs?: number; error?: Error } = {}): never {
     throw new RetryRequested(options.countdownMs ?? null, options.error ?? null);
+  }
+
+  /**
+   * Puts the task back for later without spending an attempt: "not now", not "failed".
+   * It throws, so nothing after it runs and a transactional task's work (its inbox claim
+   * too) rolls back. The same message (same id, same `retries`) goes through the delay
+   * levels with an eta `countdownMs` from now and the delivery is acknowledged; no state
+   * is recorded (the task stays PENDING, or RETRY after an earlier failed attempt, as it
+   * was) and `clearline_task_deferrals_total` counts it. Use it when the handler would
+   * otherwise wait holding a slot (a per-merchant limit is full); a task that defers
+   * forever never ends, so the condition must clear by itself. Ordered tasks cannot defer:
+   * through the delay levels they would lose their place in their key's order.
+   */
+  defer(options: { countdownMs: number }): never {
+    const { countdownMs } = options;
+    if (!Number.isInteger(countdownMs) || countdownMs < 0) {
+      throw new RangeError(`defer: countdownMs must be a whole number >= 0, not ${countdownMs}`);
+    }
+    if (this.options.orderedBy !== undefined) {
+      throw new Error(`defer: ordered task ${this.message.task} cannot be deferred`);
+    }
+    throw new DeferRequested(countdownMs);
   }
 
   get message(): TaskMessage {

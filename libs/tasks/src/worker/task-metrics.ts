@@ -12,6 +12,11 @@ export const taskMetrics = {
     help: 'Task retries scheduled, by task',
     labelNames: ['task'],
   }),
+  deferrals: new Counter({
+    name: 'clearline_task_deferrals_total',
+    help: 'Tasks put back for later by ctx.defer without spending a retry, by task',
+    labelNames: ['task'],
+  }),
   deadLetters: new Counter({
     name: 'clearline_task_dead_letters_total',
     help: 'Messages dead-lettered, by queue and reason',

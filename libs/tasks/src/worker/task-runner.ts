@@ -22,7 +22,7 @@ import {
 import type { ResultStore } from '../results/result-store';
 import type { ResultUpdate, TaskState } from '../results/task-state';
 import { delayRoute } from '../topology';
-import { TaskBatchContext, TaskContext } from './task-context';
+import { DeferRequested, TaskBatchContext, TaskContext } from './task-context';
 import { taskMetrics } from './task-metrics';
 import { isRetryable, retryDelayMs, shouldRetry, type TaskHandlerOptions } from './task-options';
 import { readCommitted } from '@clearline/persistence';
@@ -181,6 +181,7 @@ export class TaskRunner {
       await this.deps.afterCommit?.(message);
       return 'ack';
     } catch (error) {
+      if (error instanceof DeferRequested) return await this.defer(task, error.countdownMs);
       const inPlace = options.orderedBy === undefined ? null : this.inPlaceRetry(task, error);
       if (inPlace) return await this.retryInPlace(task, inPlace.error, inPlace.delayMs);
       if (await this.settleControlled(task, error)) return 'ack';
@@ -233,6 +234,33 @@ export class TaskRunner {
     });
     taskMetrics.retries.inc({ task: message.task });
     return true;
+  }
+
+  /**
+   * Sends a deferred task (`ctx.defer`) round again as it is: the same id and `retries`,
+   * an eta `countdownMs` away, through the delay levels of its queue (as a retry goes, so
+   * the wait is the broker's, not this worker's), and acknowledges the original once the
+   * copy is confirmed. Nothing is recorded: a deferral is not an attempt, so the task's
+   * state and its retry budget stay as they were.
+   */
+  private async defer(task: PreparedTask, countdownMs: number): Promise<Disposition> {
+    const { message, queue } = task;
+    const again = encodeTask({
+      ...message,
+      eta: new Date(Date.now() + countdownMs),
+      origin: ORIGIN,
+      embed: message.embed,
+    });
+    const route = delayRoute(queue, countdownMs);
+    await this.deps.publisher.publish(
+      route.exchange,
+      route.routingKey,
+      again.content,
+      again.properties,
+    );
+    taskMetrics.deferrals.inc({ task: message.task });
+    this.logger.debug(`task ${message.task} ${message.id} deferred for ${countdownMs} ms`);
+    return 'ack';
   }
 
   /**
