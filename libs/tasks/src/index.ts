@@ -26,7 +26,14 @@ export { TasksModule, type TasksModuleOptions, type TasksModuleAsyncOptions } fr
 export { TaskClient } from './client/task-client';
 export { TaskHandle, TaskFailedError, RESULT_TIMEOUT_MS_DEFAULT } from './client/task-handle';
 export type { SendOptions } from './client/send-options';
-export { UnroutableError, PublishRejectedError } from './broker/publisher';
+export {
+  UnroutableError,
+  PublishRejectedError,
+  PublishTimeoutError,
+  BrokerUnavailableError,
+  CONFIRM_TIMEOUT_MS_DEFAULT,
+  PUBLISH_BACKLOG_COUNT_MAX_DEFAULT,
+} from './broker/publisher';
 export { TaskTimeoutError } from './results/result-waiter';
 export {
   enqueueTask,

@@ -57,6 +57,13 @@ export interface TasksModuleOptions {
    * for ever.
    */
   timeLimitHardMsDefault?: number;
+  /**
+   * How long a publish waits for the broker's confirm (5 s by default): then it rejects
+   * with `PublishTimeoutError` (outcome unknown) or `BrokerUnavailableError` (not sent).
+   */
+  confirmTimeoutMs?: number;
+  /** Messages held in memory while the broker is away (10,000 by default); more are refused. */
+  publishBacklogCountMax?: number;
 }
 
 export interface TasksModuleAsyncOptions {
@@ -162,8 +169,14 @@ export class TasksModule {
         },
         {
           provide: Publisher,
-          inject: [PUBLISH_CONNECTION],
-          useFactory: (c: BrokerConnection) => new Publisher(c),
+          inject: [TASKS_OPTIONS, PUBLISH_CONNECTION],
+          useFactory: (o: TasksModuleOptions, c: BrokerConnection) =>
+            new Publisher(c, {
+              ...(o.confirmTimeoutMs !== undefined ? { confirmTimeoutMs: o.confirmTimeoutMs } : {}),
+              ...(o.publishBacklogCountMax !== undefined
+                ? { backlogCountMax: o.publishBacklogCountMax }
+                : {}),
+            }),
         },
         {
           provide: ResultStore,

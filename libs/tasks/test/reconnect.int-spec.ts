@@ -94,7 +94,9 @@ describe('reconnect after losing the broker', () => {
       infra,
       env: { AMQP_URL: proxiedUrl },
       controllers: [CountTasks],
-      tasks: { prefetch: 50, concurrency: 20 },
+      // Sends made during the outage wait for the broker: give them longer than the
+      // outage and the reconnect backoff (deadline-bounded.int-spec.ts covers the deadline).
+      tasks: { prefetch: 50, concurrency: 20, confirmTimeoutMs: 60_000 },
     });
   });
 

@@ -1,6 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import type { BrokerConnection } from './broker-connection';
+import { publisherMetrics } from './publisher-metrics';
+
+/** How long a publish waits for the broker's confirm by default (a channel, then the confirm). */
+export const CONFIRM_TIMEOUT_MS_DEFAULT = 5_000;
+/** Messages held in memory while the broker is away, by default; more are refused at once. */
+export const PUBLISH_BACKLOG_COUNT_MAX_DEFAULT = 10_000;
 
 /** The broker accepted the message but no queue was bound to its routing key. */
 export class UnroutableError extends Error {
@@ -18,12 +24,69 @@ export class PublishRejectedError extends Error {
   override readonly name = 'PublishRejectedError';
 }
 
+/**
+ * The broker is away and the message could not wait for it: it found the in-memory
+ * backlog full, or waited there past its deadline. `outcomeUnknown` is false when it was
+ * never handed to the broker (nothing was sent), true when it was written on a
+ * connection that went away before the confirm (it may still arrive; the consumer's
+ * inbox drops a resend with the same task id).
+ */
+export class BrokerUnavailableError extends Error {
+  override readonly name = 'BrokerUnavailableError';
+  constructor(
+    message: string,
+    readonly outcomeUnknown = false,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The broker did not confirm the message within its deadline after it was written. Its
+ * outcome is unknown: it may still arrive (a resend with the same task id is deduplicated
+ * by the consumer's inbox), so a caller must not report it as failed.
+ */
+export class PublishTimeoutError extends Error {
+  override readonly name = 'PublishTimeoutError';
+  constructor(
+    readonly exchange: string,
+    readonly routingKey: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `the broker did not confirm the message to ${exchange} with routing key ${routingKey} ` +
+        `within ${timeoutMs} ms; it may still arrive`,
+    );
+  }
+}
+
+/** Bounds of a {@link Publisher}. */
+export interface PublisherOptions {
+  /** A publish that is not confirmed in this time rejects; {@link CONFIRM_TIMEOUT_MS_DEFAULT}. */
+  confirmTimeoutMs?: number;
+  /**
+   * Messages held while no channel is open; once full, a publish rejects at once with
+   * {@link BrokerUnavailableError}. {@link PUBLISH_BACKLOG_COUNT_MAX_DEFAULT}.
+   */
+  backlogCountMax?: number;
+}
+
+/** Per call: a deadline other than the publisher's (a query with its own time budget). */
+export interface PublishDeadline {
+  timeoutMs?: number;
+}
+
 interface PendingPublish {
   exchange: string;
   routingKey: string;
   content: Buffer;
   properties: Options.Publish;
   returned: boolean;
+  /** Handed to a channel at least once: from then on its outcome can be unknown. */
+  written: boolean;
+  /** Resolved, rejected or timed out: late confirms and reconnects leave it alone. */
+  settled: boolean;
+  timer: NodeJS.Timeout | null;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -38,17 +101,32 @@ const CHANNEL_CLOSED = 'channel closed';
  * {@link PublishRejectedError} on a nack. Messages whose confirm was lost with the
  * connection are published again on the next connection (at-least-once: consumers
  * deduplicate by task id).
+ *
+ * Every wait is bounded: a publish not confirmed within its deadline rejects with
+ * {@link PublishTimeoutError} (written, outcome unknown) or {@link BrokerUnavailableError}
+ * (never written), and while the broker is away at most `backlogCountMax` messages wait
+ * in memory; more are refused at once.
  */
 export class Publisher {
   private readonly logger = new Logger(Publisher.name);
   private channel: ConfirmChannel | null = null;
   /** Published, waiting for the broker's confirm; keyed by message id for returns. */
   private readonly inFlight = new Map<string, PendingPublish[]>();
-  /** Waiting for a channel (not connected, or lost with the last connection). */
-  private backlog: PendingPublish[] = [];
+  /** Waiting for a channel (not connected, or lost with the last connection). A set: a timed-out message leaves it in O(1). */
+  private backlog = new Set<PendingPublish>();
   private drained: Promise<void> | null = null;
+  private readonly confirmTimeoutMs: number;
+  private readonly backlogCountMax: number;
 
-  constructor(private readonly connection: BrokerConnection) {}
+  constructor(
+    private readonly connection: BrokerConnection,
+    options: PublisherOptions = {},
+  ) {
+    this.confirmTimeoutMs = options.confirmTimeoutMs ?? CONFIRM_TIMEOUT_MS_DEFAULT;
+    this.backlogCountMax = options.backlogCountMax ?? PUBLISH_BACKLOG_COUNT_MAX_DEFAULT;
+    if (!(this.confirmTimeoutMs > 0)) throw new Error('confirmTimeoutMs must be positive');
+    if (!(this.backlogCountMax > 0)) throw new Error('backlogCountMax must be positive');
+  }
 
   async start(): Promise<void> {
     await this.connection.onConnect((model) => this.openChannel(model));
@@ -64,10 +142,11 @@ export class Publisher {
     this.channel = channel;
     this.drained = null;
     const backlog = this.backlog;
-    this.backlog = [];
-    if (backlog.length > 0)
+    this.backlog = new Set();
+    publisherMetrics.backlog.dec(backlog.size);
+    if (backlog.size > 0)
       this.logger.warn(
-        `publishing again ${backlog.length} ${backlog.length === 1 ? 'message' : 'messages'} ` +
+        `publishing again ${backlog.size} ${backlog.size === 1 ? 'message' : 'messages'} ` +
           `the broker never confirmed: in flight when the connection was lost, or sent while ` +
           `it was down. Any that did arrive are delivered twice; consumers drop the copy by ` +
           `its task id`,
@@ -75,12 +154,28 @@ export class Publisher {
     for (const pending of backlog) this.write(pending);
   }
 
+  /**
+   * Publishes one message and resolves when the broker confirmed it. Rejects within
+   * `deadline.timeoutMs` (the publisher's `confirmTimeoutMs` by default) whatever the
+   * broker does, and at once when the broker is away and the backlog is full.
+   */
   publish(
     exchange: string,
     routingKey: string,
     content: Buffer,
     properties: Options.Publish,
+    deadline: PublishDeadline = {},
   ): Promise<void> {
+    if (!this.channel && this.backlog.size >= this.backlogCountMax) {
+      publisherMetrics.refused.inc();
+      return Promise.reject(
+        new BrokerUnavailableError(
+          `the broker is unavailable and ${this.backlog.size} messages already wait for it ` +
+            `(the backlog's limit): not published`,
+        ),
+      );
+    }
+    const timeoutMs = deadline.timeoutMs ?? this.confirmTimeoutMs;
     return new Promise<void>((resolve, reject) => {
       const pending: PendingPublish = {
         exchange,
@@ -88,9 +183,19 @@ export class Publisher {
         content,
         properties: { ...properties, persistent: true, mandatory: true },
         returned: false,
-        resolve,
-        reject,
+        written: false,
+        settled: false,
+        timer: null,
+        resolve: () => {
+          this.settle(pending);
+          resolve();
+        },
+        reject: (error) => {
+          this.settle(pending);
+          reject(error);
+        },
       };
+      pending.timer = setTimeout(() => this.expire(pending, timeoutMs), timeoutMs);
       if (this.drained) {
         void this.drained.then(() => this.write(pending));
       } else {
@@ -99,10 +204,56 @@ export class Publisher {
     });
   }
 
+  private settle(pending: PendingPublish): void {
+    pending.settled = true;
+    if (pending.timer) clearTimeout(pending.timer);
+    pending.timer = null;
+  }
+
+  /** The deadline passed: the message leaves every list, and a late confirm is ignored. */
+  private expire(pending: PendingPublish, timeoutMs: number): void {
+    if (pending.settled) return;
+    pending.timer = null;
+    if (this.backlog.delete(pending)) publisherMetrics.backlog.dec();
+    this.forget(pending.properties.messageId ?? '', pending);
+    if (pending.written) {
+      publisherMetrics.timeouts.inc({ outcome: 'unknown' });
+      pending.reject(new PublishTimeoutError(pending.exchange, pending.routingKey, timeoutMs));
+    } else {
+      publisherMetrics.timeouts.inc({ outcome: 'unsent' });
+      pending.reject(
+        new BrokerUnavailableError(
+          `the broker was unavailable for ${timeoutMs} ms: the message to ${pending.exchange} ` +
+            `with routing key ${pending.routingKey} was not published`,
+        ),
+      );
+    }
+  }
+
+  /** Keeps a message for the next channel, unless the backlog is full. */
+  private hold(pending: PendingPublish): void {
+    if (this.backlog.size >= this.backlogCountMax) {
+      // Written before and returned by a lost connection: the bound holds for these too.
+      publisherMetrics.refused.inc();
+      pending.reject(
+        new BrokerUnavailableError(
+          `the connection to the broker was lost before it confirmed the message to ` +
+            `${pending.exchange} with routing key ${pending.routingKey}, and the backlog is ` +
+            `full; it may have arrived`,
+          pending.written,
+        ),
+      );
+      return;
+    }
+    this.backlog.add(pending);
+    publisherMetrics.backlog.inc();
+  }
+
   private write(pending: PendingPublish): void {
+    if (pending.settled) return;
     const channel = this.channel;
     if (!channel) {
-      this.backlog.push(pending);
+      this.hold(pending);
       return;
     }
     const id = pending.properties.messageId ?? '';
@@ -110,6 +261,7 @@ export class Publisher {
     if (sameId) sameId.push(pending);
     else this.inFlight.set(id, [pending]);
     let flushed: boolean;
+    pending.written = true;
     try {
       flushed = channel.publish(
         pending.exchange,
@@ -121,7 +273,7 @@ export class Publisher {
     } catch {
       // The channel closed under us: keep the message for the next connection.
       this.forget(id, pending);
-      this.backlog.push(pending);
+      this.hold(pending);
       return;
     }
     if (!flushed && !this.drained) {
@@ -136,6 +288,7 @@ export class Publisher {
 
   private onConfirm(id: string, pending: PendingPublish, error: Error | null): void {
     this.forget(id, pending);
+    if (pending.settled) return;
     if (error === null) {
       if (pending.returned)
         pending.reject(new UnroutableError(pending.exchange, pending.routingKey));
@@ -166,9 +319,14 @@ export class Publisher {
     return this.channel !== null;
   }
 
+  /** Messages waiting in memory for a channel (the broker is away); at most `backlogCountMax`. */
+  get backlogCount(): number {
+    return this.backlog.size;
+  }
+
   /** Messages not yet confirmed, for health reporting. */
   get unconfirmedCount(): number {
-    let count = this.backlog.length;
+    let count = this.backlog.size;
     for (const list of this.inFlight.values()) count += list.length;
     return count;
   }

@@ -26,6 +26,11 @@ export interface SendOptions {
   ignoreResult?: boolean;
   /** Positional arguments instead of a keyword payload. */
   args?: unknown[];
+  /**
+   * How long `send` waits for the broker's confirm, instead of the module's
+   * `confirmTimeoutMs`: a query with a time budget of its own passes what is left of it.
+   */
+  confirmTimeoutMs?: number;
 }
 
 export function defaultQueue(task: string): string {

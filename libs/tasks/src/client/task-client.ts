@@ -46,7 +46,12 @@ export class TaskClient {
     return new GroupHandle<T>(group.id, group.ids, this.store, this.waiter);
   }
 
-  /** Resolves once the broker confirmed the message; rejects if it is unroutable or refused. */
+  /**
+   * Resolves once the broker confirmed the message; rejects if it is unroutable or
+   * refused, and within `options.confirmTimeoutMs` (the module's `confirmTimeoutMs` by
+   * default) if the broker is away: `BrokerUnavailableError` (not sent) or
+   * `PublishTimeoutError` (outcome unknown).
+   */
   async send<T = unknown>(
     task: string,
     payload: unknown,
@@ -61,6 +66,7 @@ export class TaskClient {
       routed.routingKey,
       routed.encoded.content,
       routed.encoded.properties,
+      options.confirmTimeoutMs !== undefined ? { timeoutMs: options.confirmTimeoutMs } : {},
     );
     return this.handle<T>(routed.id);
   }

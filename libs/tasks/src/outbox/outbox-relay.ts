@@ -6,6 +6,14 @@ import type { Publisher } from '../broker/publisher';
 import { OUTBOX_CHANNEL } from './task-outbox';
 import { readCommitted } from '@clearline/persistence';
 
+/** A publish that failed because the broker was away or slow, not because of the message. */
+function isBrokerAway(reason: string | undefined): boolean {
+  return (
+    reason !== undefined &&
+    (reason.startsWith('BrokerUnavailableError') || reason.startsWith('PublishTimeoutError'))
+  );
+}
+
 interface OutboxRow {
   id: string;
   exchange: string;
@@ -132,7 +140,18 @@ export class OutboxRelay {
           const outcome = outcomes[rows.indexOf(row)];
           return outcome?.status === 'rejected' ? String(outcome.reason) : 'unknown';
         });
+        // A publish that timed out or found the broker away stays unsent and is tried again
+        // on the next pass (the consumer's inbox drops a copy that did arrive). One line
+        // per pass then, not one per row: an outage would flood the log.
+        const awayReasons = reasons.filter(isBrokerAway);
+        if (awayReasons.length > 0) {
+          this.logger.warn(
+            `${awayReasons.length} outbox rows not published (broker unavailable or no ` +
+              `confirm in time), kept for the next pass: ${awayReasons[0] ?? ''}`,
+          );
+        }
         failed.forEach((row, i) => {
+          if (isBrokerAway(reasons[i])) return;
           this.logger.error(
             `outbox row ${row.id} to ${row.routing_key} not published: ${reasons[i] ?? ''}`,
           );
