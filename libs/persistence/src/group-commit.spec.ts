@@ -40,6 +40,33 @@ describe('GroupCommit', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 
+  it('re-runs the items of a failed batch one by one, never more than fallbackConcurrency at once', async () => {
+    let running = 0;
+    let runningMax = 0;
+    let batches = 0;
+    const commit = new GroupCommit<number, number>(
+      { sizeMax: 500, concurrency: 1, fallbackConcurrency: 3 },
+      async (items) => {
+        batches += 1;
+        if (items.length > 1) throw new Error('the batch fails');
+        running += 1;
+        runningMax = Math.max(runningMax, running);
+        // Each lone item yields a few turns, so unbounded re-runs would all overlap.
+        for (let turn = 0; turn < 5; turn += 1) await new Promise((r) => setImmediate(r));
+        running -= 1;
+        if (items[0] === 7) throw new Error('poisoned');
+        return items;
+      },
+    );
+    const items = Array.from({ length: 40 }, (_v, i) => i);
+    const outcomes = await Promise.allSettled(items.map((item) => commit.submit(item)));
+    expect(batches).toBe(41);
+    expect(runningMax).toBe(3);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
+    expect(outcomes[7]?.status).toBe('rejected');
+    expect(outcomes[8]).toEqual({ status: 'fulfilled', value: 8 });
+  });
+
   it('refuses a statement that answers for the wrong number of items', async () => {
     const commit = new GroupCommit<number, number>({ sizeMax: 100, concurrency: 1 }, () =>
       Promise.resolve([]),

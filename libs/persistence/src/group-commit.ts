@@ -5,7 +5,16 @@ export interface GroupCommitOptions {
   sizeMax: number;
   /** Statements in flight at once; items that arrive meanwhile wait and leave together. */
   concurrency: number;
+  /**
+   * When a batch fails, its items run again one by one, this many at once
+   * ({@link FALLBACK_CONCURRENCY_DEFAULT}): a failed batch of 500 must not become 500
+   * statements at once on a pool that is already in trouble.
+   */
+  fallbackConcurrency?: number;
 }
+
+/** Items of a failed batch re-run at once, by default. */
+export const FALLBACK_CONCURRENCY_DEFAULT = 8;
 
 type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
@@ -22,12 +31,15 @@ type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
  */
 export class GroupCommit<I, R> {
   private readonly collector: BatchCollector<I, Outcome<R>>;
+  private readonly fallbackConcurrency: number;
 
   constructor(
     options: GroupCommitOptions,
     /** Runs the statement for `items`; returns one result per item, in order. */
     private readonly run: (items: I[]) => Promise<R[]>,
   ) {
+    this.fallbackConcurrency = options.fallbackConcurrency ?? FALLBACK_CONCURRENCY_DEFAULT;
+    if (!(this.fallbackConcurrency >= 1)) throw new Error('fallbackConcurrency must be at least 1');
     this.collector = new BatchCollector<I, Outcome<R>>(
       { sizeMax: options.sizeMax, concurrency: options.concurrency, weight: () => 1 },
       (items) => this.runIsolated(items),
@@ -46,8 +58,22 @@ export class GroupCommit<I, R> {
       return (await this.runChecked(items)).map((value) => ({ ok: true, value }));
     } catch (error) {
       if (items.length === 1) return [{ ok: false, error }];
-      return Promise.all(items.map((item) => this.runAlone(item)));
+      return this.runEachAlone(items);
     }
+  }
+
+  /** Runs each item alone, at most `fallbackConcurrency` at once; outcomes in item order. */
+  private async runEachAlone(items: I[]): Promise<Outcome<R>[]> {
+    const outcomes = new Array<Outcome<R>>(items.length);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      for (let i = next++; i < items.length; i = next++) {
+        outcomes[i] = await this.runAlone(items[i] as I);
+      }
+    };
+    const lanes = Math.min(this.fallbackConcurrency, items.length);
+    await Promise.all(Array.from({ length: lanes }, lane));
+    return outcomes;
   }
 
   private async runAlone(item: I): Promise<Outcome<R>> {
