@@ -63,3 +63,27 @@ describe('gateway environment', () => {
     }
   });
 });
+
+describe('gateway environment: webhooks', () => {
+  const base = { ADMIN_API_KEY: 'k' };
+
+  it('bounds every webhook attempt by default: 2 s to connect, 5 s in all, 4 per merchant', () => {
+    expect(validateEnvironment(GatewayEnvironment, base)).toMatchObject({
+      WEBHOOK_CONNECT_TIMEOUT_MS: 2_000,
+      WEBHOOK_TIMEOUT_MS: 5_000,
+      WEBHOOK_MERCHANT_IN_FLIGHT_MAX: 4,
+    });
+  });
+
+  it.each([
+    ['WEBHOOK_CONNECT_TIMEOUT_MS', ['0', '99', '30001', 'soon']],
+    ['WEBHOOK_TIMEOUT_MS', ['0', '30001', '1.5']],
+    ['WEBHOOK_MERCHANT_IN_FLIGHT_MAX', ['0', '1001', 'many']],
+  ])('refuses %s out of range, naming it', (name, values) => {
+    for (const value of values) {
+      expect(() => validateEnvironment(GatewayEnvironment, { ...base, [name]: value })).toThrow(
+        new RegExp(name),
+      );
+    }
+  });
+});

@@ -9,6 +9,9 @@ export const REDIS_KEY_PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** The longest a request may wait for a payment's outcome (`PAYMENT_WAIT_MS`, `Prefer: wait`). */
 export const PAYMENT_WAIT_MS_MAX = 30_000;
 
+/** The longest a webhook attempt may be given (`WEBHOOK_TIMEOUT_MS`). */
+export const WEBHOOK_TIMEOUT_MS_MAX = 30_000;
+
 export class GatewayEnvironment extends CommonEnvironment {
   @Type(() => Number)
   @IsInt()
@@ -56,4 +59,35 @@ export class GatewayEnvironment extends CommonEnvironment {
   @Min(0)
   @Max(PAYMENT_WAIT_MS_MAX)
   PAYMENT_WAIT_MS = 10_000;
+
+  /**
+   * A webhook attempt fails unless the merchant's endpoint is connected within this
+   * (DNS lookup included); it counts within `WEBHOOK_TIMEOUT_MS`.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(WEBHOOK_TIMEOUT_MS_MAX)
+  WEBHOOK_CONNECT_TIMEOUT_MS = 2_000;
+
+  /**
+   * A webhook attempt fails unless the endpoint's answer (status and headers) arrives
+   * within this, from the start of the attempt; the body is never read.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(WEBHOOK_TIMEOUT_MS_MAX)
+  WEBHOOK_TIMEOUT_MS = 5_000;
+
+  /**
+   * Webhook deliveries of one merchant in flight at once, per gateway process: more are
+   * put back for later (not an attempt), so one merchant's slow endpoint holds at most
+   * this many of the webhook lane's handler slots.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  WEBHOOK_MERCHANT_IN_FLIGHT_MAX = 4;
 }

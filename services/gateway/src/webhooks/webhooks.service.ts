@@ -1,16 +1,19 @@
-import { Injectable } from '@nestjs/common';
-import { Counter, Histogram } from 'prom-client';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { toEventPayload } from '../events/event.mapper';
 import { EventsRepository } from '../events/events.repository';
 import type { WebhookAttempt } from '../events/event.model';
 import { WebhookAttemptsRepository } from '../events/webhook-attempts.repository';
+import type { GatewayEnvironment } from '../gateway.env';
 import { MerchantsRepository } from '../merchants/merchants.repository';
+import { MerchantSlots } from './merchant-slots';
+import { WebhookPoster, type PostOutcome } from './webhook-post';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature';
 import { WebhookError, WebhookErrorCode } from './webhooks.exception';
 
-/** A merchant's endpoint must answer within this. */
-export const WEBHOOK_TIMEOUT_MS = 10_000;
-const ERROR_TEXT_MAX = 500;
+/** Events whose merchant is remembered, so a deferral needs no query (an event never changes merchant). */
+const REMEMBERED_EVENTS_MAX = 10_000;
 
 const deliveries = new Counter({
   name: 'clearline_webhook_deliveries_total',
@@ -21,6 +24,10 @@ const deliveryDuration = new Histogram({
   name: 'clearline_webhook_delivery_duration_seconds',
   help: 'Time for a merchant endpoint to answer a webhook',
   buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+});
+const inFlight = new Gauge({
+  name: 'clearline_webhook_deliveries_in_flight',
+  help: 'Webhook POSTs waiting for their endpoint now, in this process',
 });
 
 /** How one delivery task ended (it throws when it must be retried or is a fault). */
@@ -35,33 +42,59 @@ export interface Delivery {
   attempt: WebhookAttempt | null;
 }
 
-interface PostOutcome {
-  statusCode: number | null;
-  error: string | null;
-  durationMs: number;
+/**
+ * The delivery cannot start now: the merchant has `WEBHOOK_MERCHANT_IN_FLIGHT_MAX`
+ * deliveries in flight in this process. Not an attempt: try again after `countdownMs`.
+ */
+export interface Deferral {
+  eventId: string;
+  outcome: 'deferred';
+  countdownMs: number;
 }
 
-function describe(error: unknown): string {
-  const cause =
-    error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
-  const text = error instanceof Error ? `${error.name}: ${error.message}${cause}` : String(error);
-  return text.slice(0, ERROR_TEXT_MAX);
-}
-
-/** POSTs an event to its merchant's endpoint, signed, and records the attempt. */
+/**
+ * POSTs an event to its merchant's endpoint, signed, and records the attempt. Every
+ * attempt is bounded (`WEBHOOK_CONNECT_TIMEOUT_MS`, `WEBHOOK_TIMEOUT_MS`) and one merchant
+ * has at most `WEBHOOK_MERCHANT_IN_FLIGHT_MAX` attempts in flight in this process; a
+ * delivery over the limit is deferred, not attempted.
+ */
 @Injectable()
-export class WebhooksService {
+export class WebhooksService implements OnModuleDestroy {
+  private readonly poster: WebhookPoster;
+  private readonly slots: MerchantSlots;
+  private readonly timeoutMs: number;
+  /** Event id to merchant id, oldest first (a Map keeps insertion order), bounded. */
+  private readonly merchantOfEvent = new Map<string, string>();
+
   constructor(
     private readonly events: EventsRepository,
     private readonly attempts: WebhookAttemptsRepository,
     private readonly merchants: MerchantsRepository,
-  ) {}
+    config: ConfigService<GatewayEnvironment, true>,
+  ) {
+    this.timeoutMs = config.get('WEBHOOK_TIMEOUT_MS', { infer: true });
+    this.poster = new WebhookPoster({
+      connectTimeoutMs: config.get('WEBHOOK_CONNECT_TIMEOUT_MS', { infer: true }),
+      timeoutMs: this.timeoutMs,
+    });
+    this.slots = new MerchantSlots(config.get('WEBHOOK_MERCHANT_IN_FLIGHT_MAX', { infer: true }));
+  }
+
+  onModuleDestroy(): void {
+    this.poster.close();
+  }
 
   /**
-   * Throws `WebhookError` `delivery_failed` when the endpoint does not answer 2xx (the
-   * task retries), `event_not_found` for an event that does not exist (a fault).
+   * Throws `WebhookError` `delivery_failed` when the endpoint does not answer 2xx in time
+   * (the task retries), `event_not_found` for an event that does not exist (a fault).
+   * Returns a deferral, without posting or recording anything, when the merchant's
+   * in-flight limit is reached.
    */
-  async deliver(eventId: string): Promise<Delivery> {
+  async deliver(eventId: string): Promise<Delivery | Deferral> {
+    // A delivery deferred before comes back while its merchant may still be busy: that
+    // check costs no query, so a backlog of deferrals does not load the database.
+    const known = this.merchantOfEvent.get(eventId);
+    if (known !== undefined && !this.slots.free(known)) return this.deferral(eventId);
     const event = await this.events.findById(eventId);
     if (!event) {
       throw new WebhookError(`event ${eventId} does not exist`, WebhookErrorCode.EventNotFound);
@@ -73,46 +106,75 @@ export class WebhooksService {
     const merchant = await this.merchants.find(event.merchantId);
     const url = merchant?.webhookUrl;
     if (!merchant || !url) return { ...none, outcome: 'skipped' };
-    const body = JSON.stringify(toEventPayload(event));
-    const posted = await this.post(url, body, merchant.webhookSecret);
+    const release = this.slots.acquire(merchant.id);
+    if (!release) {
+      this.remember(eventId, merchant.id);
+      return this.deferral(eventId);
+    }
+    let posted: PostOutcome;
+    try {
+      posted = await this.post(url, JSON.stringify(toEventPayload(event)), merchant.webhookSecret);
+    } finally {
+      release();
+    }
+    return this.recordAttempt(eventId, url, posted);
+  }
+
+  private async recordAttempt(
+    eventId: string,
+    url: string,
+    posted: PostOutcome,
+  ): Promise<Delivery> {
     const succeeded =
       posted.statusCode !== null && posted.statusCode >= 200 && posted.statusCode < 300;
     const attempt = await this.attempts.insert({ eventId, url, succeeded, ...posted });
     deliveries.inc({ outcome: succeeded ? 'succeeded' : 'failed' });
     if (!succeeded) {
+      // Kept: the retry comes back through the delay levels and may meet a busy merchant.
       throw new WebhookError(
         `webhook ${eventId} attempt ${attempt.attempt} to ${url}: ${posted.error ?? `HTTP ${String(posted.statusCode)}`}`,
         WebhookErrorCode.DeliveryFailed,
       );
     }
+    this.merchantOfEvent.delete(eventId);
     return { eventId, outcome: 'delivered', attempt };
+  }
+
+  /**
+   * Back after about one attempt's time (a slot frees within `WEBHOOK_TIMEOUT_MS` at
+   * most), spread over half to one and a half of it so a merchant's waiting deliveries
+   * do not all return at once to find the slots taken again.
+   */
+  private deferral(eventId: string): Deferral {
+    const countdownMs = Math.round(this.timeoutMs * (0.5 + Math.random()));
+    return { eventId, outcome: 'deferred', countdownMs };
+  }
+
+  private remember(eventId: string, merchantId: string): void {
+    this.merchantOfEvent.delete(eventId);
+    this.merchantOfEvent.set(eventId, merchantId);
+    if (this.merchantOfEvent.size <= REMEMBERED_EVENTS_MAX) return;
+    const oldest = this.merchantOfEvent.keys().next();
+    if (oldest.done !== true) this.merchantOfEvent.delete(oldest.value);
   }
 
   private async post(url: string, body: string, secret: string): Promise<PostOutcome> {
     const timestampS = Math.floor(Date.now() / 1_000);
     const stopTimer = deliveryDuration.startTimer();
-    const started = performance.now();
-    let statusCode: number | null = null;
-    let error: string | null = null;
+    inFlight.inc();
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
+      return await this.poster.post(
+        url,
+        {
           'Content-Type': 'application/json; charset=utf-8',
           'User-Agent': 'Clearline-Webhooks/1',
           [SIGNATURE_HEADER]: signatureHeader(secret, timestampS, body),
         },
         body,
-        // A redirect is a failure (as at Stripe): the signature is for this URL only.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-      });
-      statusCode = response.status;
-      await response.body?.cancel();
-    } catch (thrown) {
-      error = describe(thrown);
+      );
+    } finally {
+      inFlight.dec();
+      stopTimer();
     }
-    stopTimer();
-    return { statusCode, error, durationMs: Math.round(performance.now() - started) };
   }
 }
