@@ -2,7 +2,7 @@ export * from './data-source-options';
 export * from './transactions';
 export { isTransientDatabaseError } from './transient-errors';
 export { BatchCollector, type BatchCollectorOptions } from './batch-collector';
-export { GroupCommit, type GroupCommitOptions } from './group-commit';
+export { GroupCommit, FALLBACK_CONCURRENCY_DEFAULT, type GroupCommitOptions } from './group-commit';
 export {
   paginate,
   PageCursorNotFoundError,

@@ -73,6 +73,37 @@ export class CommonEnvironment {
   @Max(500)
   DATABASE_POOL_SIZE = 20;
 
+  /** A statement running longer is cancelled (57014); a job that needs more uses SET LOCAL. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  DATABASE_STATEMENT_TIMEOUT_MS = 15_000;
+
+  /** A statement waiting longer for a lock gives up (55P03, retried as transient). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  DATABASE_LOCK_TIMEOUT_MS = 5_000;
+
+  /**
+   * A session idle this long inside a transaction is ended by the server. At least 10 s:
+   * the outbox relay waits for publish confirms (5 s) inside its transaction.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10_000)
+  @Max(3_600_000)
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+
+  /** How long a query waits for a pool connection before it fails (503 at the API). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  DATABASE_POOL_TIMEOUT_MS = 5_000;
+
   @IsString()
   @IsOptional()
   HOSTNAME?: string;

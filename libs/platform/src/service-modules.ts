@@ -44,6 +44,12 @@ export function serviceModules<E extends CommonEnvironment>(
           url: config.get('DATABASE_URL', { infer: true }),
           applicationName: `clearline-${options.service}`,
           poolSize: config.get('DATABASE_POOL_SIZE', { infer: true }),
+          statementTimeoutMs: config.get('DATABASE_STATEMENT_TIMEOUT_MS', { infer: true }),
+          lockTimeoutMs: config.get('DATABASE_LOCK_TIMEOUT_MS', { infer: true }),
+          idleInTransactionTimeoutMs: config.get('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', {
+            infer: true,
+          }),
+          poolTimeoutMs: config.get('DATABASE_POOL_TIMEOUT_MS', { infer: true }),
         }),
     }),
     MigrationCheckModule.forService(options.service, options.migrations ?? []),

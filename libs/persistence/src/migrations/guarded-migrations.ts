@@ -62,6 +62,11 @@ export async function runMigrationsGuarded(options: GuardedMigrationOptions): Pr
       applicationName: options.applicationName,
       // One connection holds the lock, the other runs the migrations.
       poolSize: 2,
+      // A migration may rewrite a big table or wait for the lock of another runner: the
+      // services' statement deadlines must not cut it short (0: none).
+      statementTimeoutMs: 0,
+      lockTimeoutMs: 0,
+      idleInTransactionTimeoutMs: 0,
       migrations: checksummedMigrations(options.sets),
     }),
   );

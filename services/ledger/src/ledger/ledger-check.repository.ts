@@ -18,6 +18,13 @@ interface DriftRow {
   summed: string;
 }
 
+/**
+ * Each statement of the check may run this long (the pool's default is shorter): a
+ * check reads every transfer. Under the gateway's 30 s wait for the check, so the ledger
+ * stops work that nobody waits for any more.
+ */
+export const LEDGER_CHECK_STATEMENT_TIMEOUT_MS = 25_000;
+
 /** What each account's balances must be, from its transfers alone. */
 const DRIFT_SQL = `
   WITH postings AS (
@@ -63,6 +70,8 @@ export class LedgerCheckRepository {
 
   private async checkIn(manager: EntityManager): Promise<LedgerCheckResult> {
     await manager.query('SET TRANSACTION READ ONLY');
+    // Each statement reads the whole ledger: more than the pool's default deadline.
+    await manager.query(`SET LOCAL statement_timeout = ${LEDGER_CHECK_STATEMENT_TIMEOUT_MS}`);
     const totals: TotalsRow[] = await manager.query(
       `SELECT currency, sum(debits_posted)::text AS debits, sum(credits_posted)::text AS credits,
               sum(debits_pending)::text AS debits_pending,
