@@ -5,6 +5,9 @@
  * Idempotency-Key per request), each request waiting for its payment's outcome:
  * HTTP → payment row + outbox → gateway worker → sandbox processor → ledger (pending
  * transfer + post) → payment succeeded + event → result NOTIFY → 200.
+ *   (0) the gateway's bare HTTP ceiling in the same run: `GET /health/live` as fast as
+ *       BENCH_CONNECTIONS connections go, for BENCH_CEILING_S (default BENCH_DURATION_S),
+ *       so that figures of different machines can be compared;
  *   (1) throughput: as fast as BENCH_CONNECTIONS connections go, for BENCH_DURATION_S;
  *   (2) latency: paced at BENCH_RATE requests/s (500) for BENCH_PACED_S;
  *   (3) latency: paced at BENCH_LOW_RATE (100), a rate this machine sustains.
@@ -14,10 +17,9 @@
  * of the gateway process there.
  */
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
-import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { benchInfra } from './lib/bench-infra';
+import { loadHealth, loadPayments, okPerS, type HttpRun } from './lib/http-load';
 import {
   benchMerchant,
   drained,
@@ -33,47 +35,12 @@ const PACED_S = Number(process.env['BENCH_PACED_S'] ?? 15);
 const RATE = Number(process.env['BENCH_RATE'] ?? 500);
 /** A rate this machine sustains, for the latency of an unsaturated pipeline. */
 const LOW_RATE = Number(process.env['BENCH_LOW_RATE'] ?? 100);
-
-interface Run {
-  label: string;
-  result: autocannon.Result;
-  ok: number;
-  accepted: number;
-  errors: number;
-}
+/** The bare HTTP ceiling runs this long, with BENCH_CONNECTIONS connections. */
+const CEILING_S = Number(process.env['BENCH_CEILING_S'] ?? DURATION_S);
+const AMOUNT = 1_999;
 
 function progress(step: string): void {
   process.stderr.write(`bench:payments: ${step}…\n`);
-}
-
-async function load(
-  platform: BenchPlatform,
-  label: string,
-  key: string,
-  options: Omit<autocannon.Options, 'url'>,
-): Promise<Run> {
-  progress(label);
-  const result = await autocannon({
-    url: platform.url('/v1/payments'),
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ amount: 1_999, currency: 'usd', source: 'tok_visa' }),
-    requests: [
-      {
-        setupRequest: (request) => ({
-          ...request,
-          headers: { ...request.headers, 'idempotency-key': randomUUID() },
-        }),
-      },
-    ],
-    timeout: 30,
-    ...options,
-  });
-  const count = (status: string): number =>
-    result.statusCodeStats?.[status as `${number}`]?.count ?? 0;
-  const ok = count('200');
-  const accepted = count('202');
-  return { label, result, ok, accepted, errors: result.errors + result.non2xx };
 }
 
 /** Waits until no payment is in flight; returns the counts by status. */
@@ -91,9 +58,9 @@ async function settle(db: Client): Promise<Record<string, number>> {
   return counts();
 }
 
-function row(run: Run): Record<string, number> {
+function row(run: HttpRun): Record<string, number> {
   return {
-    'payments/s': round(run.ok / run.result.duration, 0),
+    'payments/s': okPerS(run),
     'sent/s': round(run.result.requests.sent / run.result.duration, 0),
     'p50 ms': run.result.latency.p50,
     'p99 ms': run.result.latency.p99,
@@ -132,20 +99,27 @@ async function verify(
   return { balanced, summary };
 }
 
+/** The same gateway, same connections, answering only `GET /health/live`. */
+async function ceiling(platform: BenchPlatform): Promise<HttpRun> {
+  const label = `(0) HTTP ceiling: GET /health/live, ${CONNECTIONS} connections for ${CEILING_S} s`;
+  progress(label);
+  return loadHealth(platform, label, { connections: CONNECTIONS, duration: CEILING_S });
+}
+
 async function measure(platform: BenchPlatform, db: Client): Promise<void> {
   const key = await benchMerchant(platform);
-  const max = await load(
-    platform,
-    `(1) throughput: ${CONNECTIONS} connections for ${DURATION_S} s`,
-    key,
-    {
-      connections: CONNECTIONS,
-      duration: DURATION_S,
-    },
-  );
+  const bare = await ceiling(platform);
+  const load = (label: string, options: Parameters<typeof loadPayments>[4]): Promise<HttpRun> => {
+    progress(label);
+    return loadPayments(platform, label, key, AMOUNT, options);
+  };
+  const max = await load(`(1) throughput: ${CONNECTIONS} connections for ${DURATION_S} s`, {
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+  });
   await settle(db);
-  const paced = (rate: number, label: string): Promise<Run> =>
-    load(platform, label, key, {
+  const paced = (rate: number, label: string): Promise<HttpRun> =>
+    load(label, {
       connections: Math.max(50, Math.ceil(rate / 10)),
       overallRate: rate,
       duration: PACED_S,
@@ -157,15 +131,28 @@ async function measure(platform: BenchPlatform, db: Client): Promise<void> {
   const runs = [max, at500, atLow];
   const answered = 1 + runs.reduce((sum, run) => sum + run.ok + run.accepted, 0);
   const { balanced, summary } = await verify(platform, db, answered);
+  console.table({
+    [bare.label]: {
+      'requests/s': okPerS(bare),
+      'p50 ms': bare.result.latency.p50,
+      'p99 ms': bare.result.latency.p99,
+      errors: bare.errors,
+    },
+  });
   console.table(Object.fromEntries(runs.map((run) => [run.label, row(run)])));
   console.log(summary);
   console.log(
+    `payments/ceiling ${((100 * okPerS(max)) / okPerS(bare)).toFixed(0)}% ` +
+      `(a payment's cost in bare requests: ${(okPerS(bare) / okPerS(max)).toFixed(1)})`,
+  );
+  console.log(
     JSON.stringify({
       bench: 'payments',
-      payments_per_s: round(max.ok / max.result.duration, 0),
+      payments_per_s: okPerS(max),
       p50_ms: max.result.latency.p50,
       p99_ms: max.result.latency.p99,
       p99_ms_at_500: at500.result.latency.p99,
+      http_ceiling_per_s: okPerS(bare),
       errors: runs.reduce((sum, run) => sum + run.errors, 0),
       balanced,
     }),
