@@ -3,6 +3,11 @@
  *   (a) raw amqplib: confirmed publishes, manual acks, prefetch 100 — the machine's limit;
  *   (b) Clearline's task layer: confirms, acks-late, every result stored in PostgreSQL;
  *   (c) the stock @nestjs/microservices RMQ transport, request-response, 100 in flight;
+ *   (d) BullMQ on Redis, results kept (`removeOnComplete: false`), a worker process with
+ *       our worker's concurrency (200), counted like (b) from the first add to the last
+ *       completion; its keys live under `clearline-bench-<pid>` and are deleted afterwards;
+ *   (e) buffering: BENCH_BACKLOG tasks queued through our TaskClient with no worker
+ *       running, then one worker process started: its drain rate and peak RSS;
  * and workflows, the same canvas on Clearline and on Python Celery 5 (Debian's
  * python3-celery, prefork worker with one process per core, the same broker in the same
  * vhost, results in Redis, installed by infra/local/python-celery.sh when missing):
@@ -10,12 +15,14 @@
  *   a chain of BENCH_CHAIN links (milliseconds per link: total time over links).
  * Prints tables, then one line of JSON.
  * Options: BENCH_TASKS (default 20000), BENCH_PACED (5000), BENCH_RTT (2000),
- * BENCH_CHORD (10000), BENCH_CHAIN (1000).
+ * BENCH_CHORD (10000), BENCH_CHAIN (1000), BENCH_BACKLOG (100000).
  */
 import 'reflect-metadata';
 import { CHAIN_LENGTH_MAX, GROUP_SIZE_MAX } from '@clearline/tasks';
 import { runBench } from './lib/platform-bench';
+import { backlogDrain } from './lib/backlog-drain';
 import { benchInfra } from './lib/bench-infra';
+import { bullmqTasks } from './lib/bullmq-tasks';
 import { clearlineCanvas } from './lib/clearline-canvas';
 import { clearlineTasks } from './lib/clearline-tasks';
 import { nestRmq } from './lib/nest-rmq';
@@ -27,6 +34,11 @@ const PACED = Number(process.env['BENCH_PACED'] ?? 5_000);
 const RTT = Number(process.env['BENCH_RTT'] ?? 2_000);
 const CHORD = countOf('BENCH_CHORD', 10_000, GROUP_SIZE_MAX);
 const CHAIN = countOf('BENCH_CHAIN', 1_000, CHAIN_LENGTH_MAX);
+/** A bound on BENCH_BACKLOG: the backlog sits in one quorum queue, in RabbitMQ's memory. */
+const BACKLOG_MAX = 1_000_000;
+const BACKLOG = countOf('BENCH_BACKLOG', 100_000, BACKLOG_MAX);
+/** The worker's resident memory should stay under this while it drains a backlog. */
+const BACKLOG_RSS_MB_GOAL = 300;
 
 /** A count from the environment; a bad one stops the run before anything starts. */
 function countOf(name: string, fallback: number, max: number): number {
@@ -50,6 +62,10 @@ async function main(): Promise<void> {
     const ours = await clearlineTasks(infra, COUNT, PACED, RTT);
     progress('nest rmq request-response');
     const nest = await nestRmq(infra.amqpUrl, COUNT, PACED);
+    progress('bullmq on redis, results kept');
+    const bullmq = await bullmqTasks(COUNT);
+    progress(`backlog: ${BACKLOG} tasks queued, then one worker drains them`);
+    const backlog = await backlogDrain(infra, BACKLOG);
     progress(`clearline workflows: chord of ${CHORD}, chain of ${CHAIN}`);
     const flows = await clearlineCanvas(infra, CHORD, CHAIN);
     progress(`python celery workflows: chord of ${CHORD}, chain of ${CHAIN}`);
@@ -72,11 +88,25 @@ async function main(): Promise<void> {
         'p50 ms @1k/s': nest.paced.p50Ms,
         'p99 ms @1k/s': nest.paced.p99Ms,
       },
+      'bullmq (redis, results kept)': {
+        'tasks/s': bullmq.perS,
+      },
+    });
+    console.table({
+      [`backlog of ${BACKLOG}`]: {
+        'drain tasks/s': backlog.drainPerS,
+        'drain s': backlog.drainS,
+        'worker boot s': backlog.bootS,
+        'rss MB at ready': backlog.rssMbReady,
+        'rss MB max': backlog.rssMbMax,
+      },
     });
     console.log(
       `ours/raw throughput ${((100 * ours.throughput.perS) / raw.throughput.perS).toFixed(0)}% (goal >= 40%), ` +
         `ours/nest ${(ours.throughput.perS / nest.throughput.perS).toFixed(2)}x (goal >= 1), ` +
-        `p99@1k ours/raw ${(ours.paced.p99Ms / raw.paced.p99Ms).toFixed(2)}x (goal <= 2), rtt p99 ${ours.rttP99Ms} ms (goal < 5)`,
+        `p99@1k ours/raw ${(ours.paced.p99Ms / raw.paced.p99Ms).toFixed(2)}x (goal <= 2), rtt p99 ${ours.rttP99Ms} ms (goal < 5), ` +
+        `ours/bullmq ${(ours.throughput.perS / bullmq.perS).toFixed(2)}x (goal >= 1), ` +
+        `backlog rss max ${backlog.rssMbMax} MB (goal < ${BACKLOG_RSS_MB_GOAL})`,
     );
     console.table({
       'clearline tasks': {
@@ -104,6 +134,9 @@ async function main(): Promise<void> {
         raw_p99_ms_at_1k: raw.paced.p99Ms,
         rtt_p99_ms: ours.rttP99Ms,
         nest_rmq_per_s: nest.throughput.perS,
+        bullmq_per_s: bullmq.perS,
+        backlog_drain_per_s: backlog.drainPerS,
+        backlog_rss_mb_max: backlog.rssMbMax,
         chord_10k_s: flows.chordS,
         celery_chord_10k_s: celery.chordS,
         chain_link_ms: flows.chainLinkMs,

@@ -12,18 +12,35 @@ function profileArgs(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
-/** Starts the worker process and resolves once it consumes. */
-function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+/** The bench worker's process, and when it consumes. */
+export interface SpawnedWorker {
+  child: ChildProcess;
+  /** Resolves once the worker consumes; rejects if it exits first. */
+  ready: Promise<void>;
+}
+
+/** Starts the bench worker (`bench-worker.ts`) as its own process, as in production. */
+export function spawnWorker(env: Record<string, string>): SpawnedWorker {
   const child = spawn(process.execPath, [...profileArgs(), '-r', '@swc-node/register', WORKER], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  return new Promise((resolveReady, reject) => {
+  const ready = new Promise<void>((resolveReady, reject) => {
     child.once('exit', (code) => reject(new Error(`bench worker exited with ${String(code)}`)));
     child.stdout.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolveReady(child);
+      if (chunk.toString().includes('ready')) resolveReady();
     });
   });
+  // A rejection after the worker was ready (its exit at the end) is expected.
+  ready.catch(() => undefined);
+  return { child, ready };
+}
+
+/** Starts the worker process and resolves once it consumes. */
+async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const { child, ready } = spawnWorker(env);
+  await ready;
+  return child;
 }
 
 export interface ClearlineFigures {
