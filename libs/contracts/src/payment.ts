@@ -1,4 +1,4 @@
-import { IsInt, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 
 /**
  * The gateway's payment tasks (queue `gateway`): the gateway sends them through its
@@ -28,10 +28,32 @@ export function paymentTaskId(paymentId: string, operation: PaymentOperation): s
 
 const PAYMENT_ID = /^pay_[A-Za-z0-9]{1,64}$/;
 
+/** The most times the gateway's sweeper resumes one operation (`resume` of a task payload). */
+export const OPERATION_RESUMES_MAX = 10;
+
+/**
+ * A resumed operation's task id: `pay_…:capture:resume:2`, `re_…:process:resume:1`. Each
+ * resume round is a new task (the inbox would swallow the old id), still derived from
+ * the object, so an operator can look it up.
+ */
+export function resumedTaskId(taskId: string, resume: number): string {
+  return `${taskId}:resume:${resume}`;
+}
+
 /** `gateway.authorize_payment` and `gateway.cancel_payment`: the payment to work on. */
 export class PaymentTaskPayload {
   @Matches(PAYMENT_ID)
   payment_id!: string;
+
+  /**
+   * Absent for the operation's first task; n when the gateway's sweeper resumes it for
+   * the n-th time (the processor is told the round; the ledger steps get fresh ids).
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(OPERATION_RESUMES_MAX)
+  resume?: number;
 }
 
 /** `gateway.capture_payment`: the payment, and how much of its authorization to capture. */

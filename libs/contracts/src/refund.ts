@@ -1,5 +1,6 @@
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsMinorUnits } from './amount';
+import { OPERATION_RESUMES_MAX } from './payment';
 
 /** Tasks of the refund flow: the gateway asks, the refund service settles, the gateway records. */
 export const REFUND_TASK = {
@@ -46,6 +47,13 @@ export class ProcessRefundPayload {
   @IsString()
   @MaxLength(200)
   source!: string;
+
+  /** Absent for the refund's first task; n when the gateway's sweeper resumes it the n-th time. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(OPERATION_RESUMES_MAX)
+  resume?: number;
 }
 
 /**

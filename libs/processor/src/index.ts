@@ -1,3 +1,4 @@
 export * from './payment-processor';
 export * from './sandbox-processor';
 export * from './processor-factory';
+export * from './unknown-outcome';

@@ -1,14 +1,37 @@
 import { createPaymentProcessor } from './processor-factory';
-import { ProcessorUnavailableError, type AuthorizeRequest } from './payment-processor';
+import {
+  processorIdempotencyKey,
+  ProcessorUnavailableError,
+  type AuthorizeRequest,
+  type ProcessorOperation,
+  type ProcessorReference,
+} from './payment-processor';
 import { SANDBOX_SLOW_DELAY_MS, SANDBOX_TOKENS, SandboxProcessor } from './sandbox-processor';
 
-const request = (source: string, attempt = 0): AuthorizeRequest => ({
+const request = (source: string, attempt = 0, round = 0): AuthorizeRequest => ({
   paymentId: 'pay_1',
   source,
+  idempotencyKey: processorIdempotencyKey('authorize', 'pay_1'),
   amount: 1_000n,
   currency: 'usd',
   capture: true,
   attempt,
+  round,
+});
+
+const reference = (
+  source: string,
+  operation: ProcessorOperation,
+  attempt = 0,
+  round = 0,
+): ProcessorReference => ({
+  paymentId: 'pay_1',
+  source,
+  operation,
+  idempotencyKey: processorIdempotencyKey(operation, operation === 'refund' ? 're_1' : 'pay_1'),
+  ...(operation === 'refund' ? { refundId: 're_1' } : {}),
+  attempt,
+  round,
 });
 
 describe('SandboxProcessor', () => {
@@ -67,7 +90,7 @@ describe('SandboxProcessor', () => {
     await expect(sandbox.authorize(request('tok_refundFail'))).resolves.toMatchObject({
       status: 'approved',
     });
-    const refund = { ...request('tok_refundFail', 5), refundId: 're_1' };
+    const refund = { ...request('tok_refundFail', 5), idempotencyKey: 're_1', refundId: 're_1' };
     await expect(sandbox.refund(refund)).resolves.toEqual({
       status: 'failed',
       failureReason: 'expired_or_canceled_card',
@@ -80,16 +103,92 @@ describe('SandboxProcessor', () => {
   });
 
   it('captures and voids, with the same transient behaviour per token', async () => {
-    const call = { paymentId: 'pay_1', amount: 500n, currency: 'usd' };
-    await expect(sandbox.capture({ ...call, source: 'tok_visa', attempt: 0 })).resolves.toBe(
-      undefined,
-    );
+    const call = { paymentId: 'pay_1', amount: 500n, currency: 'usd', round: 0 };
+    const key = { idempotencyKey: 'pay_1:void' };
     await expect(
-      sandbox.void({ paymentId: 'pay_1', source: 'tok_processorUnavailable', attempt: 0 }),
+      sandbox.capture({ ...call, idempotencyKey: 'pay_1:capture', source: 'tok_visa', attempt: 0 }),
+    ).resolves.toBe(undefined);
+    await expect(
+      sandbox.void({ ...call, ...key, source: 'tok_processorUnavailable', attempt: 0 }),
     ).rejects.toBeInstanceOf(ProcessorUnavailableError);
     await expect(
-      sandbox.void({ paymentId: 'pay_1', source: 'tok_processorUnavailable', attempt: 2 }),
+      sandbox.void({ ...call, ...key, source: 'tok_processorUnavailable', attempt: 2 }),
     ).resolves.toBe(undefined);
+  });
+
+  it('loses the first answer of tok_answerLost after applying it; a retry and retrieve say applied', async () => {
+    await expect(sandbox.authorize(request('tok_answerLost', 0))).rejects.toBeInstanceOf(
+      ProcessorUnavailableError,
+    );
+    const approved = { status: 'approved', authorizationId: 'sandbox_auth_pay_1' };
+    // The same key again: the result already applied, the same authorization.
+    await expect(sandbox.authorize(request('tok_answerLost', 1))).resolves.toEqual(approved);
+    await expect(sandbox.retrieve(reference('tok_answerLost', 'authorize'))).resolves.toEqual({
+      status: 'applied',
+      applied: { operation: 'authorize', result: approved },
+    });
+    const refund = { ...request('tok_answerLost'), idempotencyKey: 're_1', refundId: 're_1' };
+    await expect(sandbox.refund(refund)).rejects.toBeInstanceOf(ProcessorUnavailableError);
+    await expect(sandbox.refund({ ...refund, attempt: 1 })).resolves.toEqual({
+      status: 'succeeded',
+      processorRefundId: 'sandbox_re_re_1',
+    });
+    await expect(sandbox.retrieve(reference('tok_answerLost', 'refund'))).resolves.toEqual({
+      status: 'applied',
+      applied: {
+        operation: 'refund',
+        result: { status: 'succeeded', processorRefundId: 'sandbox_re_re_1' },
+      },
+    });
+    for (const operation of ['capture', 'void'] as const) {
+      await expect(sandbox.retrieve(reference('tok_answerLost', operation, 3))).resolves.toEqual({
+        status: 'applied',
+        applied: { operation },
+      });
+    }
+  });
+
+  it('retrieves not_found for tok_processorDown: nothing ever reached the processor', async () => {
+    for (const operation of ['authorize', 'capture', 'void', 'refund'] as const) {
+      await expect(sandbox.retrieve(reference('tok_processorDown', operation, 3))).resolves.toEqual(
+        { status: 'not_found' },
+      );
+    }
+  });
+
+  it('retrieves tok_processorUnavailable as not_found before the attempt that works, applied from it', async () => {
+    await expect(
+      sandbox.retrieve(reference('tok_processorUnavailable', 'capture', 1)),
+    ).resolves.toEqual({ status: 'not_found' });
+    await expect(
+      sandbox.retrieve(reference('tok_processorUnavailable', 'capture', 2)),
+    ).resolves.toEqual({ status: 'applied', applied: { operation: 'capture' } });
+  });
+
+  it('keeps tok_processorOutage unreachable, calls and retrieve, for the first round only', async () => {
+    for (const attempt of [0, 3, 10]) {
+      await expect(
+        sandbox.authorize(request('tok_processorOutage', attempt)),
+      ).rejects.toBeInstanceOf(ProcessorUnavailableError);
+      await expect(
+        sandbox.retrieve(reference('tok_processorOutage', 'authorize', attempt)),
+      ).rejects.toBeInstanceOf(ProcessorUnavailableError);
+    }
+    await expect(sandbox.authorize(request('tok_processorOutage', 0, 1))).resolves.toMatchObject({
+      status: 'approved',
+    });
+    await expect(
+      sandbox.retrieve(reference('tok_processorOutage', 'capture', 0, 1)),
+    ).resolves.toEqual({ status: 'applied', applied: { operation: 'capture' } });
+  });
+
+  it('answers retrieve for a decline with the decline', async () => {
+    await expect(
+      sandbox.retrieve(reference('tok_chargeDeclined', 'authorize')),
+    ).resolves.toMatchObject({
+      status: 'applied',
+      applied: { operation: 'authorize', result: { status: 'declined', code: 'card_declined' } },
+    });
   });
 
   it('recognizes its tokens only, and refuses to act on others', async () => {

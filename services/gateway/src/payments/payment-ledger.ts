@@ -11,6 +11,22 @@ import { PaymentError, PaymentErrorCode } from './payments.exception';
 
 type LedgerStep = 'authorize' | 'capture' | 'void';
 
+/** Which try of a payment task a ledger step belongs to: its retry count and resume round. */
+export interface LedgerAttempt {
+  attempt: number;
+  round: number;
+}
+
+/**
+ * `pay_…:ledger:<step>:<attempt>` for the operation's first task, and
+ * `pay_…:ledger:<step>:resume:<round>:<attempt>` for a resumed one, so a resumed task
+ * never reads back a stored answer of an earlier round.
+ */
+function stepTaskId(paymentId: string, step: LedgerStep, at: LedgerAttempt): string {
+  const round = at.round === 0 ? '' : `resume:${at.round}:`;
+  return `${paymentId}:ledger:${step}:${round}${at.attempt}`;
+}
+
 /** Transfer ids are derived from the payment: the ledger applies each one at most once. */
 const transferIds = (paymentId: string) => ({
   authorization: `${paymentId}:auth`,
@@ -20,7 +36,7 @@ const transferIds = (paymentId: string) => ({
 
 /**
  * A payment's money in the ledger. Each step is one `ledger.create_transfers` task with
- * an id derived from the payment, the step and the attempt: a redelivered payment task
+ * an id derived from the payment, the step and the attempt (`stepTaskId`): a redelivered payment task
  * reads the stored result back instead of sending again, and a retry (a new attempt)
  * sends a fresh task, because the ledger stores a refusal (accounts not open yet) under
  * the task id. Double application is impossible either way: the transfer ids are fixed,
@@ -32,7 +48,7 @@ export class PaymentLedger {
   constructor(private readonly ledger: LedgerClient) {}
 
   /** The pending authorization, and for automatic capture its posting, linked: both or neither. */
-  authorize(payment: Payment, capture: boolean, attempt: number): Promise<void> {
+  authorize(payment: Payment, capture: boolean, at: LedgerAttempt): Promise<void> {
     const ids = transferIds(payment.id);
     const authorization: TransferWire = {
       id: ids.authorization,
@@ -46,18 +62,18 @@ export class PaymentLedger {
     const transfers = capture
       ? [authorization, this.post(payment.id, payment.amount)]
       : [authorization];
-    return this.apply(payment.id, 'authorize', attempt, transfers);
+    return this.apply(payment.id, 'authorize', at, transfers);
   }
 
   /** Posts `amount` of the authorization; the ledger releases the rest. */
-  capture(payment: Payment, amount: bigint, attempt: number): Promise<void> {
-    return this.apply(payment.id, 'capture', attempt, [this.post(payment.id, amount)]);
+  capture(payment: Payment, amount: bigint, at: LedgerAttempt): Promise<void> {
+    return this.apply(payment.id, 'capture', at, [this.post(payment.id, amount)]);
   }
 
   /** Voids the authorization: the whole amount is released. */
-  void(payment: Payment, attempt: number): Promise<void> {
+  void(payment: Payment, at: LedgerAttempt): Promise<void> {
     const ids = transferIds(payment.id);
-    return this.apply(payment.id, 'void', attempt, [
+    return this.apply(payment.id, 'void', at, [
       {
         id: ids.void,
         pending_id: ids.authorization,
@@ -81,10 +97,10 @@ export class PaymentLedger {
   private async apply(
     paymentId: string,
     step: LedgerStep,
-    attempt: number,
+    at: LedgerAttempt,
     transfers: TransferWire[],
   ): Promise<void> {
-    const results = await this.createTransfers(`${paymentId}:ledger:${step}:${attempt}`, transfers);
+    const results = await this.createTransfers(stepTaskId(paymentId, step, at), transfers);
     if (results.every((result) => result === 'ok' || result === 'exists')) return;
     const summary = `ledger ${step} of ${paymentId} refused: ${results.join(', ')}`;
     const notReady = results.some((result) => result.endsWith('_account_not_found'));

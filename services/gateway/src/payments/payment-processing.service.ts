@@ -1,8 +1,15 @@
+import { strict as assert } from 'node:assert';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   PAYMENT_PROCESSOR,
+  processorIdempotencyKey,
   ProcessorUnavailableError,
+  retrieveOutcome,
+  type AppliedOperation,
+  type AuthorizeResult,
   type PaymentProcessor,
+  type ProcessorCall,
+  type ProcessorOperation,
 } from '@clearline/processor';
 import { PaymentLedger } from './payment-ledger';
 import { toPaymentDto } from './payment.mapper';
@@ -16,6 +23,8 @@ export interface TaskRun {
   taskId: string;
   /** The task's retry count: 0 on the first attempt. */
   attempt: number;
+  /** 0 for the operation's first task; n for the sweeper's n-th resume of it. */
+  round: number;
   /** The task layer runs the task again if this attempt throws `error` (`TaskContext.willRetry`). */
   willRetry: (error: unknown) => boolean;
 }
@@ -51,9 +60,11 @@ export class PaymentProcessingService {
 
   /**
    * Authorizes with the processor (and captures, for automatic capture), then posts
-   * the money to the ledger. A decline fails the payment; a processor that stays
-   * unavailable fails it with `processing_error` on the last attempt (and the error
-   * goes on, so the task is dead-lettered).
+   * the money to the ledger. A decline fails the payment. A processor that stays
+   * unavailable is asked on the last attempt what became of the authorization
+   * (`atProcessor`): applied goes on as if it had answered; only "nothing happened"
+   * fails the payment with `processing_error`; unknown leaves it `processing` for the
+   * sweeper. Either way the error goes on, so the task is dead-lettered.
    */
   async authorize(paymentId: string, run: TaskRun): Promise<Payment> {
     const payment = await this.load(paymentId);
@@ -64,7 +75,7 @@ export class PaymentProcessingService {
       return this.fail(payment, run, outcome.code, outcome.message);
     }
     try {
-      await this.ledger.authorize(payment, capture, run.attempt);
+      await this.ledger.authorize(payment, capture, run);
     } catch (error) {
       await this.undoAuthorization(payment, run, error);
       throw error;
@@ -81,21 +92,19 @@ export class PaymentProcessingService {
         });
   }
 
-  /** Captures `amount` of an authorization (claimed as `capturing` by the request). */
+  /**
+   * Captures `amount` of an authorization (claimed as `capturing` by the request). A
+   * capture whose outcome stays unknown, or that never reached the processor, leaves the
+   * payment `capturing`: the sweeper resumes it (same idempotency key) later.
+   */
   async capture(paymentId: string, amount: number, run: TaskRun): Promise<Payment> {
     const payment = await this.load(paymentId);
     if (payment.status !== 'capturing') return payment;
     const captured = BigInt(amount);
-    await askProcessor(payment, () =>
-      this.processor.capture({
-        paymentId,
-        source: payment.source,
-        amount: captured,
-        currency: payment.currency,
-        attempt: run.attempt,
-      }),
+    await this.atProcessor(payment, run, 'capture', (call) =>
+      this.processor.capture({ ...call, amount: captured, currency: payment.currency }),
     );
-    await this.ledger.capture(payment, captured, run.attempt);
+    await this.ledger.capture(payment, captured, run);
     return this.settle(payment, run, 'capturing', 'payment.succeeded', {
       status: 'succeeded',
       amountCaptured: captured,
@@ -103,14 +112,12 @@ export class PaymentProcessingService {
     });
   }
 
-  /** Voids an authorization (claimed as `canceling` by the request). */
+  /** Voids an authorization (claimed as `canceling` by the request); unknown as for a capture. */
   async cancel(paymentId: string, run: TaskRun): Promise<Payment> {
     const payment = await this.load(paymentId);
     if (payment.status !== 'canceling') return payment;
-    await askProcessor(payment, () =>
-      this.processor.void({ paymentId, source: payment.source, attempt: run.attempt }),
-    );
-    await this.ledger.void(payment, run.attempt);
+    await this.atProcessor(payment, run, 'void', (call) => this.processor.void(call));
+    await this.ledger.void(payment, run);
     return this.settle(payment, run, 'canceling', 'payment.canceled', {
       status: 'canceled',
       amountCapturable: 0n,
@@ -124,28 +131,81 @@ export class PaymentProcessingService {
     return payment;
   }
 
-  /** The processor's answer; on the last attempt of a failure the payment fails first. */
-  private async authorizeAtProcessor(payment: Payment, run: TaskRun, capture: boolean) {
-    try {
-      return await askProcessor(payment, () =>
+  /** The processor's answer, or the one it gave and we lost (`atProcessor`). */
+  private authorizeAtProcessor(
+    payment: Payment,
+    run: TaskRun,
+    capture: boolean,
+  ): Promise<AuthorizeResult> {
+    return this.atProcessor(
+      payment,
+      run,
+      'authorize',
+      (call) =>
         this.processor.authorize({
-          paymentId: payment.id,
-          source: payment.source,
+          ...call,
           amount: payment.amount,
           currency: payment.currency,
           capture,
-          attempt: run.attempt,
         }),
-      );
+      (applied) => {
+        assert(applied.operation === 'authorize', 'retrieve answered for the authorization');
+        return applied.result;
+      },
+      () => this.fail(payment, run, 'processing_error', PROCESSING_ERROR_MESSAGE),
+    );
+  }
+
+  /**
+   * One processor call, with our id as its idempotency key. An unanswered call is
+   * `processor_unavailable` and retried (same key: the processor dedupes). When no retry
+   * follows, the outcome is unknown, so the processor is asked (`retrieve`) rather than
+   * guessed at: applied → its answer (`answerOf`), and the task goes on; nothing
+   * happened → `onNotApplied` (authorize fails the payment), then the error goes on;
+   * still unknown → the error goes on and the payment stays as it is, its money
+   * untouched, for the sweeper to resume (`RecoveryService`).
+   */
+  private async atProcessor<T>(
+    payment: Payment,
+    run: TaskRun,
+    operation: Exclude<ProcessorOperation, 'refund'>,
+    call: (fields: ProcessorCall) => Promise<T>,
+    answerOf?: (applied: AppliedOperation) => T,
+    onNotApplied?: () => Promise<unknown>,
+  ): Promise<T> {
+    const fields: ProcessorCall = {
+      paymentId: payment.id,
+      source: payment.source,
+      idempotencyKey: processorIdempotencyKey(operation, payment.id),
+      attempt: run.attempt,
+      round: run.round,
+    };
+    try {
+      return await call(fields);
     } catch (error) {
-      this.logger.warn(
-        { payment_id: payment.id, task_id: run.taskId, attempt: run.attempt },
-        `processor call failed: ${String(error)}`,
+      if (!(error instanceof ProcessorUnavailableError)) throw error;
+      const unknown = new PaymentError(
+        `the processor did not answer ${fields.idempotencyKey}: ${error.message}`,
+        PaymentErrorCode.ProcessorUnavailable,
+        { cause: error },
       );
-      if (lastAttempt(error, run)) {
-        await this.fail(payment, run, 'processing_error', PROCESSING_ERROR_MESSAGE);
+      const log = { payment_id: payment.id, task_id: run.taskId, attempt: run.attempt };
+      this.logger.warn(log, `processor call failed: ${error.message}`);
+      if (!lastAttempt(unknown, run)) throw unknown;
+      const resolution = await retrieveOutcome(this.processor, { ...fields, operation });
+      this.logger.warn(
+        log,
+        `asked the processor about ${fields.idempotencyKey}: ${resolution.kind}`,
+      );
+      switch (resolution.kind) {
+        case 'applied':
+          return answerOf ? answerOf(resolution.applied) : (undefined as T);
+        case 'not_applied':
+          if (onNotApplied) await onNotApplied();
+          throw unknown;
+        case 'unknown':
+          throw unknown;
       }
-      throw error;
     }
   }
 
@@ -163,7 +223,13 @@ export class PaymentProcessingService {
     const fields = { payment_id: payment.id, task_id: run.taskId };
     this.logger.error(fields, `ledger refused the authorization: ${String(error)}`);
     try {
-      await this.processor.void({ paymentId: payment.id, source: payment.source, attempt: 0 });
+      await this.processor.void({
+        paymentId: payment.id,
+        source: payment.source,
+        idempotencyKey: processorIdempotencyKey('void', payment.id),
+        attempt: 0,
+        round: run.round,
+      });
     } catch (voidError) {
       this.logger.error(fields, `voiding at the processor failed: ${String(voidError)}`);
     }
@@ -206,22 +272,5 @@ export class PaymentProcessingService {
       `payment ${settled.status}`,
     );
     return settled;
-  }
-}
-
-/**
- * A processor call; a processor that did not answer is `processor_unavailable` (its
- * outcome is unknown: the task retries). Any other error goes on as it is: a fault.
- */
-async function askProcessor<T>(payment: Payment, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (!(error instanceof ProcessorUnavailableError)) throw error;
-    throw new PaymentError(
-      `the processor did not answer for ${payment.id}: ${error.message}`,
-      PaymentErrorCode.ProcessorUnavailable,
-      { cause: error },
-    );
   }
 }

@@ -25,9 +25,10 @@ const PAYMENT_TASK_RETRY = {
   retryBackoffMaxMs: 2_000,
 } as const satisfies TaskHandlerOptions;
 
-const run = (context: TaskContext): TaskRun => ({
+const run = (context: TaskContext, payload: PaymentTaskPayload): TaskRun => ({
   taskId: context.taskId,
   attempt: context.retries,
+  round: payload.resume ?? 0,
   willRetry: (error) => context.willRetry(error),
 });
 
@@ -45,7 +46,9 @@ export class PaymentsConsumer {
     @Payload() payload: PaymentTaskPayload,
     @Ctx() context: TaskContext,
   ): Promise<PaymentTaskResult> {
-    return toPaymentTaskResult(await this.processing.authorize(payload.payment_id, run(context)));
+    return toPaymentTaskResult(
+      await this.processing.authorize(payload.payment_id, run(context, payload)),
+    );
   }
 
   @Task(PAYMENT_TASK.capture, { payload: CapturePaymentTaskPayload, ...PAYMENT_TASK_RETRY })
@@ -54,7 +57,11 @@ export class PaymentsConsumer {
     @Ctx() context: TaskContext,
   ): Promise<PaymentTaskResult> {
     return toPaymentTaskResult(
-      await this.processing.capture(payload.payment_id, payload.amount_to_capture, run(context)),
+      await this.processing.capture(
+        payload.payment_id,
+        payload.amount_to_capture,
+        run(context, payload),
+      ),
     );
   }
 
@@ -63,6 +70,8 @@ export class PaymentsConsumer {
     @Payload() payload: PaymentTaskPayload,
     @Ctx() context: TaskContext,
   ): Promise<PaymentTaskResult> {
-    return toPaymentTaskResult(await this.processing.cancel(payload.payment_id, run(context)));
+    return toPaymentTaskResult(
+      await this.processing.cancel(payload.payment_id, run(context, payload)),
+    );
   }
 }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import type { PaymentProcessor, RefundResult } from '@clearline/processor';
+import type { PaymentProcessor, RefundResult, RetrieveResult } from '@clearline/processor';
 import { ProcessorUnavailableError } from '@clearline/processor';
 import type { DataSource } from 'typeorm';
 import type { RefundJobRow } from './refund-job.rows';
@@ -26,6 +26,7 @@ const REQUEST: RefundRequest = {
   amount: 500n,
   currency: 'usd',
   source: 'tok_visa',
+  round: 0,
 };
 
 const JOB: RefundJobRow = {
@@ -46,7 +47,13 @@ const attempt = (willRetry: boolean, retries = 0): RefundAttempt => ({
   willRetry: () => willRetry,
 });
 
-function setUp(refund: () => Promise<RefundResult>, job: RefundJobRow = JOB) {
+const notFound = (): Promise<RetrieveResult> => Promise.resolve({ status: 'not_found' });
+
+function setUp(
+  refund: () => Promise<RefundResult>,
+  job: RefundJobRow = JOB,
+  retrieve: () => Promise<RetrieveResult> = notFound,
+) {
   const jobs = {
     open: jest.fn(() => Promise.resolve(job)),
     recordFunding: jest.fn(() => Promise.resolve()),
@@ -57,7 +64,7 @@ function setUp(refund: () => Promise<RefundResult>, job: RefundJobRow = JOB) {
     post: jest.fn(() => Promise.resolve()),
     release: jest.fn(() => Promise.resolve()),
   };
-  const processor = { refund: jest.fn(refund) };
+  const processor = { refund: jest.fn(refund), retrieve: jest.fn(retrieve) };
   const manager = { query: jest.fn(() => Promise.resolve([])) };
   const dataSource = { transaction: (work: (m: unknown) => Promise<unknown>) => work(manager) };
   const service = new RefundProcessingService(
@@ -103,14 +110,50 @@ describe('RefundProcessingService.process', () => {
     expect(jobs.finish).not.toHaveBeenCalled();
   });
 
-  it('fails the refund (processor_unavailable) and releases its hold when no retry follows', async () => {
-    const { service, ledger, jobs } = setUp(unavailable);
+  it('fails the refund (processor_unavailable) and releases its hold when no retry follows and the processor says nothing happened', async () => {
+    const { service, ledger, jobs, processor } = setUp(unavailable);
     await expect(service.process(REQUEST, attempt(false, 4))).resolves.toMatchObject({
       status: 'failed',
       failureReason: 'processor_unavailable',
     });
+    expect(processor.retrieve).toHaveBeenCalledWith(
+      expect.objectContaining({ operation: 'refund', idempotencyKey: 're_1', attempt: 4 }),
+    );
     expect(ledger.release).toHaveBeenCalledTimes(1);
     expect(jobs.finish).toHaveBeenCalledTimes(1);
+  });
+
+  it('posts a refund whose answer was lost when the processor says it was applied', async () => {
+    const { service, ledger, jobs } = setUp(unavailable, JOB, () =>
+      Promise.resolve({
+        status: 'applied',
+        applied: {
+          operation: 'refund',
+          result: { status: 'succeeded', processorRefundId: 'sandbox_re_1' },
+        },
+      }),
+    );
+    await expect(service.process(REQUEST, attempt(false, 4))).resolves.toEqual({
+      status: 'succeeded',
+      failureReason: null,
+      processorRefundId: 'sandbox_re_1',
+    });
+    expect(ledger.post).toHaveBeenCalledTimes(1);
+    expect(ledger.release).not.toHaveBeenCalled();
+    expect(jobs.finish).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps the hold and ends nothing when the outcome stays unknown (retrieve unavailable too)', async () => {
+    const { service, ledger, jobs } = setUp(unavailable, JOB, () =>
+      Promise.reject(new ProcessorUnavailableError('still down')),
+    );
+    await expect(service.process(REQUEST, attempt(false, 4))).rejects.toMatchObject({
+      code: RefundErrorCode.ProcessorUnavailable,
+      failureReason: null,
+    });
+    expect(ledger.release).not.toHaveBeenCalled();
+    expect(ledger.post).not.toHaveBeenCalled();
+    expect(jobs.finish).not.toHaveBeenCalled();
   });
 
   it('fails a refund the processor refuses at once, with its reason, and releases the hold', async () => {

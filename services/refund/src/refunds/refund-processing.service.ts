@@ -10,8 +10,11 @@ import {
 import { readCommitted } from '@clearline/persistence';
 import {
   PAYMENT_PROCESSOR,
+  processorIdempotencyKey,
   ProcessorUnavailableError,
+  retrieveOutcome,
   type PaymentProcessor,
+  type RefundRequest as ProcessorRefundRequest,
   type RefundResult,
 } from '@clearline/processor';
 import { enqueueTask } from '@clearline/tasks';
@@ -32,6 +35,8 @@ export interface RefundRequest {
   currency: string;
   /** The payment's source token: the processor refunds to it. */
   source: string;
+  /** 0 for the refund's first task; n when the gateway's sweeper resumes it the n-th time. */
+  round: number;
 }
 
 /**
@@ -94,31 +99,31 @@ export class RefundProcessingService {
 
   /**
    * The processor's refund id; a refusal and an outage are thrown as refund errors
-   * (`ProcessorRefused`, `ProcessorUnavailable`) for `endOrThrow` to judge.
+   * (`ProcessorRefused`, `ProcessorUnavailable`) for `endOrThrow` to judge. The call
+   * carries the refund's id as its idempotency key, so a retry never refunds twice.
    */
   private async refundAtProcessor(
     request: RefundRequest,
     job: RefundJobRow,
     attempt: RefundAttempt,
   ): Promise<string> {
+    const call: ProcessorRefundRequest = {
+      refundId: job.refund_id,
+      paymentId: job.payment_id,
+      source: request.source,
+      idempotencyKey: processorIdempotencyKey('refund', job.refund_id),
+      amount: BigInt(job.amount),
+      currency: job.currency,
+      attempt: attempt.retries,
+      round: request.round,
+    };
     let answer: RefundResult;
     try {
-      answer = await this.processor.refund({
-        refundId: job.refund_id,
-        paymentId: job.payment_id,
-        source: request.source,
-        amount: BigInt(job.amount),
-        currency: job.currency,
-        attempt: attempt.retries,
-      });
+      answer = await this.processor.refund(call);
     } catch (error) {
       if (!(error instanceof ProcessorUnavailableError)) throw error;
       this.logger.warn(`refund ${job.refund_id} attempt ${attempt.retries}: ${error.message}`);
-      throw new RefundError(
-        `refund ${job.refund_id}: ${error.message}`,
-        RefundErrorCode.ProcessorUnavailable,
-        REFUND_FAILURE.processorUnavailable,
-      );
+      answer = await this.askAfterLastAttempt(call, attempt, error);
     }
     if (answer.status === 'failed') {
       throw new RefundError(
@@ -128,6 +133,39 @@ export class RefundProcessingService {
       );
     }
     return answer.processorRefundId;
+  }
+
+  /**
+   * An unanswered refund: retried while retries are left. On the last attempt the
+   * processor is asked what became of it instead of guessing: applied → its answer;
+   * nothing happened → `ProcessorUnavailable` with its reason, which ends the refund
+   * failed and releases its hold; still unknown → `ProcessorUnavailable` without a
+   * reason, which never ends it: the hold stays, the task is dead-lettered, the gateway's
+   * refund stays `pending` and its sweeper resumes it later.
+   */
+  private async askAfterLastAttempt(
+    call: ProcessorRefundRequest,
+    attempt: RefundAttempt,
+    error: ProcessorUnavailableError,
+  ): Promise<RefundResult> {
+    const message = `refund ${call.refundId}: ${error.message}`;
+    const retried = new RefundError(
+      message,
+      RefundErrorCode.ProcessorUnavailable,
+      REFUND_FAILURE.processorUnavailable,
+    );
+    if (attempt.willRetry(retried)) throw retried;
+    const resolution = await retrieveOutcome(this.processor, { ...call, operation: 'refund' });
+    this.logger.warn(`asked the processor about refund ${call.refundId}: ${resolution.kind}`);
+    switch (resolution.kind) {
+      case 'applied':
+        assert(resolution.applied.operation === 'refund', 'retrieve answered for the refund');
+        return resolution.applied.result;
+      case 'not_applied':
+        throw retried;
+      case 'unknown':
+        throw new RefundError(`${message} (outcome unknown)`, RefundErrorCode.ProcessorUnavailable);
+    }
   }
 
   /**

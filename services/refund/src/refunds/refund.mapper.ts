@@ -10,6 +10,7 @@ export function refundRequestFromWire(payload: ProcessRefundPayload): RefundRequ
     amount: BigInt(payload.amount),
     currency: payload.currency,
     source: payload.source,
+    round: payload.resume ?? 0,
   };
 }
 
