@@ -1,4 +1,5 @@
 import { plainToInstance, Type } from 'class-transformer';
+import { TASK_LANE_DEFAULTS, TASK_LANES, type TaskLane } from '@clearline/contracts';
 import {
   IsIn,
   IsInt,
@@ -30,6 +31,27 @@ class NotPrettyInProduction implements ValidatorConstraintInterface {
   }
 }
 
+/** `TASK_LANES`: a comma list of lanes, or `none` (a process that consumes no lane). */
+@ValidatorConstraint({ name: 'taskLanes' })
+class TaskLanesList implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseTaskLanes(value) !== null;
+  }
+
+  defaultMessage(): string {
+    return `must be a comma list of lanes (${TASK_LANES.join(', ')}) or none`;
+  }
+}
+
+/** The lanes a `TASK_LANES` value names (`none`: no lane); null when it names an unknown one. */
+export function parseTaskLanes(value: string): TaskLane[] | null {
+  if (value.trim() === 'none') return [];
+  const lanes = value.split(',').map((lane) => lane.trim());
+  const known = (lane: string): lane is TaskLane =>
+    (TASK_LANES as readonly string[]).includes(lane);
+  return lanes.every(known) ? [...new Set(lanes)] : null;
+}
+
 /** Variables every Clearline service reads. */
 export class CommonEnvironment {
   @IsIn(['development', 'test', 'production'])
@@ -55,17 +77,62 @@ export class CommonEnvironment {
   @Matches(/^amqps?:\/\/.+/, { message: 'must be an amqp:// URL' })
   AMQP_URL = 'amqp://clearline:clearline@127.0.0.1:5672/clearline';
 
+  /** The realtime lane's prefetch (unless TASK_PREFETCH_REALTIME is set), as before lanes. */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(10_000)
-  TASK_PREFETCH = 200;
+  TASK_PREFETCH = TASK_LANE_DEFAULTS.realtime.prefetch;
+
+  /** The realtime lane's concurrency (unless TASK_CONCURRENCY_REALTIME is set), as before lanes. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  TASK_CONCURRENCY = TASK_LANE_DEFAULTS.realtime.concurrency;
+
+  /** The lanes this process consumes: a comma list, or `none`; unset: every lane. */
+  @Validate(TaskLanesList)
+  @IsOptional()
+  TASK_LANES?: string;
 
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(10_000)
-  TASK_CONCURRENCY = 100;
+  @IsOptional()
+  TASK_PREFETCH_REALTIME?: number;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  @IsOptional()
+  TASK_CONCURRENCY_REALTIME?: number;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  TASK_PREFETCH_WEBHOOKS = TASK_LANE_DEFAULTS.webhooks.prefetch;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  TASK_CONCURRENCY_WEBHOOKS = TASK_LANE_DEFAULTS.webhooks.concurrency;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  TASK_PREFETCH_BATCH = TASK_LANE_DEFAULTS.batch.prefetch;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  TASK_CONCURRENCY_BATCH = TASK_LANE_DEFAULTS.batch.concurrency;
 
   @Type(() => Number)
   @IsInt()

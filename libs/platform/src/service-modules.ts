@@ -4,7 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { WORK_QUEUES } from '@clearline/contracts';
 import { dataSourceOptions, type MigrationSet } from '@clearline/persistence';
 import { TasksModule, type TasksModuleOptions } from '@clearline/tasks';
-import { validateEnvironment, type CommonEnvironment } from './environment';
+import { parseTaskLanes, validateEnvironment, type CommonEnvironment } from './environment';
 import { MigrationCheckModule } from './migration-check.module';
 import { ObservabilityModule } from './observability.module';
 
@@ -60,11 +60,36 @@ export function serviceModules<E extends CommonEnvironment>(
         databaseUrl: config.get('DATABASE_URL', { infer: true }),
         serviceName: options.service,
         workQueues: WORK_QUEUES,
-        prefetch: config.get('TASK_PREFETCH', { infer: true }),
-        concurrency: config.get('TASK_CONCURRENCY', { infer: true }),
+        ...taskLaneOptions(config),
         outboxRelay: true,
         ...options.tasks,
       }),
     }),
   ];
+}
+
+/**
+ * Each lane's prefetch and concurrency, and the lanes this process consumes. The
+ * realtime lane's are `prefetch`/`concurrency` (TASK_PREFETCH_REALTIME, else
+ * TASK_PREFETCH, as before lanes), so a test's `tasks: { prefetch }` still sets them.
+ */
+function taskLaneOptions(
+  config: ConfigService<CommonEnvironment, true>,
+): Pick<TasksModuleOptions, 'prefetch' | 'concurrency' | 'lanes' | 'consumeLanes'> {
+  const get = <K extends keyof CommonEnvironment>(key: K): CommonEnvironment[K] =>
+    config.get(key, { infer: true });
+  const lanes = get('TASK_LANES');
+  const consumeLanes = lanes === undefined ? null : parseTaskLanes(lanes);
+  return {
+    prefetch: get('TASK_PREFETCH_REALTIME') ?? get('TASK_PREFETCH'),
+    concurrency: get('TASK_CONCURRENCY_REALTIME') ?? get('TASK_CONCURRENCY'),
+    lanes: {
+      webhooks: {
+        prefetch: get('TASK_PREFETCH_WEBHOOKS'),
+        concurrency: get('TASK_CONCURRENCY_WEBHOOKS'),
+      },
+      batch: { prefetch: get('TASK_PREFETCH_BATCH'), concurrency: get('TASK_CONCURRENCY_BATCH') },
+    },
+    ...(consumeLanes ? { consumeLanes } : {}),
+  };
 }

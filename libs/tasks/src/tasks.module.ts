@@ -25,7 +25,7 @@ import type { TaskMessage } from './protocol/celery-message';
 import { ResultStore } from './results/result-store';
 import { ResultWaiter } from './results/result-waiter';
 import type { RetentionOptions } from './retention/retention-sweeper';
-import { buildTopology, type WorkQueueSpec } from './topology';
+import { buildTopology, processRoutes, type LaneSettings, type WorkQueueSpec } from './topology';
 import { processLanes } from './ordered/ordered-lanes';
 import { taskMetrics } from './worker/task-metrics';
 import { TaskServer } from './worker/task-server';
@@ -35,10 +35,25 @@ export interface TasksModuleOptions {
   databaseUrl: string;
   /** Names this process's connections in the management UI. */
   serviceName: string;
-  /** Every work queue of the system: each process declares the whole topology. */
+  /**
+   * Every work queue of the system: each process declares the whole topology, and
+   * producers and workers route tasks by the queues' `tasks` lists.
+   */
   workQueues: readonly WorkQueueSpec[];
+  /** Prefetch per consumer of every lane that `lanes` does not list (default 100). */
   prefetch?: number;
+  /** Handlers running at once per lane that `lanes` does not list (default 50). */
   concurrency?: number;
+  /**
+   * Prefetch and concurrency of each lane named here: each lane has its own channel,
+   * window and handler pool, so one kind of work never waits for another.
+   */
+  lanes?: Readonly<Record<string, LaneSettings>>;
+  /**
+   * The lanes this process consumes (another process runs the rest); unset: all. A
+   * process that consumes none still publishes and relays its outbox.
+   */
+  consumeLanes?: readonly string[];
   /** Run the outbox relay in this process. */
   outboxRelay?: boolean;
   afterCommit?: (message: TaskMessage) => Promise<void> | void;
@@ -152,8 +167,10 @@ export class TasksModule {
           inject: async.inject ?? [],
           useFactory: async (...args: never[]) => {
             const options = await async.useFactory(...args);
-            // Producers without a container at hand (enqueueTask) route ordered tasks by these.
+            // Producers without a container at hand (enqueueTask, workflow follow-ups) route
+            // tasks by these.
             processLanes.add(options.workQueues);
+            processRoutes.add(options.workQueues);
             return options;
           },
         },
@@ -220,8 +237,11 @@ export class TasksModule {
                 amqpUrl: o.amqpUrl,
                 topology: buildTopology(o.workQueues),
                 connectionName: `${o.serviceName}-consume`,
+                serviceName: o.serviceName,
                 prefetch: o.prefetch ?? 100,
                 concurrency: o.concurrency ?? 50,
+                ...(o.lanes ? { lanes: o.lanes } : {}),
+                ...(o.consumeLanes ? { consumeLanes: o.consumeLanes } : {}),
                 workQueues: o.workQueues,
                 workerName: workerName(o.serviceName),
                 ...(o.timeLimitHardMsDefault !== undefined

@@ -1,8 +1,13 @@
+import { processRoutes } from '../topology/task-routes';
+
 /** How a producer wants one task sent. Every field is optional. */
 export interface SendOptions {
   /** Task id; give one to make a send idempotent (the consumer's inbox deduplicates). */
   id?: string;
-  /** Queue to route to; by default the task name's first segment (`ledger.post` → `ledger`). */
+  /**
+   * Queue to route to; by default the task's route in the work queues (`tasks`), else its
+   * name's first segment (`ledger.post` → `ledger`).
+   */
   queue?: string;
   /** Run no earlier than this many milliseconds from now. */
   countdownMs?: number;
@@ -33,7 +38,10 @@ export interface SendOptions {
   confirmTimeoutMs?: number;
 }
 
+/**
+ * The queue a task goes to when its producer names none: its route in this process's
+ * work queues, else the first segment of its name.
+ */
 export function defaultQueue(task: string): string {
-  const dot = task.indexOf('.');
-  return dot > 0 ? task.slice(0, dot) : task;
+  return processRoutes.queueOf(task);
 }

@@ -35,8 +35,11 @@ export interface WorkerStats {
   worker: string;
   pid: number;
   uptimeS: number;
+  /** The realtime lane's (and any lane's without settings of its own). */
   concurrency: number;
   prefetch: number;
+  /** Prefetch and concurrency of each lane the worker consumes. */
+  lanes: Record<string, { prefetch: number; concurrency: number }>;
   /** Tasks whose run ended in this worker, by task name (Celery's `total`). */
   processed: Record<string, number>;
   queues: string[];

@@ -25,6 +25,8 @@ export interface WorkerControlOptions {
   workerName: string;
   concurrency: number;
   prefetch: number;
+  /** Prefetch and concurrency of each lane the worker consumes. */
+  lanes?: () => Record<string, { prefetch: number; concurrency: number }>;
   timeLimitHardMsDefault?: number;
   queues: () => string[];
   registered: () => string[];
@@ -217,6 +219,7 @@ export class WorkerControl {
         uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000),
         concurrency: this.options.concurrency,
         prefetch: this.options.prefetch,
+        lanes: this.options.lanes?.() ?? {},
         processed: Object.fromEntries(this.processed),
         queues: this.options.queues(),
         revoked: this.revocations.size,

@@ -1,2 +1,3 @@
 export * from './topology';
 export * from './declare-topology';
+export * from './task-routes';

@@ -30,6 +30,13 @@ export const DELAY_MAX_MS = 2 ** DELAY_LEVELS - 1;
 
 export interface WorkQueueSpec {
   name: string;
+  /**
+   * The lane (kind of work) the queue is in: its consumers use the lane's prefetch and
+   * handler pool. Unset: `realtime` (TASK_LANE_DEFAULT).
+   */
+  lane?: string;
+  /** Tasks routed to this queue whatever their name's first segment says (Celery's `task_routes`). */
+  tasks?: readonly string[];
   /** Deliveries before the broker dead-letters a message that keeps coming back. */
   deliveryLimit?: number;
   /** One consumer at a time receives this queue's messages (ordered shards). */

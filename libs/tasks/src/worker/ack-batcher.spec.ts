@@ -23,12 +23,59 @@ describe('AckBatcher', () => {
     d.forEach((m) => batcher.received(m));
     batcher.ack(d[0]!);
     batcher.ack(d[1]!);
-    batcher.ack(d[3]!);
     batcher.flush();
     expect(frames).toEqual(['ack 2+']);
     batcher.ack(d[2]!);
+    batcher.ack(d[3]!);
     batcher.flush();
     expect(frames).toEqual(['ack 2+', 'ack 4+']);
+  });
+
+  it('acknowledges a delivery settled behind a running one at once, alone', () => {
+    const { channel, frames } = fakeChannel();
+    const batcher = new AckBatcher(channel);
+    const d = [1, 2, 3, 4].map(delivery);
+    d.forEach((m) => batcher.received(m));
+    batcher.ack(d[0]!);
+    batcher.ack(d[1]!);
+    batcher.ack(d[3]!);
+    batcher.flush();
+    // 3 is still running (a slow webhook): 4 neither waits for it nor keeps its prefetch slot.
+    expect(frames).toEqual(['ack 2+', 'ack 4']);
+    batcher.flush();
+    expect(frames).toEqual(['ack 2+', 'ack 4']);
+  });
+
+  it('resumes multiple-acks once the slow head settles, and never names a tag acknowledged alone', () => {
+    const { channel, frames } = fakeChannel();
+    const batcher = new AckBatcher(channel);
+    const d = [1, 2, 3, 4, 5].map(delivery);
+    d.forEach((m) => batcher.received(m));
+    batcher.ack(d[1]!);
+    batcher.ack(d[2]!);
+    batcher.flush();
+    expect(frames).toEqual(['ack 2', 'ack 3']);
+    // 1 settles: the front run is 1 (2 and 3 are passed over), then 4 and 5 behind nothing.
+    batcher.ack(d[0]!);
+    batcher.flush();
+    expect(frames).toEqual(['ack 2', 'ack 3', 'ack 1+']);
+    batcher.ack(d[3]!);
+    batcher.ack(d[4]!);
+    batcher.flush();
+    expect(frames).toEqual(['ack 2', 'ack 3', 'ack 1+', 'ack 5+']);
+  });
+
+  it('ends a front run on the last delivery still unacknowledged, not on one acknowledged alone', () => {
+    const { channel, frames } = fakeChannel();
+    const batcher = new AckBatcher(channel);
+    const d = [1, 2, 3].map(delivery);
+    d.forEach((m) => batcher.received(m));
+    batcher.ack(d[2]!);
+    batcher.flush();
+    batcher.ack(d[0]!);
+    batcher.ack(d[1]!);
+    batcher.flush();
+    expect(frames).toEqual(['ack 3', 'ack 2+']);
   });
 
   it('acknowledges what came before a requeue first, then nacks it alone', () => {
@@ -53,23 +100,5 @@ describe('AckBatcher', () => {
     batcher.requeue(d[1]!);
     batcher.flush();
     expect(frames).toEqual(['ack 1+', 'nack 2']);
-  });
-
-  it('acknowledges deliveries behind a parked one one by one, then resumes multiple-acks', () => {
-    const { channel, frames } = fakeChannel();
-    const batcher = new AckBatcher(channel);
-    const d = [1, 2, 3, 4, 5].map(delivery);
-    d.forEach((m) => batcher.received(m));
-    batcher.ack(d[0]!);
-    batcher.park(d[1]!);
-    batcher.ack(d[2]!);
-    batcher.ack(d[3]!);
-    batcher.flush();
-    // 2 waits for its rate token: 3 and 4 must not wait with it.
-    expect(frames).toEqual(['ack 1+', 'ack 3', 'ack 4']);
-    batcher.ack(d[1]!);
-    batcher.ack(d[4]!);
-    batcher.flush();
-    expect(frames).toEqual(['ack 1+', 'ack 3', 'ack 4', 'ack 5+']);
   });
 });

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
@@ -6,10 +7,16 @@ import type { DataSource } from 'typeorm';
 import { BatchCollector } from '@clearline/persistence';
 import { BrokerConnection } from '../broker/broker-connection';
 import type { Publisher } from '../broker/publisher';
-import { defaultQueue } from '../client/send-options';
 import type { TaskMessage } from '../protocol/celery-message';
 import type { ResultStore } from '../results/result-store';
-import type { Topology, WorkQueueSpec } from '../topology';
+import {
+  assertHandlersRouted,
+  TaskRoutes,
+  TASK_LANE_DEFAULT,
+  type LaneSettings,
+  type Topology,
+  type WorkQueueSpec,
+} from '../topology';
 import { assertHandlersAgree, OrderedLanes } from '../ordered/ordered-lanes';
 import { ShardConsumers } from '../ordered/shard-consumers';
 import { AckBatcher } from './ack-batcher';
@@ -27,14 +34,29 @@ export interface TaskServerOptions {
   amqpUrl: string;
   topology: Topology;
   connectionName: string;
-  /** Unacknowledged messages the broker may push to each queue's consumer. */
+  /** The service, in consumer tags (`clearline.<service>.<lane>.<queue>.<host>.<pid>`). */
+  serviceName?: string;
+  /**
+   * Unacknowledged messages the broker may push to each queue's consumer, in every lane
+   * that `lanes` does not list (the realtime lane, as Clearline's services configure it).
+   */
   prefetch: number;
-  /** Handlers running at once in this process. */
+  /** Handlers running at once in this process, per lane that `lanes` does not list. */
   concurrency: number;
+  /** Prefetch and handler pool of each lane named here; the others take `prefetch`/`concurrency`. */
+  lanes?: Readonly<Record<string, LaneSettings>>;
+  /**
+   * The lanes this process consumes (its handlers in other lanes stay idle: another
+   * process runs them). Unset: every lane.
+   */
+  consumeLanes?: readonly string[];
   /** How long graceful shutdown waits for in-flight tasks. */
   shutdownTimeoutMs?: number;
   afterCommit?: (message: TaskMessage) => Promise<void> | void;
-  /** The work queues, for their ordered lanes: a lane's shards are consumed one delivery at a time. */
+  /**
+   * The work queues: their lanes, their task routes, and their ordered lanes (a lane's
+   * shards are consumed one delivery at a time).
+   */
   workQueues?: readonly WorkQueueSpec[];
   /** This worker's name in inspect replies (by default from the connection name). */
   workerName?: string;
@@ -62,24 +84,39 @@ class Slots {
 }
 
 /**
+ * One lane's share of the worker: its own channel (so its `basic.qos` prefetch window
+ * and its pending acks are its own) and its own handler slots. A lane whose handlers
+ * are all busy or slow never holds another lane's slots or prefetch.
+ */
+interface LaneWorker {
+  lane: string;
+  settings: LaneSettings;
+  slots: Slots;
+  channel: Channel | null;
+  acks: AckBatcher | null;
+  consumerTags: string[];
+}
+
+/**
  * The worker side, as a Nest custom transport: `@Task` handlers become consumers of
- * their queues. Every delivery is acknowledged only after its outcome is committed
- * (acks-late); a handler error never escapes to the process.
+ * their queues, a channel and a handler pool per lane. Every delivery is acknowledged
+ * only after its outcome is committed (acks-late); a handler error never escapes to
+ * the process.
  */
 export class TaskServer extends Server implements CustomTransportStrategy {
   private readonly log = new Logger(TaskServer.name);
   private readonly connection: BrokerConnection;
-  private readonly slots: Slots;
   private readonly runner: TaskRunner;
   private readonly inFlight = new Set<Promise<void>>();
-  private channel: Channel | null = null;
-  private acks: AckBatcher | null = null;
+  private readonly routes: TaskRoutes;
+  /** Lanes by name, created as their first queue is seen. */
+  private readonly laneWorkers = new Map<string, LaneWorker>();
   /** Handler lookups by task name; Nest's own lookup normalises the pattern every time. */
   private readonly registry = new Map<string, RegisteredTask | null>();
   /** Group-commit collectors of batch tasks, by task and queue. */
   private readonly collectors = new Map<string, BatchCollector<PreparedTask, Disposition>>();
-  private consumerTags: string[] = [];
   private closing = false;
+  private consumerCount = 0;
   private readonly lanes: OrderedLanes;
   /** Revocations, rate limits, time limits and inspect answers of this worker. */
   private readonly control: WorkerControl;
@@ -97,7 +134,7 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       connectionName: options.connectionName,
       topology: options.topology,
     });
-    this.slots = new Slots(options.concurrency);
+    this.routes = new TaskRoutes(options.workQueues);
     this.lanes = new OrderedLanes(options.workQueues);
     this.shards = new ShardConsumers({
       prefetch: options.prefetch,
@@ -109,6 +146,7 @@ export class TaskServer extends Server implements CustomTransportStrategy {
         workerName: options.workerName ?? workerName(options.connectionName),
         concurrency: options.concurrency,
         prefetch: options.prefetch,
+        lanes: () => this.laneSettings(),
         ...(options.timeLimitHardMsDefault !== undefined
           ? { timeLimitHardMsDefault: options.timeLimitHardMsDefault }
           : {}),
@@ -128,14 +166,54 @@ export class TaskServer extends Server implements CustomTransportStrategy {
     });
   }
 
-  /** The queues this worker consumes: those of its registered tasks. */
+  /** The queues this worker consumes: those of its registered tasks, in the lanes it consumes. */
   get queues(): string[] {
     const queues = new Set<string>();
     for (const [task, handler] of this.getHandlers()) {
-      const options = (handler.extras ?? {}) as TaskHandlerOptions;
-      queues.add(options.queue ?? this.lanes.routeOf(task)?.lane ?? defaultQueue(task));
+      const queue = this.queueOfHandler(task, (handler.extras ?? {}) as TaskHandlerOptions);
+      if (this.consumes(this.routes.laneOf(queue))) queues.add(queue);
     }
     return [...queues].sort();
+  }
+
+  private queueOfHandler(task: string, options: TaskHandlerOptions): string {
+    return options.queue ?? this.lanes.routeOf(task)?.lane ?? this.routes.queueOf(task);
+  }
+
+  private consumes(lane: string): boolean {
+    return this.options.consumeLanes === undefined || this.options.consumeLanes.includes(lane);
+  }
+
+  private settingsOf(lane: string): LaneSettings {
+    return (
+      this.options.lanes?.[lane] ?? {
+        prefetch: this.options.prefetch,
+        concurrency: this.options.concurrency,
+      }
+    );
+  }
+
+  /** The lane's share of this worker (its slots exist before its channel does). */
+  private laneWorker(lane: string): LaneWorker {
+    const known = this.laneWorkers.get(lane);
+    if (known) return known;
+    const settings = this.settingsOf(lane);
+    const worker: LaneWorker = {
+      lane,
+      settings,
+      slots: new Slots(settings.concurrency),
+      channel: null,
+      acks: null,
+      consumerTags: [],
+    };
+    this.laneWorkers.set(lane, worker);
+    return worker;
+  }
+
+  /** Prefetch and concurrency of each lane this worker consumes (inspect stats). */
+  private laneSettings(): Record<string, LaneSettings> {
+    const lanes = new Set(this.queues.map((queue) => this.routes.laneOf(queue)));
+    return Object.fromEntries([...lanes].sort().map((lane) => [lane, this.settingsOf(lane)]));
   }
 
   private resolveTask(task: string): RegisteredTask | null {
@@ -154,15 +232,16 @@ export class TaskServer extends Server implements CustomTransportStrategy {
 
   listen(callback: (error?: unknown) => void): void {
     try {
-      assertHandlersAgree(
-        [...this.getHandlers()].map(([task, h]) => [task, (h.extras ?? {}) as TaskHandlerOptions]),
-        this.lanes,
-      );
-      validateControlOptions(
-        [...this.getHandlers()].map(([task, h]) => [task, (h.extras ?? {}) as TaskHandlerOptions]),
-      );
+      const handlers = [...this.getHandlers()].map(([task, h]): [string, TaskHandlerOptions] => [
+        task,
+        (h.extras ?? {}) as TaskHandlerOptions,
+      ]);
+      assertHandlersAgree(handlers, this.lanes);
+      assertHandlersRouted(handlers, this.routes);
+      validateControlOptions(handlers);
     } catch (error) {
-      // A handler and the ordered lanes disagree: refuse to start rather than disorder tasks.
+      // A handler and the work queues disagree: refuse to start rather than consume a
+      // queue no producer sends the task to, or disorder tasks.
       callback(error);
       return;
     }
@@ -176,19 +255,45 @@ export class TaskServer extends Server implements CustomTransportStrategy {
     if (this.closing) return;
     // Revocations first: no task may be taken before the worker knows what is revoked.
     await this.control.attach(model);
-    const channel = await model.createChannel();
-    channel.on('error', (error: Error) =>
-      this.log.warn(`consumer channel error: ${error.message}`),
-    );
-    await channel.prefetch(this.options.prefetch, false);
-    const acks = new AckBatcher(channel);
-    this.channel = channel;
-    this.acks = acks;
-    this.consumerTags = [];
     const queues = this.queues;
     const shardQueues = queues.flatMap((queue) => this.lanes.shardsOf(queue) ?? []);
     await this.shards.consume(model, shardQueues);
+    const byLane = new Map<string, string[]>();
     for (const queue of queues.filter((q) => !this.lanes.shardsOf(q))) {
+      const lane = this.routes.laneOf(queue);
+      byLane.set(lane, [...(byLane.get(lane) ?? []), queue]);
+    }
+    for (const [lane, laneQueues] of byLane) {
+      await this.consumeLane(model, this.laneWorker(lane), laneQueues);
+    }
+    for (const queue of shardQueues) this.laneWorker(this.routes.laneOf(queue));
+    const lanes = [...this.laneWorkers.values()].map(
+      (w) => `${w.lane}: prefetch ${w.settings.prefetch}, concurrency ${w.settings.concurrency}`,
+    );
+    this.log.log(
+      queues.length > 0
+        ? `consuming ${queues.join(', ')} (${lanes.join('; ')})`
+        : 'consuming no queue (no lane of this process has a handler)',
+    );
+  }
+
+  /** Opens the lane's channel with its prefetch window and consumes its queues on it. */
+  private async consumeLane(
+    model: ChannelModel,
+    worker: LaneWorker,
+    queues: readonly string[],
+  ): Promise<void> {
+    const channel = await model.createChannel();
+    channel.on('error', (error: Error) =>
+      this.log.warn(`consumer channel of lane ${worker.lane} error: ${error.message}`),
+    );
+    // Per consumer (global false): each of the lane's queues gets this window.
+    await channel.prefetch(worker.settings.prefetch, false);
+    const acks = new AckBatcher(channel);
+    worker.channel = channel;
+    worker.acks = acks;
+    worker.consumerTags = [];
+    for (const queue of queues) {
       const { consumerTag } = await channel.consume(
         queue,
         (delivery) => {
@@ -196,13 +301,19 @@ export class TaskServer extends Server implements CustomTransportStrategy {
           acks.received(delivery);
           this.track(this.deliver(acks, delivery, queue));
         },
-        { noAck: false },
+        { noAck: false, consumerTag: this.consumerTag(worker.lane, queue) },
       );
-      this.consumerTags.push(consumerTag);
+      worker.consumerTags.push(consumerTag);
     }
-    this.log.log(
-      `consuming ${queues.join(', ')} (prefetch ${this.options.prefetch}, concurrency ${this.options.concurrency})`,
-    );
+  }
+
+  /** Names the lane in the management UI's consumer list: `clearline.gateway.webhooks.gateway.webhooks.host.42`. */
+  private consumerTag(lane: string, queue: string): string {
+    const service =
+      this.options.serviceName ?? this.options.connectionName.replace(/-consume$/, '');
+    // Unique per channel is what the broker needs; the counter keeps reconnects distinct.
+    this.consumerCount += 1;
+    return `clearline.${service}.${lane}.${queue}.${hostname()}.${process.pid}.${this.consumerCount}`;
   }
 
   private track(work: Promise<void>): void {
@@ -213,7 +324,7 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   private async deliver(acks: AckBatcher, delivery: ConsumeMessage, queue: string): Promise<void> {
     this.control.received(delivery, queue);
     try {
-      const disposition = await this.dispose(delivery, queue, acks);
+      const disposition = await this.dispose(delivery, queue);
       if (disposition === 'ack') acks.ack(delivery);
       else acks.requeue(delivery);
     } catch (error) {
@@ -235,12 +346,9 @@ export class TaskServer extends Server implements CustomTransportStrategy {
    * once it is prepared and waits in its batch: a batch of a thousand tasks is one
    * unit of work, bounded by the batch's own concurrency.
    */
-  private async dispose(
-    delivery: ConsumeMessage,
-    queue: string,
-    acks: AckBatcher,
-  ): Promise<Disposition> {
-    await this.slots.acquire();
+  private async dispose(delivery: ConsumeMessage, queue: string): Promise<Disposition> {
+    const slots = this.laneWorker(this.routes.laneOf(queue)).slots;
+    await slots.acquire();
     let prepared: PreparedTask;
     try {
       const outcome = await this.runner.prepare(delivery, queue);
@@ -249,10 +357,10 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       if (!batch && rateLimit === undefined) return await this.runner.run(outcome);
       prepared = outcome;
     } finally {
-      this.slots.release();
+      slots.release();
     }
     if (prepared.registered.options.rateLimit !== undefined) {
-      return this.runRateLimited(prepared, acks);
+      return this.runRateLimited(prepared, slots);
     }
     return this.collectorFor(prepared).add(prepared);
   }
@@ -261,19 +369,19 @@ export class TaskServer extends Server implements CustomTransportStrategy {
    * A rate-limited task waits for its token holding no handler slot, so other tasks run
    * meanwhile; then it takes a slot like any task. Closing gives it back to the broker.
    */
-  private async runRateLimited(task: PreparedTask, acks: AckBatcher): Promise<Disposition> {
+  private async runRateLimited(task: PreparedTask, slots: Slots): Promise<Disposition> {
     const { rateLimit, rateLimitScope } = task.registered.options;
     assert(rateLimit !== undefined, 'only rate-limited tasks wait for a token');
-    // It may wait long unacknowledged: the deliveries behind it must not wait with it.
-    acks.park(task.delivery);
+    // It may wait long unacknowledged; the ack batcher acknowledges the deliveries
+    // settled behind it one by one, so they neither wait with it nor fill the window.
     if (!(await this.control.rateLimits.take(task.message.task, rateLimit, rateLimitScope))) {
       return 'requeue';
     }
-    await this.slots.acquire();
+    await slots.acquire();
     try {
       return await this.runner.run(task);
     } finally {
-      this.slots.release();
+      slots.release();
     }
   }
 
@@ -303,17 +411,19 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   // Nest's transport contract: callers name the type of the underlying client.
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
   unwrap<T>(): T {
-    return this.channel as T;
+    return (this.laneWorkers.get(TASK_LANE_DEFAULT)?.channel ?? null) as T;
   }
 
   /** Stops consuming, lets in-flight tasks finish and acknowledge, then disconnects. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const channel = this.channel;
-    if (channel) {
-      await Promise.all(this.consumerTags.map((tag) => channel.cancel(tag).catch(() => undefined)));
-    }
+    const workers = [...this.laneWorkers.values()];
+    await Promise.all(
+      workers.flatMap(({ channel, consumerTags }) =>
+        channel ? consumerTags.map((tag) => channel.cancel(tag).catch(() => undefined)) : [],
+      ),
+    );
     this.shards.stop();
     // Tasks waiting for a rate token go back to the broker instead of holding the shutdown.
     await this.control.close();
@@ -332,12 +442,18 @@ export class TaskServer extends Server implements CustomTransportStrategy {
     // Close the consumer channel first and wait for the broker's close-ok, so the acks just
     // sent are processed: closing only the connection can drop them, and a finished task
     // would then be redelivered.
-    try {
-      this.acks?.flush();
-    } catch {
-      // The channel is gone; the broker redelivers what was not acknowledged.
+    for (const { acks } of workers) {
+      try {
+        acks?.flush();
+      } catch {
+        // The channel is gone; the broker redelivers what was not acknowledged.
+      }
     }
-    await this.channel?.close().catch(() => undefined);
+    await Promise.all(
+      workers.map(({ channel }) =>
+        channel ? channel.close().catch(() => undefined) : Promise.resolve(),
+      ),
+    );
     await this.shards.close();
     await this.connection.close();
   }
