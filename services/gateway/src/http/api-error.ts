@@ -34,6 +34,7 @@ export const API_ERROR_CODES = [
   'insufficient_funds',
   'processing_error',
   'api_error',
+  'service_unavailable',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
@@ -64,6 +65,21 @@ export const API_ERROR_SHAPE: HttpErrorShape = {
 };
 
 /**
+ * The shape of a request that could not be served in time: the broker or the database
+ * is away or slow, or a result did not come within its wait. Not a fault of the request
+ * nor a verdict on it: answered 503 with `Retry-After`, never left hanging nor 500.
+ */
+export const SERVICE_UNAVAILABLE_SHAPE: HttpErrorShape = {
+  status: 503,
+  type: 'api_error',
+  code: 'service_unavailable',
+  param: null,
+};
+
+/** `Retry-After` of a 503: long enough for a reconnect, short enough to feel like a blip. */
+export const SERVICE_UNAVAILABLE_RETRY_AFTER_S = 2;
+
+/**
  * Fields an error object carries only where they apply, named as on the wire: the
  * payment a `card_error` is about (Stripe's `payment_intent`) and why its issuer
  * declined.
@@ -87,7 +103,7 @@ export interface ErrorBody {
 export interface ErrorAnswer {
   status: number;
   body: ErrorBody;
-  /** Seconds after which a retry may succeed (rate limits); sent as `Retry-After`. */
+  /** Seconds after which a retry may succeed (rate limits, 503); sent as `Retry-After`. */
   retryAfterS: number | null;
 }
 

@@ -1,4 +1,6 @@
 import { HttpException } from '@nestjs/common';
+import { BrokerUnavailableError, PublishTimeoutError, TaskTimeoutError } from '@clearline/tasks';
+import { QueryFailedError } from 'typeorm';
 import { AuthError, AuthErrorCode } from '../auth/auth.exception';
 import { EventError, EventErrorCode } from '../events/events.exception';
 import { IdempotencyError, IdempotencyErrorCode } from '../idempotency/idempotency.exception';
@@ -132,5 +134,29 @@ describe('the HTTP answer of every error code', () => {
     );
     expect(knownErrorAnswer(new HttpException('boom', 502), request)).toBeNull();
     expect(knownErrorAnswer(new Error('boom'), request)).toBeNull();
+  });
+
+  it('answers 503 service_unavailable with Retry-After when a wait ran out or a backing service is away', () => {
+    const statementTimeout = new QueryFailedError('SELECT 1', [], {
+      code: '57014',
+      message: 'canceling statement due to statement timeout',
+    } as unknown as Error);
+    const unavailable = [
+      new BrokerUnavailableError('the broker is unavailable'),
+      new PublishTimeoutError('clearline.tasks', 'ledger', 5_000),
+      new TaskTimeoutError('t1', 5_000),
+      statementTimeout,
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Connection terminated unexpectedly'),
+    ];
+    for (const error of unavailable) {
+      const answer = knownErrorAnswer(error, request);
+      expect(answer?.status).toBe(503);
+      expect(answer?.body.error).toMatchObject({ type: 'api_error', code: 'service_unavailable' });
+      expect(answer?.retryAfterS).toBeGreaterThanOrEqual(1);
+      // Nothing of the cause reaches the client.
+      expect(answer?.body.error.message).not.toMatch(/t1|57014|ledger|terminated/);
+    }
+    expect(API_ERROR_CODES).toContain('service_unavailable');
   });
 });

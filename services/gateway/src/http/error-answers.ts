@@ -1,4 +1,6 @@
 import { HttpException } from '@nestjs/common';
+import { isTransientDatabaseError } from '@clearline/persistence';
+import { BrokerUnavailableError, PublishTimeoutError, TaskTimeoutError } from '@clearline/tasks';
 import { AuthError, AuthErrorCode, authErrorHttp } from '../auth/auth.exception';
 import type { DomainError } from '../common/domain-error';
 import { EventError, eventErrorHttp } from '../events/events.exception';
@@ -7,7 +9,13 @@ import { MerchantError, merchantErrorHttp } from '../merchants/merchants.excepti
 import { OperationsError, operationsErrorHttp } from '../operations/operations.exception';
 import { PaymentError, paymentErrorHttp } from '../payments/payments.exception';
 import { RefundRequestError, refundRequestErrorHttp } from '../refunds/refunds.exception';
-import { errorAnswer, type ErrorAnswer, type HttpErrorShape } from './api-error';
+import {
+  errorAnswer,
+  SERVICE_UNAVAILABLE_RETRY_AFTER_S,
+  SERVICE_UNAVAILABLE_SHAPE,
+  type ErrorAnswer,
+  type HttpErrorShape,
+} from './api-error';
 import type { GatewayRequest } from './http-types';
 import { RequestError, RequestErrorCode, requestErrorHttp } from './request.exception';
 
@@ -66,10 +74,37 @@ const FEATURE_ANSWERS = [
   answeredBy(OperationsError, operationsErrorHttp),
 ];
 
+/** What a client reads when a backing service did not answer in time: no internals. */
+function unavailableMessage(exception: unknown): string | null {
+  if (exception instanceof BrokerUnavailableError || exception instanceof PublishTimeoutError) {
+    return 'The request could not be queued in time; try again shortly';
+  }
+  if (exception instanceof TaskTimeoutError) {
+    return 'The request was not answered in time; try again shortly';
+  }
+  // Connection lost or refused, pool exhausted, statement or lock timeout, failover.
+  if (isTransientDatabaseError(exception)) {
+    return 'The service is temporarily unavailable; try again shortly';
+  }
+  return null;
+}
+
+/**
+ * The answer to an error that says "not now" rather than "no": a deadline passed or a
+ * backing service is away. 503 `service_unavailable` with `Retry-After`; null otherwise.
+ */
+export function unavailableAnswer(exception: unknown): ErrorAnswer | null {
+  const message = unavailableMessage(exception);
+  if (message === null) return null;
+  return errorAnswer(SERVICE_UNAVAILABLE_SHAPE, message, {
+    retryAfterS: SERVICE_UNAVAILABLE_RETRY_AFTER_S,
+  });
+}
+
 /**
  * How a known error answers over HTTP: a request error of the edge, a domain error of a
- * feature (its own exhaustive switch gives status, type, code and param), or one of
- * Nest's HttpExceptions. Null for anything else, which is a fault of ours. The one place
+ * feature (its own exhaustive switch gives status, type, code and param), one of
+ * Nest's HttpExceptions, or a deadline or an outage (503). Null for anything else, which is a fault of ours. The one place
  * that knows every feature's error class; the exception filter and the idempotency
  * interceptor (which stores client errors as a key's response) both ask it.
  */
@@ -96,5 +131,5 @@ export function knownErrorAnswer(
     const known = fromHttpException(exception, request);
     return known === null ? null : knownErrorAnswer(known, request);
   }
-  return null;
+  return unavailableAnswer(exception);
 }

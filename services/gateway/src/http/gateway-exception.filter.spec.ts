@@ -1,6 +1,7 @@
 import { BadRequestException, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import type { ArgumentsHost } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
+import { TaskTimeoutError } from '@clearline/tasks';
 import { PaymentError, PaymentErrorCode } from '../payments/payments.exception';
 import { GatewayExceptionFilter } from './gateway-exception.filter';
 import { RequestError, RequestErrorCode } from './request.exception';
@@ -113,6 +114,22 @@ describe('GatewayExceptionFilter', () => {
     expect(body.error).toMatchObject({ type: 'api_error', code: 'api_error' });
     expect(body.error.message).not.toContain('ledger');
     expect(logged).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers a wait that ran out (the ledger check) 503 with Retry-After, logged as a warning', () => {
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const failed = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const { host, sent } = httpHost();
+    filter.catch(new TaskTimeoutError('task-1', 30_000), host);
+    expect(sent.status).toBe(503);
+    expect(Number(sent.headers['Retry-After'])).toBeGreaterThanOrEqual(1);
+    expect((sent.body as { error: unknown }).error).toMatchObject({
+      type: 'api_error',
+      code: 'service_unavailable',
+      param: null,
+    });
+    expect(warned).toHaveBeenCalledTimes(1);
+    expect(failed).not.toHaveBeenCalled();
   });
 
   it('hands errors of task handlers back untouched', async () => {

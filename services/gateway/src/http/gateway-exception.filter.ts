@@ -20,8 +20,9 @@ function loggable(exception: unknown): { type: string; message: string; stack?: 
 
 /**
  * Every HTTP error leaves as `{"error": {type, code, message, param}}`, as
- * `knownErrorAnswer` maps it. Anything else, and any domain error whose code answers
- * 5xx, is a fault of ours: it answers 500 with an error id, and the id and the stack go
+ * `knownErrorAnswer` maps it. A request that could not be served in time (broker or
+ * database away, a deadline passed) answers 503 `service_unavailable` with `Retry-After`.
+ * Anything else, and any domain error whose code answers 5xx, is a fault of ours: it answers 500 with an error id, and the id and the stack go
  * to the log, never to the client.
  */
 @Catch()
@@ -48,6 +49,15 @@ export class GatewayExceptionFilter implements ExceptionFilter {
   private answer(exception: unknown, request: Request): ErrorAnswer {
     const known = knownErrorAnswer(exception, request);
     if (known !== null && known.status < 500) return known;
+    if (known?.status === 503) {
+      // Not a bug of ours: a backing service is away or slow. Logged without a stack.
+      const { type, message } = loggable(exception);
+      this.logger.warn(
+        { error_type: type, method: request.method, path: request.path },
+        `${request.method} ${request.path} answered 503: ${type}: ${message}`,
+      );
+      return known;
+    }
     const errorId = newId('err');
     this.logger.error(
       { err: loggable(exception), error_id: errorId, method: request.method, path: request.path },

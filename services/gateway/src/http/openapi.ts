@@ -135,6 +135,10 @@ const ERROR_MEANINGS = {
   500:
     'api_error: a fault of ours; the message carries an `err_…` id that is in our logs. ' +
     'Safe to retry with the same Idempotency-Key (a 5xx frees it).',
+  503:
+    'api_error `service_unavailable`: the request could not be served in time (a backing ' +
+    'service is unavailable or slow); retry after `Retry-After` seconds, with the same ' +
+    'Idempotency-Key (a 5xx frees it).',
 } as const;
 type ErrorStatus = keyof typeof ERROR_MEANINGS;
 
@@ -143,7 +147,7 @@ function errorResponse(status: ErrorStatus): ResponseObject {
     description: ERROR_MEANINGS[status],
     content: { 'application/json': { schema: { $ref: `#/components/schemas/${ERROR_SCHEMA}` } } },
   };
-  if (status === 429) {
+  if (status === 429 || status === 503) {
     response.headers = {
       'Retry-After': {
         description: 'Seconds after which a retry may succeed.',
@@ -241,7 +245,7 @@ function declareGlobalBehaviour(method: string, operation: OperationObject): voi
       response.headers = { ...response.headers, [REPLAYED_HEADER]: REPLAYED_RESPONSE_HEADER };
     }
   }
-  statuses.push(429, 500);
+  statuses.push(429, 500, 503);
   for (const status of statuses) responses[status] ??= errorResponse(status);
 }
 

@@ -50,13 +50,19 @@ export class OperationsService {
     return replayed;
   }
 
-  /** The ledger's invariant report, as the ledger gives it. */
+  /**
+   * The ledger's invariant report, as the ledger gives it. A check that does not come
+   * back in time rejects with `TaskTimeoutError`, which answers 503.
+   */
   async ledgerCheck(): Promise<LedgerCheckResult> {
+    // The publish's confirm keeps its own short deadline (a broker that is away answers
+    // 503 in seconds); the check itself may take the rest.
+    const deadlineMs = Date.now() + LEDGER_CHECK_TIMEOUT_MS;
     const handle = await this.tasks.send<LedgerCheckResult>(
       LEDGER_TASK.check,
       {},
       { ignoreResult: true },
     );
-    return handle.result({ timeoutMs: LEDGER_CHECK_TIMEOUT_MS });
+    return handle.result({ timeoutMs: Math.max(1, deadlineMs - Date.now()) });
   }
 }
