@@ -47,6 +47,19 @@ export interface LedgerCheck {
   violations: string[];
 }
 
+/** An operation in flight, as `GET /v1/admin/operations` lists it. */
+export interface OperationInFlight {
+  id: string;
+  object: 'payment' | 'refund';
+  status: string;
+  operation: 'authorize' | 'capture' | 'cancel' | 'refund';
+  merchant: string;
+  created: number;
+  updated: number;
+  age_s: number;
+  resumes: number;
+}
+
 /** Payments and refunds through the gateway's REST API, as a merchant calls them. */
 export interface PaymentsApi {
   /** POST /v1/payments as `merchant` (an Idempotency-Key of its own unless one is given). */
@@ -78,6 +91,13 @@ export interface PaymentsApi {
   /** Polls GET until the refund has `status`. */
   untilRefund(merchant: CreatedMerchant, id: string, status: string): Promise<Refund>;
   ledgerCheck(): Promise<LedgerCheck>;
+  /** Every operation in flight (`GET /v1/admin/operations`, all pages), oldest first. */
+  operationsInFlight(olderThanS?: number): Promise<OperationInFlight[]>;
+  /**
+   * The value of one sample of the gateway's `/metrics` (`name{labels}`), 0 when the
+   * sample is absent.
+   */
+  metric(name: string, labels: Record<string, string>): Promise<number>;
   /** Fails the test unless the ledger's invariant report is clean (run after every scenario). */
   expectBalanced(): Promise<void>;
 }
@@ -144,6 +164,34 @@ export function paymentsApi(gw: ApiClient): PaymentsApi {
         { ...settle, what: `refund ${id} to be ${status}` },
       ),
     ledgerCheck,
+    operationsInFlight: async (olderThanS = 0) => {
+      const all: OperationInFlight[] = [];
+      for (let after: string | null = null; ;) {
+        const cursor: string = after === null ? '' : `&starting_after=${after}`;
+        const page = await gw.call<{ data: OperationInFlight[]; has_more: boolean }>(
+          'GET',
+          `/v1/admin/operations?limit=100&older_than=${olderThanS}${cursor}`,
+        );
+        if (page.status !== 200) throw new Error(`operations: ${page.status} ${page.text}`);
+        all.push(...page.body.data);
+        const last = page.body.data.at(-1);
+        if (!page.body.has_more || !last) return all;
+        after = last.id;
+      }
+    },
+    metric: async (name, labels) => {
+      const reply = await gw.call<string>('GET', '/metrics', { key: null });
+      const wanted = Object.entries(labels)
+        .map(([key, value]) => `${key}="${value}"`)
+        .sort();
+      for (const line of reply.text.split('\n')) {
+        const match = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+        if (!match || match[1] !== name) continue;
+        const present = (match[2] ?? '').split(',').filter(Boolean).sort();
+        if (wanted.every((label) => present.includes(label))) return Number(match[3]);
+      }
+      return 0;
+    },
     expectBalanced: async () => {
       const check = await ledgerCheck();
       expect({ balanced: check.balanced, violations: check.violations }).toEqual({

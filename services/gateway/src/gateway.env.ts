@@ -12,6 +12,9 @@ export const PAYMENT_WAIT_MS_MAX = 30_000;
 /** The longest a webhook attempt may be given (`WEBHOOK_TIMEOUT_MS`). */
 export const WEBHOOK_TIMEOUT_MS_MAX = 30_000;
 
+/** The longest `OPERATION_RESUME_AFTER_MS` (a day). */
+export const OPERATION_RESUME_AFTER_MS_MAX = 24 * 3_600_000;
+
 export class GatewayEnvironment extends CommonEnvironment {
   @Type(() => Number)
   @IsInt()
@@ -90,4 +93,15 @@ export class GatewayEnvironment extends CommonEnvironment {
   @Min(1)
   @Max(1_000)
   WEBHOOK_MERCHANT_IN_FLIGHT_MAX = 4;
+
+  /**
+   * A payment's authorization, capture or cancel, or a refund, still in flight this long
+   * after it began (or was last resumed) is resumed by the sweeper (`resume-operations`,
+   * every 30 s).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(OPERATION_RESUME_AFTER_MS_MAX)
+  OPERATION_RESUME_AFTER_MS = 60_000;
 }

@@ -11,6 +11,7 @@ import { OperationsModule } from './operations/operations.module';
 import { PaymentsModule } from './payments/payments.module';
 import { BalanceModule } from './balance/balance.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { RecoveryModule } from './recovery/recovery.module';
 import { RefundsModule } from './refunds/refunds.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -44,6 +45,7 @@ export class GatewayModule {
         PaymentsModule,
         RefundsModule,
         BalanceModule,
+        RecoveryModule,
       ],
       controllers: [pingConsumer('gateway')],
     };

@@ -3,6 +3,7 @@ import { CreateGatewayTables1764200000000 } from './1764200000000-CreateGatewayT
 import { CreatePayments1764300000000 } from './1764300000000-CreatePayments';
 import { CreateRefunds1764500000000 } from './1764500000000-CreateRefunds';
 import { StoreIdempotentResponseHeaders1796232764701 } from './1796232764701-StoreIdempotentResponseHeaders';
+import { TrackOperationResumes1796269766139 } from './1796269766139-TrackOperationResumes';
 
 /** The gateway's migrations, in order. Landed migrations are never edited: append. */
 export const GATEWAY_MIGRATIONS = [
@@ -10,6 +11,7 @@ export const GATEWAY_MIGRATIONS = [
   CreatePayments1764300000000,
   CreateRefunds1764500000000,
   StoreIdempotentResponseHeaders1796232764701,
+  TrackOperationResumes1796269766139,
 ];
 
 /** The gateway's migrations with their owner, for the checksum checks. */

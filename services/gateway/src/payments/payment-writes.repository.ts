@@ -59,7 +59,7 @@ function createSql(references: IdempotencyReferences, outbox: OutboxStatement): 
 
 /**
  * Settlement: each payment moves from the status its task expects (or not at all, if
- * an earlier run moved it), and each move records its event and webhook delivery
+ * an earlier run moved it; a move starts its resume count afresh), and each move records its event and webhook delivery
  * (the events repository's `EventWrites`) in the same statement as the change it reports.
  */
 function settleSql(events: EventWrites): string {
@@ -72,7 +72,8 @@ function settleSql(events: EventWrites): string {
     UPDATE payments p SET status = i.status,
            amount_capturable = coalesce(i.capturable, p.amount_capturable),
            amount_captured = coalesce(i.captured, p.amount_captured),
-           failure_code = i.failure_code, failure_message = i.failure_message, updated_at = now()
+           failure_code = i.failure_code, failure_message = i.failure_message, updated_at = now(),
+           resume_count = 0, resumed_at = NULL
       FROM input i
      WHERE p.id = i.id AND p.status = i.from_status
     RETURNING p.id AS key, p.merchant_id, p.updated_at

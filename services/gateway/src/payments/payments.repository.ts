@@ -83,7 +83,8 @@ export class PaymentsRepository {
   /**
    * A merchant's claim on its payment for a capture or cancel: `from` → `to` only if the
    * payment is in `from` and can still capture `amountMax` (when given). One statement,
-   * so two requests cannot both claim it.
+   * so two requests cannot both claim it. It records what a capture asks for
+   * (`amount_to_capture`, for the sweeper to resume it) and starts the resume count afresh.
    */
   async claim(
     manager: EntityManager,
@@ -92,7 +93,9 @@ export class PaymentsRepository {
     transition: { from: PaymentState; to: PaymentState; amountMax?: number },
   ): Promise<Payment | undefined> {
     const [rows] = await manager.query<Updated>(
-      `UPDATE payments SET status = $4, updated_at = now()
+      `UPDATE payments SET status = $4, updated_at = now(), resume_count = 0, resumed_at = NULL,
+              amount_to_capture = CASE WHEN $4 = 'capturing'
+                                       THEN coalesce($5::bigint, amount_capturable) END
         WHERE merchant_id = $1 AND id = $2 AND status = $3
           AND ($5::bigint IS NULL OR amount_capturable >= $5::bigint)
         RETURNING ${PAYMENT_COLUMNS}`,
