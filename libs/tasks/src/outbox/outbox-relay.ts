@@ -6,6 +6,9 @@ import type { Publisher } from '../broker/publisher';
 import { OUTBOX_CHANNEL } from './task-outbox';
 import { readCommitted } from '@clearline/persistence';
 
+/** How long opening the LISTEN connection may take; the timer sweeps meanwhile. */
+const LISTENER_CONNECT_TIMEOUT_MS = 5_000;
+
 /** A publish that failed because the broker was away or slow, not because of the message. */
 function isBrokerAway(reason: string | undefined): boolean {
   return (
@@ -65,6 +68,9 @@ export class OutboxRelay {
     const client = new Client({
       connectionString: this.options.databaseUrl,
       application_name: 'clearline-outbox',
+      // A database that does not answer must not hold the caller: connecting has a deadline.
+      connectionTimeoutMillis: LISTENER_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
     });
     client.on('notification', () => this.kick());
     client.on('error', (error) => {

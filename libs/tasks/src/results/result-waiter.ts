@@ -13,6 +13,9 @@ export class TaskTimeoutError extends Error {
   }
 }
 
+/** How long opening the LISTEN connection may take; a wait starts only after it. */
+const LISTENER_CONNECT_TIMEOUT_MS = 5_000;
+
 /** Outcomes caught before anyone waited, kept for at most this many tasks. */
 const EXPECTED_COUNT_MAX = 20_000;
 
@@ -146,6 +149,9 @@ export class ResultWaiter {
     const client = new Client({
       connectionString: this.databaseUrl,
       application_name: 'clearline-results',
+      // A database that does not answer must not hold the caller: connecting has a deadline.
+      connectionTimeoutMillis: LISTENER_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
     });
     client.on('notification', (message) => {
       this.onNotification(message.payload);
