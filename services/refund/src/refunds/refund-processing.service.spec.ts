@@ -73,7 +73,7 @@ function setUp(
     jobs as unknown as RefundJobsRepository,
     ledger as unknown as RefundLedger,
   );
-  return { service, jobs, ledger, processor };
+  return { service, jobs, ledger, processor, manager };
 }
 
 const refunded = (): Promise<RefundResult> =>
@@ -208,5 +208,31 @@ describe('RefundProcessingService.process', () => {
     });
     expect(ledger.hold).not.toHaveBeenCalled();
     expect(processor.refund).not.toHaveBeenCalled();
+  });
+
+  it('sends the outcome of an ended job again when the sweeper resumes it (it may never have reached the gateway)', async () => {
+    const ended: RefundJobRow = {
+      ...JOB,
+      status: 'succeeded',
+      processor_refund_id: 'sandbox_re_1',
+    };
+    const { service, ledger, processor, manager } = setUp(refunded, ended);
+    await expect(service.process({ ...REQUEST, round: 2 }, attempt(true))).resolves.toMatchObject({
+      status: 'succeeded',
+    });
+    expect(ledger.hold).not.toHaveBeenCalled();
+    expect(processor.refund).not.toHaveBeenCalled();
+    expect(JSON.stringify(manager.query.mock.calls)).toContain('re_1:settled:resume:2');
+  });
+
+  it('sends nothing again for an ended job on its first round (a redelivery)', async () => {
+    const ended: RefundJobRow = {
+      ...JOB,
+      status: 'succeeded',
+      processor_refund_id: 'sandbox_re_1',
+    };
+    const { service, manager } = setUp(refunded, ended);
+    await service.process(REQUEST, attempt(true));
+    expect(manager.query).not.toHaveBeenCalled();
   });
 });

@@ -5,6 +5,7 @@ import {
   REFUND_FAILURE,
   REFUND_TASK,
   refundSettledTaskId,
+  resumedTaskId,
   type RefundSettledPayload,
 } from '@clearline/contracts';
 import { readCommitted } from '@clearline/persistence';
@@ -76,7 +77,13 @@ export class RefundProcessingService {
 
   async process(request: RefundRequest, attempt: RefundAttempt): Promise<RefundOutcome> {
     const job = await this.jobs.open(request);
-    if (job.status !== 'processing') return outcomeOf(job);
+    if (job.status !== 'processing') {
+      // A resume (the gateway's sweeper) of a refund that ended here: its outcome never
+      // reached the gateway (its task dead-lettered), so it is sent again, under the
+      // round's own id; the gateway applies an outcome once, guarded by the status.
+      if (request.round > 0) await this.announceAgain(job, request.round);
+      return outcomeOf(job);
+    }
     try {
       const fundedFrom = await this.ledger.hold(job);
       if (job.funded_from !== fundedFrom) await this.jobs.recordFunding(job.refund_id, fundedFrom);
@@ -192,16 +199,22 @@ export class RefundProcessingService {
     });
   }
 
+  /** Sends an ended job's outcome to the gateway again (`re_…:settled:resume:<round>`). */
+  private async announceAgain(job: RefundJobRow, round: number): Promise<void> {
+    const id = resumedTaskId(refundSettledTaskId(job.refund_id), round);
+    await readCommitted(this.dataSource, (manager) =>
+      enqueueTask(manager, REFUND_TASK.settled, settledPayload(job.refund_id, outcomeOf(job)), {
+        id,
+      }),
+    );
+    this.logger.warn(`refund ${job.refund_id} had ended ${job.status}: outcome sent again (${id})`);
+  }
+
   /** Records the outcome once and, in the same transaction, sends it to the gateway. */
   private async finish(job: RefundJobRow, outcome: RefundOutcome): Promise<RefundOutcome> {
     await readCommitted(this.dataSource, async (manager) => {
       if (!(await this.jobs.finish(manager, job.refund_id, outcome))) return;
-      const settled: RefundSettledPayload = {
-        refund_id: job.refund_id,
-        status: outcome.status,
-        ...(outcome.failureReason ? { failure_reason: outcome.failureReason } : {}),
-      };
-      await enqueueTask(manager, REFUND_TASK.settled, settled, {
+      await enqueueTask(manager, REFUND_TASK.settled, settledPayload(job.refund_id, outcome), {
         id: refundSettledTaskId(job.refund_id),
       });
     });
@@ -210,6 +223,14 @@ export class RefundProcessingService {
     );
     return outcome;
   }
+}
+
+function settledPayload(refundId: string, outcome: RefundOutcome): RefundSettledPayload {
+  return {
+    refund_id: refundId,
+    status: outcome.status,
+    ...(outcome.failureReason ? { failure_reason: outcome.failureReason } : {}),
+  };
 }
 
 function outcomeOf(job: RefundJobRow): RefundOutcome {
