@@ -11,7 +11,8 @@
  *   waits for its lane.
  * - `TASK_LANES=webhooks` makes a process consume only the webhook queue, `none` no
  *   queue at all while it still publishes; each lane's consumer shows its lane in its
- *   consumer tag and its lane's prefetch in the management API.
+ *   consumer tag and its lane's prefetch in the management API, and `inspect stats`
+ *   reports the lane's prefetch and concurrency.
  *
  * How: real RabbitMQ and PostgreSQL (an isolated vhost and database); consumers and
  * unacknowledged counts read from `checkQueue` and the management HTTP API, waited for
@@ -21,7 +22,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx } from '@nestjs/microservices';
 import type { Channel, ChannelModel } from 'amqplib';
 import { connect } from 'amqplib';
-import { Task, TaskContext } from '@clearline/tasks';
+import { Task, TaskContext, TaskControl } from '@clearline/tasks';
 import {
   eventually,
   Gate,
@@ -213,6 +214,19 @@ describe('lanes and prompt acknowledgements', () => {
         { what: 'one work-queue consumer in the management API' },
       );
       expect(listed[0]).toMatchObject({ prefetch_count: 7, queue: { name: 'gateway.webhooks' } });
+      // `inspect stats` reports each consumed lane's window and pool.
+      const control = webhooksOnly.app.get(TaskControl);
+      await eventually(
+        async () =>
+          (await control.inspect('stats', { timeoutMs: 1_000 })).some(
+            ({ reply }) =>
+              reply.queues.join() === 'gateway.webhooks' &&
+              reply.lanes['webhooks']?.prefetch === 7 &&
+              reply.lanes['webhooks'].concurrency === 64 &&
+              Object.keys(reply.lanes).join() === 'webhooks',
+          ),
+        { what: 'inspect stats naming the webhooks lane, prefetch 7, concurrency 64' },
+      );
       expect(listed[0]?.consumer_tag).toMatch(
         /^clearline\.lanes-test\.webhooks\.gateway\.webhooks\./,
       );
