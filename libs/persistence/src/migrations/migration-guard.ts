@@ -96,6 +96,9 @@ async function baseline(
   await runner.startTransaction();
   try {
     await runner.query(`SET LOCAL lock_timeout = ${BASELINE_LOCK_TIMEOUT_MS}`);
+    // The pool's statement deadline may be shorter than the wait for the lock: this
+    // transaction's bound is the lock's.
+    await runner.query(`SET LOCAL statement_timeout = ${BASELINE_LOCK_TIMEOUT_MS * 2}`);
     await runner.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`);
     await runner.query(CREATE_CHECKSUMS_TABLE);
     const [found] = (await runner.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [
