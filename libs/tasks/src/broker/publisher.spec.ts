@@ -9,11 +9,13 @@ type Confirm = (error: Error | null) => void;
 class FakeChannel extends EventEmitter {
   readonly confirms: Confirm[] = [];
   closed = false;
+  /** false: the socket's buffer is full, the publisher must wait for 'drain'. */
+  flushes = true;
 
   publish(_e: string, _k: string, _c: Buffer, _p: object, confirm: Confirm): boolean {
     if (this.closed) throw new Error('Channel closed');
     this.confirms.push(confirm);
-    return true;
+    return this.flushes;
   }
 
   /** The connection went away: amqplib fails every unconfirmed publish with this. */
@@ -133,5 +135,21 @@ describe('Publisher deadlines and backlog bound', () => {
     expect(publisher.backlogCount).toBe(0);
     channel.confirms[0]?.(null);
     await expect(sent).resolves.toBeUndefined();
+  });
+
+  it('does not strand publishes waiting for a drain when the channel closes instead', async () => {
+    const { connection, publisher } = await started({ confirmTimeoutMs: 60_000 });
+    const channel = await connection.open();
+    channel.flushes = false;
+    const first = send(publisher, 1);
+    const waiting = send(publisher, 2);
+    channel.lose();
+    const next = await connection.open();
+    // The first comes back from the lost channel; the second, which waited for a drain
+    // that never came, follows it on the new channel.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(next.confirms).toHaveLength(2);
+    for (const confirm of next.confirms) confirm(null);
+    await expect(Promise.all([first, waiting])).resolves.toEqual([undefined, undefined]);
   });
 });

@@ -115,6 +115,8 @@ export class Publisher {
   /** Waiting for a channel (not connected, or lost with the last connection). A set: a timed-out message leaves it in O(1). */
   private backlog = new Set<PendingPublish>();
   private drained: Promise<void> | null = null;
+  /** Lets the publishes waiting for `drained` go on (to the backlog, or a new channel). */
+  private releaseDrained: (() => void) | null = null;
   private readonly confirmTimeoutMs: number;
   private readonly backlogCountMax: number;
 
@@ -137,10 +139,13 @@ export class Publisher {
     channel.on('return', (message: Message) => this.onReturn(message));
     channel.on('error', (error: Error) => this.logger.warn(`channel error: ${error.message}`));
     channel.on('close', () => {
-      if (this.channel === channel) this.channel = null;
+      if (this.channel !== channel) return;
+      this.channel = null;
+      // A closed channel never drains: its waiters go to the backlog instead.
+      this.releaseDrained?.();
     });
     this.channel = channel;
-    this.drained = null;
+    this.releaseDrained?.();
     const backlog = this.backlog;
     this.backlog = new Set();
     publisherMetrics.backlog.dec(backlog.size);
@@ -277,12 +282,16 @@ export class Publisher {
       return;
     }
     if (!flushed && !this.drained) {
-      this.drained = new Promise<void>((resolve) =>
-        channel.once('drain', () => {
+      this.drained = new Promise<void>((resolve) => {
+        const release = (): void => {
+          if (this.releaseDrained !== release) return;
           this.drained = null;
+          this.releaseDrained = null;
           resolve();
-        }),
-      );
+        };
+        this.releaseDrained = release;
+        channel.once('drain', release);
+      });
     }
   }
 
