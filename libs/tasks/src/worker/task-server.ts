@@ -307,7 +307,7 @@ export class TaskServer extends Server implements CustomTransportStrategy {
     }
   }
 
-  /** Names the lane in the management UI's consumer list: `clearline.gateway.webhooks.gateway.webhooks.host.42`. */
+  /** Names the lane in the management UI: `clearline.gateway.webhooks.gateway.webhooks.<host>.<pid>.<n>`. */
   private consumerTag(lane: string, queue: string): string {
     const service =
       this.options.serviceName ?? this.options.connectionName.replace(/-consume$/, '');
