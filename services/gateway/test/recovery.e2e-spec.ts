@@ -5,7 +5,8 @@
  * lookups alike (`tok_processorOutage`, for the first round of each operation), is not
  * failed: it stays in flight, listed by `GET /v1/admin/operations` and counted by
  * `clearline_operations_in_flight`, until the sweeper resumes it; then it completes and
- * leaves both. The same for its capture.
+ * leaves both. The same for its capture. One resumed `OPERATION_RESUMES_MAX` times is
+ * left for an operator (state `abandoned`).
  *
  * How: the real gateway and the real ledger (harness) over RabbitMQ and PostgreSQL,
  * called with fetch. The sweeper is driven by sending its task
@@ -214,5 +215,31 @@ describe('recovery: unknown outcomes and the sweeper', () => {
     expect(merchantKey.status).toBe(401);
     // Resolve them, so the ledger's report after this test is about settled money.
     for (const id of ids) await sweepUntil(id, 'succeeded');
+  });
+
+  it('leaves an operation resumed OPERATION_RESUMES_MAX times to an operator: listed and counted as abandoned, not resumed again', async () => {
+    const stuck = async (): Promise<string> => {
+      const reply = await h.pay(merchant, card('tok_processorOutage'), ASYNC);
+      await eventually(async () => (await taskState(`${reply.body.id}:authorize`)) === 'FAILURE', {
+        what: `${reply.body.id} to give up`,
+      });
+      return reply.body.id;
+    };
+    const exhausted = await stuck();
+    // As if the sweeper had resumed it ten times already, in vain.
+    await db.query(`UPDATE payments SET resume_count = 10 WHERE id = $1`, [exhausted]);
+    const younger = await stuck();
+    // The sweep takes the oldest first: once the younger one is resumed, the exhausted
+    // one has been passed over.
+    await sweepUntil(younger, 'succeeded');
+    expect((await h.get(merchant, exhausted)).body.status).toBe('processing');
+    expect(await inFlight(exhausted)).toMatchObject({ operation: 'authorize', resumes: 10 });
+    expect(await taskState(`${exhausted}:authorize:resume:11`)).toBe('PENDING');
+    expect(
+      await h.metric('clearline_operations_in_flight', { kind: 'authorize', state: 'abandoned' }),
+    ).toBe(1);
+    expect(
+      await h.metric('clearline_operation_oldest_age_seconds', { kind: 'authorize' }),
+    ).toBeGreaterThan(0);
   });
 });
