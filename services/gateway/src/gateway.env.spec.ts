@@ -87,3 +87,24 @@ describe('gateway environment: webhooks', () => {
     }
   });
 });
+
+describe('gateway environment: recovery', () => {
+  const base = { ADMIN_API_KEY: 'k' };
+
+  it('resumes operations in flight for a minute by default, and takes another bound', () => {
+    expect(validateEnvironment(GatewayEnvironment, base)).toMatchObject({
+      OPERATION_RESUME_AFTER_MS: 60_000,
+    });
+    expect(
+      validateEnvironment(GatewayEnvironment, { ...base, OPERATION_RESUME_AFTER_MS: '500' }),
+    ).toMatchObject({ OPERATION_RESUME_AFTER_MS: 500 });
+  });
+
+  it('refuses OPERATION_RESUME_AFTER_MS out of range, naming it', () => {
+    for (const value of ['0', '99', '86400001', 'soon']) {
+      expect(() =>
+        validateEnvironment(GatewayEnvironment, { ...base, OPERATION_RESUME_AFTER_MS: value }),
+      ).toThrow(/OPERATION_RESUME_AFTER_MS/);
+    }
+  });
+});
