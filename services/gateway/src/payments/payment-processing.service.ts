@@ -101,8 +101,12 @@ export class PaymentProcessingService {
     const payment = await this.load(paymentId);
     if (payment.status !== 'capturing') return payment;
     const captured = BigInt(amount);
-    await this.atProcessor(payment, run, 'capture', (call) =>
-      this.processor.capture({ ...call, amount: captured, currency: payment.currency }),
+    await this.atProcessor(
+      payment,
+      run,
+      'capture',
+      (call) => this.processor.capture({ ...call, amount: captured, currency: payment.currency }),
+      () => undefined,
     );
     await this.ledger.capture(payment, captured, run);
     return this.settle(payment, run, 'capturing', 'payment.succeeded', {
@@ -116,7 +120,13 @@ export class PaymentProcessingService {
   async cancel(paymentId: string, run: TaskRun): Promise<Payment> {
     const payment = await this.load(paymentId);
     if (payment.status !== 'canceling') return payment;
-    await this.atProcessor(payment, run, 'void', (call) => this.processor.void(call));
+    await this.atProcessor(
+      payment,
+      run,
+      'void',
+      (call) => this.processor.void(call),
+      () => undefined,
+    );
     await this.ledger.void(payment, run);
     return this.settle(payment, run, 'canceling', 'payment.canceled', {
       status: 'canceled',
@@ -170,7 +180,7 @@ export class PaymentProcessingService {
     run: TaskRun,
     operation: Exclude<ProcessorOperation, 'refund'>,
     call: (fields: ProcessorCall) => Promise<T>,
-    answerOf?: (applied: AppliedOperation) => T,
+    answerOf: (applied: AppliedOperation) => T,
     onNotApplied?: () => Promise<unknown>,
   ): Promise<T> {
     const fields: ProcessorCall = {
@@ -199,7 +209,7 @@ export class PaymentProcessingService {
       );
       switch (resolution.kind) {
         case 'applied':
-          return answerOf ? answerOf(resolution.applied) : (undefined as T);
+          return answerOf(resolution.applied);
         case 'not_applied':
           if (onNotApplied) await onNotApplied();
           throw unknown;
