@@ -2,8 +2,8 @@ import { IsString, Matches } from 'class-validator';
 
 /**
  * The task that POSTs one event to its merchant's webhook URL. Consumed by the gateway
- * itself (queue `gateway`) and awaited by nobody, so its contract (name, payload,
- * result) stays in the gateway until another service needs it.
+ * itself (queue `gateway.webhooks`, the webhook lane) and awaited by nobody, so its
+ * contract (name, payload, result) stays in the gateway until another service needs it.
  */
 export const DELIVER_WEBHOOK_TASK = 'gateway.deliver_webhook';
 
