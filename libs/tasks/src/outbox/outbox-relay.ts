@@ -8,6 +8,8 @@ import { readCommitted } from '@clearline/persistence';
 
 /** How long opening the LISTEN connection may take; the timer sweeps meanwhile. */
 const LISTENER_CONNECT_TIMEOUT_MS = 5_000;
+/** The longest wait between attempts to listen again while the database stays away. */
+const RELISTEN_DELAY_MS_MAX = 10_000;
 
 /** A publish that failed because the broker was away or slow, not because of the message. */
 function isBrokerAway(reason: string | undefined): boolean {
@@ -46,6 +48,7 @@ export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
   private listener: Client | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private relistenTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -77,11 +80,36 @@ export class OutboxRelay {
       this.logger.warn(`outbox listener lost: ${error.message}; the timer keeps sweeping`);
       this.listener = null;
       void client.end().catch(() => undefined);
-      if (!this.stopped) setTimeout(() => void this.listen().catch(() => undefined), 1_000).unref();
+      this.relisten(1);
     });
-    await client.connect();
-    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    // Stopped while connecting: nobody would end this client.
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.listener = client;
+  }
+
+  /**
+   * Listens again after a lost listener, backing off while the database stays away (the
+   * timer's sweep keeps relaying meanwhile). The pending attempt is cancelled by `stop`,
+   * so nothing runs after the relay is gone.
+   */
+  private relisten(attempt: number): void {
+    if (this.stopped || this.relistenTimer) return;
+    const delayMs = Math.min(RELISTEN_DELAY_MS_MAX, 500 * 2 ** (attempt - 1));
+    this.relistenTimer = setTimeout(() => {
+      this.relistenTimer = null;
+      this.listen().catch(() => this.relisten(attempt + 1));
+    }, delayMs);
+    this.relistenTimer.unref();
   }
 
   /** Runs a relay pass now, or right after the one in progress. */
@@ -185,6 +213,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.relistenTimer) clearTimeout(this.relistenTimer);
     await this.running;
     const listener = this.listener;
     this.listener = null;
