@@ -29,7 +29,7 @@ import {
   holdsFor,
   isolatedInfrastructure,
   startTaskApp,
-  TEST_INFRA,
+  managementGet,
   type IsolatedInfrastructure,
   type TaskApp,
 } from '@clearline/testing';
@@ -60,21 +60,6 @@ class LaneTasks {
     await gate.opened;
     return 'delivered';
   }
-}
-
-/** GET on the management HTTP API (what an operator's UI shows). */
-async function managementGet<T>(path: string): Promise<T> {
-  const base = new URL(TEST_INFRA.managementUrl);
-  const auth = Buffer.from(
-    `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`,
-  ).toString('base64');
-  base.username = '';
-  base.password = '';
-  const response = await fetch(new URL(`/api${path}`, base), {
-    headers: { authorization: `Basic ${auth}` },
-  });
-  if (!response.ok) throw new Error(`management API GET ${path}: ${response.status}`);
-  return (await response.json()) as T;
 }
 
 interface ManagementConsumer {

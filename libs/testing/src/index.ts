@@ -6,6 +6,7 @@ export {
   databaseUrl,
   deleteVhost,
   dropDatabase,
+  managementGet,
   TEST_INFRA,
   withAdminDatabase,
 } from './infrastructure';

@@ -75,6 +75,11 @@ export async function management(
   return response;
 }
 
+/** GET on the management HTTP API, as JSON (what an operator's UI shows). */
+export async function managementGet<T>(path: string): Promise<T> {
+  return (await (await management('GET', path)).json()) as T;
+}
+
 export async function createVhost(vhost: string): Promise<void> {
   const user = decodeURIComponent(new URL(TEST_INFRA.managementUrl).username);
   await management('PUT', `/vhosts/${encodeURIComponent(vhost)}`, {
