@@ -6,3 +6,4 @@ export * from './results';
 export type { LedgerChanges, TransferBatchOutcome } from './changes';
 export * from './ledger';
 export * from './invariants';
+export { feeFor, percentFee, refundFee, PERCENT_BPS_MAX, type Pricing } from './fees';
