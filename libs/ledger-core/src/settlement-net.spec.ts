@@ -89,7 +89,7 @@ describe('settlementTotals', () => {
     expect(settlementTotals([], new Map([['USD', 0n]]))).toEqual([]);
   });
 
-  it('pays early what one settlement would have netted: splitting moves payout and debt together', () => {
+  it('split in two, pays earlier what a later refund turns into debt: paid minus owed is the same', () => {
     // The only difference a split makes: money paid before a later refund becomes a debt.
     const a = [payment('USD', 10_000n)];
     const b = [refund('USD', 10_000n)];
@@ -100,6 +100,8 @@ describe('settlementTotals', () => {
     expect(first).toMatchObject([{ payout: 9_680n, carriedOut: 0n }]);
     expect(second).toMatchObject([{ payout: 0n, carriedOut: 10_000n }]);
     // Paid minus still owed is the same either way: 9,680 − 10,000 = 0 − 320.
+    const paid = (first[0]?.payout ?? 0n) + (second[0]?.payout ?? 0n);
+    expect(paid - (second[0]?.carriedOut ?? 0n)).toBe(-320n);
   });
 
   it.each<[string, SettlementItem[], ReadonlyMap<string, bigint>]>([
