@@ -15,6 +15,12 @@ export const PAYMENT_TASK = {
 
 export type PaymentOperation = keyof typeof PAYMENT_TASK;
 
+/**
+ * The longest processor reference (an authorization's or a refund's id at the processor)
+ * a message may carry; the sandbox's are about 40 characters.
+ */
+export const PROCESSOR_REFERENCE_LENGTH_MAX = 255;
+
 /** The largest amount of one payment, in minor units (Stripe's: 999,999.99 in a 2-decimal currency). */
 export const PAYMENT_AMOUNT_MAX = 99_999_999;
 
@@ -96,6 +102,12 @@ export interface PaymentTaskResult {
   /** `card_declined`, `insufficient_funds` or `processing_error` when failed; else null. */
   failure_code: string | null;
   failure_message: string | null;
+  /**
+   * The processor's id of the authorization (`authorizationId`), once it approved; null
+   * before and for a decline. A result without it (an older writer) is read as the
+   * payment instead.
+   */
+  processor_reference: string | null;
   updated_at: string;
 }
 
@@ -121,6 +133,7 @@ export function isPaymentTaskResult(value: unknown, paymentId: string): value is
     DIGITS.test(result['amount_captured']) &&
     isTextOrNull(result['failure_code']) &&
     isTextOrNull(result['failure_message']) &&
+    isTextOrNull(result['processor_reference']) &&
     typeof result['updated_at'] === 'string'
   );
 }

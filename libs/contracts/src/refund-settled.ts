@@ -19,6 +19,11 @@ export interface RefundSettledResult {
   status: RefundSettledStatus;
   /** Why it failed (the processor's reason, or one of `REFUND_FAILURE`); null otherwise. */
   failure_reason: string | null;
+  /**
+   * The processor's id of the refund once it succeeded (`processorRefundId`); null
+   * otherwise. A result without it (an older writer) is read as the refund instead.
+   */
+  processor_reference: string | null;
   updated_at: string;
 }
 
@@ -35,11 +40,13 @@ export function isRefundSettledResult(
   if (typeof value !== 'object' || value === null) return false;
   const result = value as Record<string, unknown>;
   const reason = result['failure_reason'];
+  const reference = result['processor_reference'];
   return (
     result['version'] === REFUND_SETTLED_RESULT_VERSION &&
     result['refund_id'] === refundId &&
     STATUSES.includes(result['status']) &&
     (reason === null || typeof reason === 'string') &&
+    (reference === null || typeof reference === 'string') &&
     typeof result['updated_at'] === 'string'
   );
 }

@@ -1,6 +1,6 @@
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsMinorUnits } from './amount';
-import { OPERATION_RESUMES_MAX } from './payment';
+import { OPERATION_RESUMES_MAX, PROCESSOR_REFERENCE_LENGTH_MAX } from './payment';
 
 /** Tasks of the refund flow: the gateway asks, the refund service settles, the gateway records. */
 export const REFUND_TASK = {
@@ -65,6 +65,8 @@ export interface ProcessRefundResult {
   status: 'succeeded' | 'failed';
   /** Why it failed: the processor's reason or one of REFUND_FAILURE; null when it succeeded. */
   failure_reason: string | null;
+  /** The processor's id of the refund when it succeeded; null when it failed. */
+  processor_reference: string | null;
 }
 
 export class RefundSettledPayload {
@@ -79,4 +81,13 @@ export class RefundSettledPayload {
   @IsString()
   @MaxLength(100)
   failure_reason?: string;
+
+  /**
+   * The processor's id of the refund, when it succeeded. Optional: an outcome sent by a
+   * refund service that predates it still applies (the refund keeps no reference).
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(PROCESSOR_REFERENCE_LENGTH_MAX)
+  processor_reference?: string;
 }

@@ -22,6 +22,7 @@ export interface Payment {
   metadata: Record<string, string>;
   failure_code: string | null;
   failure_message: string | null;
+  processor_reference: string | null;
   created: number;
 }
 
@@ -35,6 +36,7 @@ export interface Refund {
   status: string;
   reason: string | null;
   failure_reason: string | null;
+  processor_reference: string | null;
   metadata: Record<string, string>;
   created: number;
 }

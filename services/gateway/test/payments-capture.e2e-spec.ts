@@ -148,6 +148,7 @@ describe('payments: capture and cancel', () => {
       amount_captured: String(now.amount_captured),
       failure_code: now.failure_code,
       failure_message: now.failure_message,
+      processor_reference: now.processor_reference,
       updated_at: expect.any(String) as unknown,
     });
     await again('gateway.capture_payment', { payment_id: held.id, amount_to_capture: 900 });

@@ -62,8 +62,10 @@ describe('payments', () => {
         metadata: { order: '1' },
         failure_code: null,
         failure_message: null,
+        processor_reference: matching(/^sandbox_auth_pay_[A-Za-z0-9]{24}$/),
         created: anyNumber(),
       });
+      expect(reply.body.processor_reference).toBe(`sandbox_auth_${reply.body.id}`);
       expect(Math.abs(reply.body.created - Date.now() / 1_000)).toBeLessThan(60);
       expect((await h.get(merchant, reply.body.id)).body).toEqual(reply.body);
     });

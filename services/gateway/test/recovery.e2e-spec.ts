@@ -81,6 +81,8 @@ describe('recovery: unknown outcomes and the sweeper', () => {
     );
     expect(task.body).toMatchObject({ state: 'SUCCESS', retries: 1 });
     expect(await transfers(id)).toEqual([`${id}:auth`, `${id}:capture`]);
+    // The authorization's id, from the answer the retry read back, is kept.
+    expect(reply.body.processor_reference).toBe(`sandbox_auth_${id}`);
   });
 
   it('captures and cancels tok_answerLost authorizations once each', async () => {
@@ -133,8 +135,11 @@ describe('recovery: unknown outcomes and the sweeper', () => {
       await h.metric('clearline_operation_oldest_age_seconds', { kind: 'authorize' }),
     ).toBeGreaterThanOrEqual(0);
 
-    // Resumed: the processor answers in the operation's next round.
-    await sweepUntil(id, 'requires_capture');
+    expect((await h.get(merchant, id)).body.processor_reference).toBeNull();
+
+    // Resumed: the processor answers in the operation's next round, with its reference.
+    const resumed = await sweepUntil(id, 'requires_capture');
+    expect(resumed.processor_reference).toBe(`sandbox_auth_${id}`);
     expect(await taskState(`${id}:authorize:resume:1`)).toBe('SUCCESS');
     expect(await inFlight(id)).toBeUndefined();
     await eventually(

@@ -213,6 +213,7 @@ describe('refund task errors', () => {
       expect(await handle.result({ timeoutMs: 30_000 })).toEqual({
         status: 'succeeded',
         failure_reason: null,
+        processor_reference: `sandbox_re_${payload.refund_id}`,
       });
       expect((await handle.state())?.retries).toBeGreaterThanOrEqual(1);
       expect(await holdStatus(payload.refund_id)).toBe('posted');

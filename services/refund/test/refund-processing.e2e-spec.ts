@@ -82,20 +82,21 @@ describe('refund processing', () => {
   ): Promise<{
     id: string;
     taskId: string;
-    result: { status: string; failure_reason: string | null };
+    result: { status: string; failure_reason: string | null; processor_reference: string | null };
   }> => {
     const id = next('re');
-    const handle = await app.client.send<{ status: string; failure_reason: string | null }>(
-      REFUND_TASK.process,
-      {
-        refund_id: id,
-        payment_id: paymentId,
-        merchant_id: M,
-        amount: String(amount),
-        currency: 'usd',
-        source,
-      },
-    );
+    const handle = await app.client.send<{
+      status: string;
+      failure_reason: string | null;
+      processor_reference: string | null;
+    }>(REFUND_TASK.process, {
+      refund_id: id,
+      payment_id: paymentId,
+      merchant_id: M,
+      amount: String(amount),
+      currency: 'usd',
+      source,
+    });
     return { id, taskId: handle.id, result: await handle.result({ timeoutMs: 30_000 }) };
   };
 
@@ -140,7 +141,11 @@ describe('refund processing', () => {
     const payment = await capturedPayment(5_000);
     const before = await balance('pending');
     const { id, result } = await refund(payment, 2_000);
-    expect(result).toEqual({ status: 'succeeded', failure_reason: null });
+    expect(result).toEqual({
+      status: 'succeeded',
+      failure_reason: null,
+      processor_reference: `sandbox_re_${id}`,
+    });
     expect(before - (await balance('pending'))).toBe(2_000n);
     const [job] = await app.dataSource.query<{ status: string; funded_from: string }[]>(
       `SELECT status, funded_from FROM refund_jobs WHERE refund_id = $1`,
@@ -148,6 +153,12 @@ describe('refund processing', () => {
     );
     expect(job).toEqual({ status: 'succeeded', funded_from: 'pending' });
     expect(await settledMessages(id)).toBe(1);
+    // The outcome tells the gateway the processor's refund id, for the refund to keep.
+    const [message] = await app.dataSource.query<{ body: string }[]>(
+      `SELECT convert_from(body, 'UTF8') AS body FROM task_outbox WHERE task = $1 AND task_id = $2`,
+      [REFUND_TASK.settled, `${id}:settled`],
+    );
+    expect(message?.body).toContain(`"processor_reference":"sandbox_re_${id}"`);
   });
 
   it('runs a redelivered refund task without a second hold, post or announcement', async () => {
@@ -195,7 +206,11 @@ describe('refund processing', () => {
     const payment = await capturedPayment(3_000);
     const before = await balance('pending');
     const { id, result } = await refund(payment, 3_000, 'tok_refundFail');
-    expect(result).toEqual({ status: 'failed', failure_reason: 'expired_or_canceled_card' });
+    expect(result).toEqual({
+      status: 'failed',
+      failure_reason: 'expired_or_canceled_card',
+      processor_reference: null,
+    });
     expect(await balance('pending')).toBe(before);
     const [voided] = await app.dataSource.query<{ status: string }[]>(
       `SELECT status FROM ledger_pending_transfers WHERE id = $1`,
@@ -221,7 +236,11 @@ describe('refund processing', () => {
     const payment = await capturedPayment(400);
     const before = await balance('pending');
     const { id, taskId, result } = await refund(payment, 400, 'tok_processorDown');
-    expect(result).toEqual({ status: 'failed', failure_reason: 'processor_unavailable' });
+    expect(result).toEqual({
+      status: 'failed',
+      failure_reason: 'processor_unavailable',
+      processor_reference: null,
+    });
     const [record] = await app.dataSource.query<{ retries: number }[]>(
       `SELECT retries FROM task_results WHERE id = $1`,
       [taskId],
@@ -263,7 +282,11 @@ describe('refund processing', () => {
     expect(await balance('available')).toBe(0n);
 
     const short = await refund(payment, 101);
-    expect(short.result).toEqual({ status: 'failed', failure_reason: 'insufficient_funds' });
+    expect(short.result).toEqual({
+      status: 'failed',
+      failure_reason: 'insufficient_funds',
+      processor_reference: null,
+    });
     expect(await balance('available')).toBe(0n);
     expect(await balance('pending')).toBe(100n);
   });

@@ -60,6 +60,9 @@ describe('refund recovery: unknown is not failed', () => {
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ status: 'succeeded', amount: 1_200 });
     const id = reply.body.id;
+    // The processor's refund id, read back by the retry, is kept.
+    expect(reply.body.processor_reference).toBe(`sandbox_re_${id}`);
+    expect((await h.getRefund(merchant, id)).body.processor_reference).toBe(`sandbox_re_${id}`);
     expect(await taskState(`${id}:process`)).toBe('SUCCESS');
     const [task] = await h.db.query<{ retries: number }>(
       `SELECT retries FROM task_results WHERE id = $1`,

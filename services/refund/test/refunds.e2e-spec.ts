@@ -47,17 +47,29 @@ describe('refunds (REST, end to end)', () => {
       metadata: { ticket: '42' },
     });
     expect(reply.body.id).toMatch(/^re_/);
+    // The processor's refund id, from the refund service's outcome, on the refund.
+    expect(reply.body.processor_reference).toBe(`sandbox_re_${reply.body.id}`);
     expect((await h.get(merchant, payment)).body.amount_refunded).toBe(2_000);
     expect((await h.getRefund(merchant, reply.body.id)).body).toEqual(reply.body);
-    const events = await h.gw.call<{ data: { type: string; data: { object: { id: string } } }[] }>(
+    const listed = await h.gw.call<{ data: { id: string; processor_reference: string | null }[] }>(
       'GET',
-      '/v1/events?limit=10',
+      `/v1/refunds?payment=${payment}`,
       { key: merchant.api_key },
     );
-    const types = events.body.data
-      .filter((e) => e.data.object.id === reply.body.id)
-      .map((e) => e.type);
-    expect(types.sort()).toEqual(['refund.created', 'refund.succeeded']);
+    expect(listed.body.data).toEqual([
+      expect.objectContaining({
+        id: reply.body.id,
+        processor_reference: `sandbox_re_${reply.body.id}`,
+      }),
+    ]);
+    const events = await h.gw.call<{
+      data: { type: string; data: { object: { id: string; processor_reference: unknown } } }[];
+    }>('GET', '/v1/events?limit=10', { key: merchant.api_key });
+    const own = events.body.data.filter((e) => e.data.object.id === reply.body.id);
+    expect(own.map((e) => e.type).sort()).toEqual(['refund.created', 'refund.succeeded']);
+    expect(Object.fromEntries(own.map((e) => [e.type, e.data.object.processor_reference]))).toEqual(
+      { 'refund.created': null, 'refund.succeeded': `sandbox_re_${reply.body.id}` },
+    );
   });
 
   it('takes two partial refunds, then the rest by default; the list by payment shows them newest first', async () => {
@@ -152,6 +164,7 @@ describe('refunds (REST, end to end)', () => {
       status: 'failed',
       failure_reason: 'expired_or_canceled_card',
       amount: 1_200,
+      processor_reference: null,
     });
     expect((await h.get(merchant, payment)).body.amount_refunded).toBe(0);
     // The whole amount is refundable again (it fails again at this processor, but is accepted).

@@ -4,6 +4,7 @@ import { CreatePayments1764300000000 } from './1764300000000-CreatePayments';
 import { CreateRefunds1764500000000 } from './1764500000000-CreateRefunds';
 import { StoreIdempotentResponseHeaders1796232764701 } from './1796232764701-StoreIdempotentResponseHeaders';
 import { TrackOperationResumes1796269766139 } from './1796269766139-TrackOperationResumes';
+import { KeepProcessorReferences1796273219924 } from './1796273219924-KeepProcessorReferences';
 
 /** The gateway's migrations, in order. Landed migrations are never edited: append. */
 export const GATEWAY_MIGRATIONS = [
@@ -12,6 +13,7 @@ export const GATEWAY_MIGRATIONS = [
   CreateRefunds1764500000000,
   StoreIdempotentResponseHeaders1796232764701,
   TrackOperationResumes1796269766139,
+  KeepProcessorReferences1796273219924,
 ];
 
 /** The gateway's migrations with their owner, for the checksum checks. */

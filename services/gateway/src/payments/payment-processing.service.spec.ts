@@ -9,7 +9,7 @@ import type { PaymentLedger } from './payment-ledger';
 import { PaymentProcessingService, type TaskRun } from './payment-processing.service';
 import type { Payment, PaymentState } from './payment.model';
 import type { PaymentWritesRepository, Settlement } from './payment-writes.repository';
-import { PaymentErrorCode } from './payments.exception';
+import { PaymentError, PaymentErrorCode } from './payments.exception';
 import type { PaymentsRepository } from './payments.repository';
 
 /**
@@ -34,6 +34,7 @@ const payment = (status: PaymentState): Payment => ({
   metadata: {},
   failureCode: null,
   failureMessage: null,
+  processorReference: null,
   createdAt: new Date(0),
   updatedAt: new Date(0),
 });
@@ -144,7 +145,44 @@ describe('PaymentProcessingService: unknown outcomes', () => {
       amountCaptured: 2_000n,
     });
     expect(ledger.authorize).toHaveBeenCalledTimes(1);
-    expect(settlements.map((s) => s.change.status)).toEqual(['succeeded']);
+    // The recovered authorization's id is kept, in the statement that records the outcome.
+    expect(settlements.map((s) => [s.change.status, s.change.processorReference])).toEqual([
+      ['succeeded', 'sandbox_auth_pay_1'],
+    ]);
+  });
+
+  it('keeps the authorization id of an answered approval, for a manual capture too', async () => {
+    const { service, settlements, processor } = setUp('processing', () =>
+      Promise.resolve({ status: 'not_found' }),
+    );
+    processor.authorize.mockImplementation(() =>
+      Promise.resolve({ status: 'approved', authorizationId: 'auth_42' } as never),
+    );
+    await expect(service.authorize('pay_1', run(false))).resolves.toMatchObject({
+      status: 'succeeded',
+      processorReference: 'auth_42',
+    });
+    expect(settlements[0]?.change.processorReference).toBe('auth_42');
+    expect(settlements[0]?.eventObject).toMatchObject({ processor_reference: 'auth_42' });
+  });
+
+  it('keeps the reference of an authorization the ledger refused, voided and failed', async () => {
+    const { service, settlements, processor, ledger } = setUp('processing', () =>
+      Promise.resolve({ status: 'not_found' }),
+    );
+    processor.authorize.mockImplementation(() =>
+      Promise.resolve({ status: 'approved', authorizationId: 'auth_43' } as never),
+    );
+    processor.void.mockImplementation(() => Promise.resolve(undefined as never));
+    ledger.authorize.mockImplementation(() =>
+      Promise.reject(new PaymentError('refused', PaymentErrorCode.LedgerRefused)),
+    );
+    await expect(service.authorize('pay_1', run(false))).rejects.toMatchObject({
+      code: PaymentErrorCode.LedgerRefused,
+    });
+    expect(settlements.map((s) => [s.change.status, s.change.processorReference])).toEqual([
+      ['failed', 'auth_43'],
+    ]);
   });
 
   it('fails with the decline the processor applied', async () => {
@@ -160,8 +198,10 @@ describe('PaymentProcessingService: unknown outcomes', () => {
     await expect(service.authorize('pay_1', run(true))).resolves.toMatchObject({
       status: 'failed',
       failureCode: 'card_declined',
+      processorReference: null,
     });
     expect(settlements).toHaveLength(1);
+    expect(settlements[0]?.change.processorReference).toBeUndefined();
   });
 
   it('keeps a capture capturing when the processor says nothing happened (the sweeper resumes it)', async () => {

@@ -64,7 +64,9 @@ export class PaymentProcessingService {
    * unavailable is asked on the last attempt what became of the authorization
    * (`atProcessor`): applied goes on as if it had answered; only "nothing happened"
    * fails the payment with `processing_error`; unknown leaves it `processing` for the
-   * sweeper. Either way the error goes on, so the task is dead-lettered.
+   * sweeper. Either way the error goes on, so the task is dead-lettered. The approval's
+   * `authorizationId` (answered, or recovered through `retrieve`) is kept as the payment's
+   * processor reference, written by the statement that records the outcome.
    */
   async authorize(paymentId: string, run: TaskRun): Promise<Payment> {
     const payment = await this.load(paymentId);
@@ -74,10 +76,11 @@ export class PaymentProcessingService {
     if (outcome.status === 'declined') {
       return this.fail(payment, run, outcome.code, outcome.message);
     }
+    const processorReference = outcome.authorizationId;
     try {
       await this.ledger.authorize(payment, capture, run);
     } catch (error) {
-      await this.undoAuthorization(payment, run, error);
+      await this.undoAuthorization(payment, run, error, processorReference);
       throw error;
     }
     return capture
@@ -85,10 +88,12 @@ export class PaymentProcessingService {
           status: 'succeeded',
           amountCaptured: payment.amount,
           amountCapturable: 0n,
+          processorReference,
         })
       : this.settle(payment, run, 'processing', 'payment.requires_capture', {
           status: 'requires_capture',
           amountCapturable: payment.amount,
+          processorReference,
         });
   }
 
@@ -223,9 +228,15 @@ export class PaymentProcessingService {
    * The processor approved but the ledger refused for good (or its accounts never
    * opened): release the authorization at the processor and fail the payment. A ledger
    * that did not answer is left alone: it may still apply the transfers, so the payment
-   * stays `processing` and its dead-lettered task is for an operator to replay.
+   * stays `processing` and its dead-lettered task is for an operator to replay. The failed
+   * payment keeps the reference of the authorization the processor made (and voided).
    */
-  private async undoAuthorization(payment: Payment, run: TaskRun, error: unknown): Promise<void> {
+  private async undoAuthorization(
+    payment: Payment,
+    run: TaskRun,
+    error: unknown,
+    processorReference: string,
+  ): Promise<void> {
     if (!(error instanceof PaymentError)) return;
     const refused = error.code === PaymentErrorCode.LedgerRefused;
     const neverReady = error.code === PaymentErrorCode.LedgerNotReady && lastAttempt(error, run);
@@ -243,14 +254,21 @@ export class PaymentProcessingService {
     } catch (voidError) {
       this.logger.error(fields, `voiding at the processor failed: ${String(voidError)}`);
     }
-    await this.fail(payment, run, 'processing_error', PROCESSING_ERROR_MESSAGE);
+    await this.fail(payment, run, 'processing_error', PROCESSING_ERROR_MESSAGE, processorReference);
   }
 
-  private fail(payment: Payment, run: TaskRun, code: string, message: string): Promise<Payment> {
+  private fail(
+    payment: Payment,
+    run: TaskRun,
+    code: string,
+    message: string,
+    processorReference?: string,
+  ): Promise<Payment> {
     return this.settle(payment, run, 'processing', 'payment.failed', {
       status: 'failed',
       failureCode: code,
       failureMessage: message,
+      ...(processorReference === undefined ? {} : { processorReference }),
     });
   }
 

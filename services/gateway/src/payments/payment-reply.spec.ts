@@ -21,6 +21,7 @@ const payment: Payment = {
   metadata: { order: '7' },
   failureCode: null,
   failureMessage: null,
+  processorReference: null,
   createdAt: created,
   updatedAt: created,
 };
@@ -42,6 +43,7 @@ describe('payment object', () => {
       metadata: { order: '7' },
       failure_code: null,
       failure_message: null,
+      processor_reference: null,
       created: 1767323045,
     });
   });
@@ -72,12 +74,29 @@ describe('payment object', () => {
     );
     expect(failed).toMatchObject({ failureCode: 'card_declined', failureMessage: 'no' });
   });
+
+  it('writes the processor reference of an approval; a later change without one keeps it', () => {
+    const at = new Date('2026-01-02T03:04:06Z');
+    const authorized = applyChange(
+      payment,
+      { status: 'requires_capture', amountCapturable: 5000n, processorReference: 'auth_1' },
+      at,
+    );
+    expect(toPaymentDto(authorized).processor_reference).toBe('auth_1');
+    const captured = applyChange(authorized, { status: 'succeeded', amountCaptured: 5000n }, at);
+    expect(toPaymentDto(captured).processor_reference).toBe('auth_1');
+  });
 });
 
 describe('payment task result', () => {
   const settled = applyChange(
     payment,
-    { status: 'succeeded', amountCaptured: 4000n, amountCapturable: 0n },
+    {
+      status: 'succeeded',
+      amountCaptured: 4000n,
+      amountCapturable: 0n,
+      processorReference: 'sandbox_auth_pay_1',
+    },
     new Date('2026-01-02T03:04:07.123Z'),
   );
 
@@ -90,6 +109,7 @@ describe('payment task result', () => {
       amount_captured: '4000',
       failure_code: null,
       failure_message: null,
+      processor_reference: 'sandbox_auth_pay_1',
       updated_at: '2026-01-02T03:04:07.123Z',
     });
     expect(toPaymentTaskResult({ ...settled, status: 'canceling' }).status).toBe('processing');
@@ -99,6 +119,9 @@ describe('payment task result', () => {
     const result = toPaymentTaskResult(settled);
     expect(isPaymentTaskResult(result, 'pay_1')).toBe(true);
     expect(toPaymentDto(withTaskResult(payment, result))).toEqual(toPaymentDto(settled));
+    expect(toPaymentDto(withTaskResult(payment, result)).processor_reference).toBe(
+      'sandbox_auth_pay_1',
+    );
   });
 
   it('is recognised only for its payment and its version', () => {
@@ -106,6 +129,10 @@ describe('payment task result', () => {
     expect(isPaymentTaskResult(result, 'pay_2')).toBe(false);
     expect(isPaymentTaskResult({ ...result, version: 2 }, 'pay_1')).toBe(false);
     expect(isPaymentTaskResult({ ...result, amount_captured: 4000 }, 'pay_1')).toBe(false);
+    // A result without the reference (an older writer): the waiter reads the payment.
+    const { processor_reference: _reference, ...older } = result;
+    expect(isPaymentTaskResult(older, 'pay_1')).toBe(false);
+    expect(isPaymentTaskResult({ ...result, processor_reference: 7 }, 'pay_1')).toBe(false);
     expect(isPaymentTaskResult(toPaymentDto(settled), 'pay_1')).toBe(false);
     expect(isPaymentTaskResult(null, 'pay_1')).toBe(false);
   });

@@ -61,18 +61,22 @@ function createSql(references: IdempotencyReferences, outbox: OutboxStatement): 
  * Settlement: each payment moves from the status its task expects (or not at all, if
  * an earlier run moved it; a move starts its resume count afresh), and each move records its event and webhook delivery
  * (the events repository's `EventWrites`) in the same statement as the change it reports.
+ * An approval's processor reference is written with the move that records it; a change
+ * without one (a capture, a void) leaves the reference as it was.
  */
 function settleSql(events: EventWrites): string {
   return `
   WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
-                         $6::text[], $7::text[])
-      AS i(id, from_status, status, capturable, captured, failure_code, failure_message)
+                         $6::text[], $7::text[], $8::text[])
+      AS i(id, from_status, status, capturable, captured, failure_code, failure_message,
+           processor_reference)
   ), moved AS (
     UPDATE payments p SET status = i.status,
            amount_capturable = coalesce(i.capturable, p.amount_capturable),
            amount_captured = coalesce(i.captured, p.amount_captured),
            failure_code = i.failure_code, failure_message = i.failure_message, updated_at = now(),
+           processor_reference = coalesce(i.processor_reference, p.processor_reference),
            resume_count = 0, resumed_at = NULL
       FROM input i
      WHERE p.id = i.id AND p.status = i.from_status
@@ -171,7 +175,7 @@ export class PaymentWritesRepository {
     const settlements = [...byPayment.values()];
     const events = EventWrites.of(
       settlements.map((s) => ({ key: s.paymentId, type: s.eventType, data: s.eventObject })),
-      8,
+      9,
     );
     const rows = await this.dataSource.query<{ id: string; updated_at: Date }[]>(
       settleSql(events),
@@ -183,6 +187,7 @@ export class PaymentWritesRepository {
         settlements.map((s) => s.change.amountCaptured?.toString() ?? null),
         settlements.map((s) => s.change.failureCode ?? null),
         settlements.map((s) => s.change.failureMessage ?? null),
+        settlements.map((s) => s.change.processorReference ?? null),
         ...events.parameters,
       ],
     );

@@ -127,6 +127,16 @@ export class PaymentDto {
   @ApiProperty({ type: String, nullable: true })
   failure_message!: string | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'sandbox_auth_pay_3kTq9XbQ2mJx8vLrP0aZc7Ye',
+    description:
+      'The processor’s id of the authorization, once it approved (what its settlement files ' +
+      'name); null before, and when it declined.',
+  })
+  processor_reference!: string | null;
+
   @ApiProperty(UNIX_SECONDS)
   created!: number;
 }

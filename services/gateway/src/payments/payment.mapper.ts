@@ -29,6 +29,7 @@ export function toPaymentDto(payment: Payment): Plain<PaymentDto> {
     metadata: payment.metadata,
     failure_code: payment.failureCode,
     failure_message: payment.failureMessage,
+    processor_reference: payment.processorReference,
     created: unixSeconds(payment.createdAt),
   };
 }
@@ -43,6 +44,7 @@ export function toPaymentTaskResult(payment: Payment): PaymentTaskResult {
     amount_captured: payment.amountCaptured.toString(),
     failure_code: payment.failureCode,
     failure_message: payment.failureMessage,
+    processor_reference: payment.processorReference,
     updated_at: payment.updatedAt.toISOString(),
   };
 }
@@ -59,6 +61,7 @@ export function withTaskResult(payment: Payment, result: PaymentTaskResult): Pay
     amountCaptured: BigInt(result.amount_captured),
     failureCode: result.failure_code,
     failureMessage: result.failure_message,
+    processorReference: result.processor_reference,
     updatedAt: new Date(result.updated_at),
   };
 }

@@ -33,6 +33,8 @@ export interface Payment {
   metadata: Record<string, string>;
   failureCode: string | null;
   failureMessage: string | null;
+  /** The processor's id of the authorization, once it approved (what its files name). */
+  processorReference: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -50,6 +52,8 @@ export interface PaymentChange {
   amountCaptured?: bigint;
   failureCode?: string;
   failureMessage?: string;
+  /** The authorization's id at the processor, when the change records its approval. */
+  processorReference?: string;
 }
 
 /** The payment as a status change leaves it (what the change's event reports). */
@@ -61,6 +65,7 @@ export function applyChange(payment: Payment, change: PaymentChange, updatedAt: 
     amountCaptured: change.amountCaptured ?? payment.amountCaptured,
     failureCode: change.failureCode ?? null,
     failureMessage: change.failureMessage ?? null,
+    processorReference: change.processorReference ?? payment.processorReference,
     updatedAt,
   };
 }

@@ -3,7 +3,7 @@ import type { CaptureMethod, Payment, PaymentState, RefundablePayment } from './
 /** The select list of a payment (every query that returns payments uses it). */
 export const PAYMENT_COLUMNS = `id, merchant_id, amount, currency, status, capture_method, amount_capturable,
   amount_captured, amount_refunded, source, description, metadata, failure_code,
-  failure_message, created_at, updated_at`;
+  failure_message, processor_reference, created_at, updated_at`;
 
 /** A `payments` row as PostgreSQL returns it (bigint columns arrive as strings). */
 export interface PaymentRow {
@@ -21,6 +21,7 @@ export interface PaymentRow {
   metadata: Record<string, string>;
   failure_code: string | null;
   failure_message: string | null;
+  processor_reference: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -42,6 +43,7 @@ export function toPayment(row: PaymentRow): Payment {
     metadata: row.metadata,
     failureCode: row.failure_code,
     failureMessage: row.failure_message,
+    processorReference: row.processor_reference,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -13,7 +13,7 @@ import { EventsService } from '../events/events.service';
 import type { GatewayEnvironment } from '../gateway.env';
 import { IdempotencyService, type IdempotencyClaim } from '../idempotency/idempotency.service';
 import type { CreateRefundDto } from './refund.dto';
-import { toRefundDto } from './refund.mapper';
+import { refundEndFromWire, toRefundDto } from './refund.mapper';
 import type { RefundablePayment } from '../payments/payment.model';
 import { PaymentsRepository } from '../payments/payments.repository';
 import type { Refund } from './refund.model';
@@ -81,10 +81,11 @@ export class RefundRequestsService {
   /** The refund service's outcome, applied once: refund, payment amounts and event together. */
   async settle(outcome: RefundSettledPayload): Promise<Refund> {
     return readCommitted(this.dataSource, async (manager) => {
-      const ended = await this.refunds.settle(manager, outcome.refund_id, {
-        status: outcome.status,
-        failureReason: outcome.status === 'failed' ? (outcome.failure_reason ?? 'unknown') : null,
-      });
+      const ended = await this.refunds.settle(
+        manager,
+        outcome.refund_id,
+        refundEndFromWire(outcome),
+      );
       if (!ended) {
         // A redelivered outcome: the refund ended before; an unknown one is a fault.
         const refund = await this.refunds.findById(outcome.refund_id, manager);

@@ -89,6 +89,16 @@ export class RefundDto {
   })
   failure_reason!: string | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'sandbox_re_re_3kTq9XbQ2mJx8vLrP0aZc7Ye',
+    description:
+      'The processor’s id of the refund, once it succeeded (what its settlement files name); ' +
+      'null while pending and when it failed.',
+  })
+  processor_reference!: string | null;
+
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   metadata!: Record<string, string>;
 

@@ -1,7 +1,11 @@
-import { REFUND_SETTLED_RESULT_VERSION, type RefundSettledResult } from '@clearline/contracts';
+import {
+  REFUND_SETTLED_RESULT_VERSION,
+  type RefundSettledPayload,
+  type RefundSettledResult,
+} from '@clearline/contracts';
 import { unixSeconds, type Plain } from '../http/wire';
 import type { RefundDto } from './refund.dto';
-import type { Refund } from './refund.model';
+import type { Refund, RefundEnd } from './refund.model';
 
 /** The REST refund object. Amounts are bounded by PAYMENT_AMOUNT_MAX, so exact as JSON numbers. */
 export function toRefundDto(refund: Refund): Plain<RefundDto> {
@@ -14,6 +18,7 @@ export function toRefundDto(refund: Refund): Plain<RefundDto> {
     status: refund.status,
     reason: refund.reason,
     failure_reason: refund.failureReason,
+    processor_reference: refund.processorReference,
     metadata: refund.metadata,
     created: unixSeconds(refund.createdAt),
   };
@@ -26,6 +31,7 @@ export function toRefundSettledResult(refund: Refund): RefundSettledResult {
     refund_id: refund.id,
     status: refund.status,
     failure_reason: refund.failureReason,
+    processor_reference: refund.processorReference,
     updated_at: refund.updatedAt.toISOString(),
   };
 }
@@ -39,6 +45,25 @@ export function withSettledResult(refund: Refund, result: RefundSettledResult): 
     ...refund,
     status: result.status,
     failureReason: result.failure_reason,
+    processorReference: result.processor_reference,
     updatedAt: new Date(result.updated_at),
   };
+}
+
+/**
+ * The outcome as the refund is to record it: a failure's reason, a success's processor
+ * reference (an outcome from a refund service that predates references has none).
+ */
+export function refundEndFromWire(outcome: RefundSettledPayload): RefundEnd {
+  return outcome.status === 'failed'
+    ? {
+        status: 'failed',
+        failureReason: outcome.failure_reason ?? 'unknown',
+        processorReference: null,
+      }
+    : {
+        status: 'succeeded',
+        failureReason: null,
+        processorReference: outcome.processor_reference ?? null,
+      };
 }

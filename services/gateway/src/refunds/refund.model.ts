@@ -17,7 +17,17 @@ export interface Refund {
   reason: RefundReason | null;
   /** Why it failed: the processor's reason, `insufficient_funds` or `processor_unavailable`. */
   failureReason: string | null;
+  /** The processor's id of the refund, once it succeeded (what its files name). */
+  processorReference: string | null;
   metadata: Record<string, string>;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** How a refund ended, as the refund service reported it: what ending it writes. */
+export interface RefundEnd {
+  status: 'succeeded' | 'failed';
+  failureReason: string | null;
+  /** The processor's id of a refund that succeeded; null when it failed. */
+  processorReference: string | null;
 }

@@ -2,7 +2,7 @@ import type { Refund, RefundReason, RefundStatus } from './refund.model';
 
 /** The select list of a refund (every query that returns refunds uses it). */
 export const REFUND_COLUMNS = `id, merchant_id, payment_id, amount, currency, status, reason, failure_reason,
-  metadata, created_at, updated_at`;
+  processor_reference, metadata, created_at, updated_at`;
 
 /** A `refunds` row as PostgreSQL returns it (bigint columns arrive as strings). */
 export interface RefundRow {
@@ -14,6 +14,7 @@ export interface RefundRow {
   status: RefundStatus;
   reason: RefundReason | null;
   failure_reason: string | null;
+  processor_reference: string | null;
   metadata: Record<string, string>;
   created_at: Date;
   updated_at: Date;
@@ -30,6 +31,7 @@ export function toRefund(row: RefundRow): Refund {
     status: row.status,
     reason: row.reason,
     failureReason: row.failure_reason,
+    processorReference: row.processor_reference,
     metadata: row.metadata,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

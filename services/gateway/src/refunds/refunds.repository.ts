@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { paginate, type Page, type PageRequest } from '@clearline/persistence';
 import { settleRefundReservations } from '../payments/payments.repository';
-import type { Refund, RefundReason } from './refund.model';
+import type { Refund, RefundEnd, RefundReason } from './refund.model';
 import { REFUND_COLUMNS, toRefund, type RefundRow } from './refund.rows';
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -69,22 +69,24 @@ export class RefundsRepository {
 
   /**
    * Ends a pending refund and settles its reservation on the payment, in one statement
-   * (the amount moves to `amount_refunded` if it succeeded, and is freed either way).
-   * Returns nothing when the refund had ended before (a redelivered outcome).
+   * (the amount moves to `amount_refunded` if it succeeded, and is freed either way),
+   * keeping the processor's reference of a refund that succeeded. Returns nothing when
+   * the refund had ended before (a redelivered outcome).
    */
   async settle(
     manager: EntityManager,
     id: string,
-    outcome: { status: 'succeeded' | 'failed'; failureReason: string | null },
+    outcome: RefundEnd,
   ): Promise<Refund | undefined> {
     const rows = await manager.query<RefundRow[]>(
       `WITH ended AS (
-         UPDATE refunds SET status = $2, failure_reason = $3, updated_at = now()
+         UPDATE refunds SET status = $2, failure_reason = $3, processor_reference = $4,
+                updated_at = now()
           WHERE id = $1 AND status = 'pending'
           RETURNING ${REFUND_COLUMNS}
        ), ${settleRefundReservations('ended')}
        SELECT ${REFUND_COLUMNS} FROM ended`,
-      [id, outcome.status, outcome.failureReason],
+      [id, outcome.status, outcome.failureReason, outcome.processorReference],
     );
     return rows[0] && toRefund(rows[0]);
   }

@@ -8,6 +8,7 @@ import type { RefundJobsRepository } from './refund-jobs.repository';
 import type { RefundLedger } from './refund-ledger';
 import {
   RefundProcessingService,
+  settledPayload,
   type RefundAttempt,
   type RefundRequest,
 } from './refund-processing.service';
@@ -222,7 +223,10 @@ describe('RefundProcessingService.process', () => {
     });
     expect(ledger.hold).not.toHaveBeenCalled();
     expect(processor.refund).not.toHaveBeenCalled();
-    expect(JSON.stringify(manager.query.mock.calls)).toContain('re_1:settled:resume:2');
+    const sent = JSON.stringify(manager.query.mock.calls);
+    expect(sent).toContain('re_1:settled:resume:2');
+    // The outcome sent again still names the processor's refund.
+    expect(sent).toContain('sandbox_re_1');
   });
 
   it('sends nothing again for an ended job on its first round (a redelivery)', async () => {
@@ -234,5 +238,24 @@ describe('RefundProcessingService.process', () => {
     const { service, manager } = setUp(refunded, ended);
     await service.process(REQUEST, attempt(true));
     expect(manager.query).not.toHaveBeenCalled();
+  });
+});
+
+describe('settledPayload', () => {
+  it("tells the gateway a success's processor reference, and a failure's reason only", () => {
+    expect(
+      settledPayload('re_1', {
+        status: 'succeeded',
+        failureReason: null,
+        processorRefundId: 'sandbox_re_re_1',
+      }),
+    ).toEqual({ refund_id: 're_1', status: 'succeeded', processor_reference: 'sandbox_re_re_1' });
+    expect(
+      settledPayload('re_1', {
+        status: 'failed',
+        failureReason: 'declined',
+        processorRefundId: null,
+      }),
+    ).toEqual({ refund_id: 're_1', status: 'failed', failure_reason: 'declined' });
   });
 });

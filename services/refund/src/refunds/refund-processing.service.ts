@@ -225,11 +225,13 @@ export class RefundProcessingService {
   }
 }
 
-function settledPayload(refundId: string, outcome: RefundOutcome): RefundSettledPayload {
+/** The outcome for the gateway: a failure's reason, a success's processor reference. */
+export function settledPayload(refundId: string, outcome: RefundOutcome): RefundSettledPayload {
   return {
     refund_id: refundId,
     status: outcome.status,
     ...(outcome.failureReason ? { failure_reason: outcome.failureReason } : {}),
+    ...(outcome.processorRefundId ? { processor_reference: outcome.processorRefundId } : {}),
   };
 }
 

@@ -16,5 +16,9 @@ export function refundRequestFromWire(payload: ProcessRefundPayload): RefundRequ
 
 /** How a refund ended, as the task's result. */
 export function processRefundResult(outcome: RefundOutcome): ProcessRefundResult {
-  return { status: outcome.status, failure_reason: outcome.failureReason };
+  return {
+    status: outcome.status,
+    failure_reason: outcome.failureReason,
+    processor_reference: outcome.processorRefundId,
+  };
 }
