@@ -74,10 +74,11 @@ describe('npm run tasks: tree, schedules, revoke, inspect', () => {
 
   it('revoke stops a task before it runs; inspect asks the running worker', async () => {
     const id = randomUUID();
-    const [revoked, registered, stats] = await Promise.all([
+    const [revoked, registered, stats, statsText] = await Promise.all([
       cli('revoke', id, '--json'),
       cli('inspect', 'registered'),
       cli('inspect', 'stats', '--json'),
+      cli('inspect', 'stats'),
     ]);
     expect(revoked).toMatchObject({ code: 0 });
     expect(JSON.parse(revoked.stdout)).toEqual({ id, revoked: true, terminate: false });
@@ -87,6 +88,8 @@ describe('npm run tasks: tree, schedules, revoke, inspect', () => {
     expect(stats).toMatchObject({ code: 0 });
     const [workerStats] = Object.values(JSON.parse(stats.stdout) as Record<string, unknown>);
     expect(workerStats).toMatchObject({ pid: process.pid, queues: ['gateway'] });
+    // The readable answer names the lane the worker consumes, with its prefetch/concurrency.
+    expect(statsText.stdout).toMatch(/^ +lanes +realtime \d+\/\d+$/m);
 
     // Sent after the revocation: the worker records REVOKED and never runs it.
     await harness.worker.client.send('gateway.cli_echo', { n: 1 }, { id });

@@ -91,6 +91,12 @@ function printReply(out: Output, reply: InspectReply): void {
         ['     concurrency', stats.concurrency],
         ['     prefetch', stats.prefetch],
         ['     queues', stats.queues.join(', ')],
+        [
+          '     lanes',
+          Object.entries(stats.lanes)
+            .map(([lane, { prefetch, concurrency }]) => `${lane} ${prefetch}/${concurrency}`)
+            .join(', ') || 'none',
+        ],
         ['     revoked', stats.revoked],
         [
           '     processed',
