@@ -31,3 +31,27 @@ describe('task lane variables', () => {
     expect(env.TASK_LANES).toBeUndefined();
   });
 });
+
+describe('publish deadline variables', () => {
+  it('default to a 5 s confirm deadline and a backlog of 10,000, and take overrides', () => {
+    expect(validateEnvironment(CommonEnvironment, {})).toMatchObject({
+      TASK_CONFIRM_TIMEOUT_MS: 5_000,
+      TASK_PUBLISH_BACKLOG_MAX: 10_000,
+    });
+    expect(
+      validateEnvironment(CommonEnvironment, {
+        TASK_CONFIRM_TIMEOUT_MS: '2000',
+        TASK_PUBLISH_BACKLOG_MAX: '500',
+      }),
+    ).toMatchObject({ TASK_CONFIRM_TIMEOUT_MS: 2_000, TASK_PUBLISH_BACKLOG_MAX: 500 });
+  });
+
+  it('refuses a deadline or a backlog out of range, naming the variable', () => {
+    expect(() => validateEnvironment(CommonEnvironment, { TASK_CONFIRM_TIMEOUT_MS: '0' })).toThrow(
+      /TASK_CONFIRM_TIMEOUT_MS/,
+    );
+    expect(() =>
+      validateEnvironment(CommonEnvironment, { TASK_PUBLISH_BACKLOG_MAX: 'lots' }),
+    ).toThrow(/TASK_PUBLISH_BACKLOG_MAX/);
+  });
+});

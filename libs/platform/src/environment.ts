@@ -140,6 +140,24 @@ export class CommonEnvironment {
   @Max(500)
   DATABASE_POOL_SIZE = 20;
 
+  /**
+   * How long a publish waits for the broker's confirm (or, while the broker is away, to be
+   * sent at all) before it fails: `PublishTimeoutError` (outcome unknown) or
+   * `BrokerUnavailableError` (never sent). The API answers 503 within it.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  TASK_CONFIRM_TIMEOUT_MS = 5_000;
+
+  /** Publishes held in memory while the broker is away; past it a publish is refused at once. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  TASK_PUBLISH_BACKLOG_MAX = 10_000;
+
   /** A statement running longer is cancelled (57014); a job that needs more uses SET LOCAL. */
   @Type(() => Number)
   @IsInt()

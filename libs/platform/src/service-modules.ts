@@ -61,6 +61,8 @@ export function serviceModules<E extends CommonEnvironment>(
         serviceName: options.service,
         workQueues: WORK_QUEUES,
         ...taskLaneOptions(config),
+        confirmTimeoutMs: config.get('TASK_CONFIRM_TIMEOUT_MS', { infer: true }),
+        publishBacklogCountMax: config.get('TASK_PUBLISH_BACKLOG_MAX', { infer: true }),
         outboxRelay: true,
         ...options.tasks,
       }),
