@@ -237,6 +237,33 @@ export class TaskRunner {
   }
 
   /**
+   * Publishes `message` again with `retries`, due `delayMs` from now, through its queue's
+   * delay levels (the wait is the broker's, not this worker's); resolves once confirmed.
+   * A retry and a deferral differ only in the `retries` they send.
+   */
+  private async sendAgain(
+    message: TaskMessage,
+    queue: string,
+    delayMs: number,
+    retries: number,
+  ): Promise<void> {
+    const again = encodeTask({
+      ...message,
+      retries,
+      eta: new Date(Date.now() + delayMs),
+      origin: ORIGIN,
+      embed: message.embed,
+    });
+    const route = delayRoute(queue, delayMs);
+    await this.deps.publisher.publish(
+      route.exchange,
+      route.routingKey,
+      again.content,
+      again.properties,
+    );
+  }
+
+  /**
    * Sends a deferred task (`ctx.defer`) round again as it is: the same id and `retries`,
    * an eta `countdownMs` away, through the delay levels of its queue (as a retry goes, so
    * the wait is the broker's, not this worker's), and acknowledges the original once the
@@ -245,19 +272,7 @@ export class TaskRunner {
    */
   private async defer(task: PreparedTask, countdownMs: number): Promise<Disposition> {
     const { message, queue } = task;
-    const again = encodeTask({
-      ...message,
-      eta: new Date(Date.now() + countdownMs),
-      origin: ORIGIN,
-      embed: message.embed,
-    });
-    const route = delayRoute(queue, countdownMs);
-    await this.deps.publisher.publish(
-      route.exchange,
-      route.routingKey,
-      again.content,
-      again.properties,
-    );
+    await this.sendAgain(message, queue, countdownMs, message.retries);
     taskMetrics.deferrals.inc({ task: message.task });
     this.logger.debug(`task ${message.task} ${message.id} deferred for ${countdownMs} ms`);
     return 'ack';
@@ -477,20 +492,7 @@ export class TaskRunner {
     };
     if (shouldRetry(options, error, message.retries)) {
       const delayMs = retryDelayMs(options, message.retries);
-      const retry = encodeTask({
-        ...message,
-        retries: message.retries + 1,
-        eta: new Date(Date.now() + delayMs),
-        origin: ORIGIN,
-        embed: message.embed,
-      });
-      const route = delayRoute(queue, delayMs);
-      await this.deps.publisher.publish(
-        route.exchange,
-        route.routingKey,
-        retry.content,
-        retry.properties,
-      );
+      await this.sendAgain(message, queue, delayMs, message.retries + 1);
       await this.record(message, queue, 'RETRY', errorFields);
       taskMetrics.retries.inc({ task: message.task });
       this.logger.warn(
