@@ -22,6 +22,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx } from '@nestjs/microservices';
 import type { Channel, ChannelModel } from 'amqplib';
 import { connect } from 'amqplib';
+import { register } from 'prom-client';
 import { Task, TaskContext, TaskControl } from '@clearline/tasks';
 import {
   eventually,
@@ -60,6 +61,12 @@ class LaneTasks {
     await gate.opened;
     return 'delivered';
   }
+}
+
+/** A lane gauge of this process's registry (summed over its workers), as a scrape reads it. */
+async function laneGauge(name: string, lane: string): Promise<number | undefined> {
+  const metric = await register.getSingleMetric(name)?.get();
+  return metric?.values.find((value) => value.labels['lane'] === lane)?.value;
 }
 
 interface ManagementConsumer {
@@ -155,6 +162,12 @@ describe('lanes and prompt acknowledgements', () => {
         what: 'the third webhook waiting for its lane',
       });
       expect(await ready('gateway.webhooks')).toBe(0);
+      // What an operator's dashboard shows: the webhook lane saturated, the other idle.
+      expect(await laneGauge('clearline_task_lane_handlers_busy', 'webhooks')).toBe(2);
+      expect(await laneGauge('clearline_task_lane_handlers_max', 'webhooks')).toBe(2);
+      expect(await laneGauge('clearline_task_lane_deliveries_waiting', 'webhooks')).toBe(1);
+      expect(await laneGauge('clearline_task_lane_handlers_busy', 'realtime')).toBe(0);
+      expect(await laneGauge('clearline_task_lane_handlers_max', 'realtime')).toBe(2);
       gate.open();
       await expect(waiting.result()).resolves.toBe('delivered');
       await expect(Promise.all(webhooks.map((w) => w.result()))).resolves.toEqual([

@@ -29,6 +29,7 @@ import {
   type RegisteredTask,
 } from './task-runner';
 import type { TaskHandlerOptions } from './task-options';
+import { laneMetrics } from './task-metrics';
 
 export interface TaskServerOptions {
   amqpUrl: string;
@@ -68,7 +69,15 @@ export interface TaskServerOptions {
 class Slots {
   private used = 0;
   private readonly waiting: (() => void)[] = [];
-  constructor(private readonly size: number) {}
+  constructor(readonly size: number) {}
+  /** Holders now. */
+  get busy(): number {
+    return this.used;
+  }
+  /** Callers waiting for a slot. */
+  get queued(): number {
+    return this.waiting.length;
+  }
   async acquire(): Promise<void> {
     if (this.used < this.size) {
       this.used += 1;
@@ -111,6 +120,8 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   private readonly routes: TaskRoutes;
   /** Lanes by name, created as their first queue is seen. */
   private readonly laneWorkers = new Map<string, LaneWorker>();
+  /** Takes this worker's lanes out of the lane gauges (at close). */
+  private unwatchLanes: (() => void) | null = null;
   /** Handler lookups by task name; Nest's own lookup normalises the pattern every time. */
   private readonly registry = new Map<string, RegisteredTask | null>();
   /** Group-commit collectors of batch tasks, by task and queue. */
@@ -245,6 +256,14 @@ export class TaskServer extends Server implements CustomTransportStrategy {
       callback(error);
       return;
     }
+    this.unwatchLanes = laneMetrics.watch(() =>
+      [...this.laneWorkers.values()].map(({ lane, slots }) => ({
+        lane,
+        busy: slots.busy,
+        waiting: slots.queued,
+        size: slots.size,
+      })),
+    );
     this.connection
       .onConnect((model) => this.consume(model))
       .then(() => this.connection.connect())
@@ -418,6 +437,7 @@ export class TaskServer extends Server implements CustomTransportStrategy {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.unwatchLanes?.();
     const workers = [...this.laneWorkers.values()];
     await Promise.all(
       workers.flatMap(({ channel, consumerTags }) =>
