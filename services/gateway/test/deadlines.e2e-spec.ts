@@ -156,6 +156,14 @@ describe('bounded waits: 503 instead of hanging when the broker or the database 
       );
       expectUnavailable(listed.reply);
       expect(listed.ms).toBeLessThan(ANSWER_BOUND_MS);
+      // The readiness probe says so too: 503 with its report of what is down, not a 500.
+      const ready = await gw.call<{ status: string; error: Record<string, unknown> }>(
+        'GET',
+        '/health/ready',
+      );
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({ status: 'error' });
+      expect(Object.keys(ready.body.error)).toContain('database');
     } finally {
       database.heal();
     }

@@ -1,4 +1,11 @@
-import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpStatus,
+  Logger,
+  ServiceUnavailableException,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import { throwError, type Observable } from 'rxjs';
 import { newId } from '../common/ids';
 import { API_ERROR_SHAPE, errorAnswer, type ErrorAnswer } from './api-error';
@@ -16,6 +23,14 @@ function loggable(exception: unknown): { type: string; message: string; stack?: 
     message: exception.message,
     ...(exception.stack === undefined ? {} : { stack: exception.stack }),
   };
+}
+
+/** `/health/*` reporting a backing service down (terminus's 503, with its report). */
+function isHealthReport(
+  exception: unknown,
+  request: Request,
+): exception is ServiceUnavailableException {
+  return exception instanceof ServiceUnavailableException && request.path.startsWith('/health/');
 }
 
 /**
@@ -36,6 +51,12 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
+    if (isHealthReport(exception, request)) {
+      // A probe's answer, not the merchant API's: 503 with terminus's report of which
+      // backing service is down, as Kubernetes and operators read it.
+      response.status(HttpStatus.SERVICE_UNAVAILABLE).json(exception.getResponse());
+      return undefined;
+    }
     const answer = this.answer(exception, request);
     if (response.headersSent) {
       this.logger.warn(`error after the response was sent: ${answer.body.error.message}`);
