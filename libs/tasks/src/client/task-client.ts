@@ -79,6 +79,18 @@ export class TaskClient {
     return { connected: this.publisher.connected, unconfirmed: this.publisher.unconfirmedCount };
   }
 
+  /**
+   * Declares that this process will wait for `taskId`, a task that cannot have run yet:
+   * call it before the transaction that enqueues the task (`enqueueTask`) commits, for an
+   * id no earlier task had. Its outcome then arrives by notification and waiting for it
+   * reads no row (as for a task `send` publishes with a fresh id). An id that may have run
+   * before (a resend, a resumed request) must not be declared: its stored result would be
+   * missed until the wait runs out.
+   */
+  expect(taskId: string): void {
+    this.waiter.expect(taskId);
+  }
+
   /** A handle on a task sent earlier (or through the outbox). */
   handle<T = unknown>(taskId: string): TaskHandle<T> {
     return new TaskHandle<T>(taskId, this.store, this.waiter);

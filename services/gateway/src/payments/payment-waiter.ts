@@ -20,6 +20,14 @@ export class PaymentWaiter {
     private readonly payments: PaymentsRepository,
   ) {}
 
+  /**
+   * Before the statement that creates a payment and enqueues its task: the request's
+   * wait then needs no read of the task's row (the id is new, nothing can have run).
+   */
+  expectFresh(taskId: string): void {
+    this.tasks.expect(taskId);
+  }
+
   async outcome(payment: Payment, taskId: string, waitMs: number): Promise<Payment> {
     if (waitMs <= 0) return payment;
     const result = await awaitTaskResult(

@@ -66,12 +66,9 @@ export class PaymentsService {
     const resumed = claim?.reference
       ? await this.payments.find(merchantId, claim.reference)
       : undefined;
-    const payment = resumed ?? (await this.intake(merchantId, input, claim));
-    return this.waiter.outcome(
-      payment,
-      paymentTaskId(payment.id, 'authorize'),
-      waitMs ?? this.defaultWaitMs,
-    );
+    const wait = waitMs ?? this.defaultWaitMs;
+    const payment = resumed ?? (await this.intake(merchantId, input, claim, wait > 0));
+    return this.waiter.outcome(payment, paymentTaskId(payment.id, 'authorize'), wait);
   }
 
   /** The payment, its idempotency reference and its authorize task: one (shared) statement. */
@@ -79,8 +76,10 @@ export class PaymentsService {
     merchantId: string,
     input: CreatePaymentDto,
     claim: IdempotencyClaim | null,
+    willWait: boolean,
   ): Promise<Payment> {
     const id = newId('pay');
+    if (willWait) this.waiter.expectFresh(paymentTaskId(id, 'authorize'));
     const payment = await this.writes.createOne({
       id,
       merchantId,
