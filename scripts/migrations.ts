@@ -3,6 +3,7 @@ import { TASK_MIGRATION_SET } from '@clearline/tasks';
 import { GATEWAY_MIGRATION_SET } from '../services/gateway/src/migrations';
 import { LEDGER_MIGRATION_SET } from '../services/ledger/src/migrations';
 import { REFUND_MIGRATION_SET } from '../services/refund/src/migrations';
+import { SETTLEMENT_MIGRATION_SET } from '../services/settlement/src/migrations';
 
 /**
  * Every migration set of the one Clearline database, each with its owner. Libraries
@@ -14,4 +15,5 @@ export const MIGRATION_SETS: readonly MigrationSet[] = [
   LEDGER_MIGRATION_SET,
   GATEWAY_MIGRATION_SET,
   REFUND_MIGRATION_SET,
+  SETTLEMENT_MIGRATION_SET,
 ];

@@ -5,3 +5,5 @@ export * from './ledger';
 export * from './refund';
 export * from './payment';
 export * from './refund-settled';
+export * from './settlement';
+export { newId, randomBase62 } from './ids';

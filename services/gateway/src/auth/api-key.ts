@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { randomBase62 } from '../common/ids';
+import { randomBase62 } from '@clearline/contracts';
 
 export const API_KEY_PREFIX = 'sk_test_';
 /** 32 base62 characters: about 190 bits. */

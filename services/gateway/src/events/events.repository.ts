@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { paginate, type Page, type PageRequest } from '@clearline/persistence';
 import { OutboxStatement } from '@clearline/tasks';
-import { newId } from '../common/ids';
+import { newId } from '@clearline/contracts';
 import { DELIVER_WEBHOOK_TASK, type DeliverWebhookPayload } from '../webhooks/webhook.task';
 import type { Event } from './event.model';
 import { toEvent, type EventRow } from './event.rows';

@@ -7,7 +7,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import { throwError, type Observable } from 'rxjs';
-import { newId } from '../common/ids';
+import { newId } from '@clearline/contracts';
 import { API_ERROR_SHAPE, errorAnswer, type ErrorAnswer } from './api-error';
 import { knownErrorAnswer } from './error-answers';
 import type { GatewayRequest as Request, GatewayResponse as Response } from './http-types';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { IssuedApiKey } from '../auth/api-key';
-import { newId } from '../common/ids';
+import { newId } from '@clearline/contracts';
 import type { ApiKey } from './merchant.model';
 import { toApiKey, type ApiKeyRow } from './merchant.rows';
 

@@ -4,7 +4,7 @@ import { enqueueTask } from '@clearline/tasks';
 import type { EntityManager } from 'typeorm';
 import { issueApiKey } from '../auth/api-key';
 import { ApiKeyCache } from '../auth/api-key-cache';
-import { newId, randomBase62 } from '../common/ids';
+import { newId, randomBase62 } from '@clearline/contracts';
 import { ApiKeysRepository } from './api-keys.repository';
 import { DEFAULT_PRICING, type CreateMerchantDto, type UpdateMerchantDto } from './merchant.dto';
 import type { CreatedMerchant, Merchant, RolledApiKey } from './merchant.model';

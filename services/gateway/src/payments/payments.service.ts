@@ -10,7 +10,7 @@ import { readCommitted, type Page, type PageRequest } from '@clearline/persisten
 import { PAYMENT_PROCESSOR, type PaymentProcessor } from '@clearline/processor';
 import { enqueueTask } from '@clearline/tasks';
 import { DataSource, type EntityManager } from 'typeorm';
-import { newId } from '../common/ids';
+import { newId } from '@clearline/contracts';
 import type { GatewayEnvironment } from '../gateway.env';
 import { IdempotencyService, type IdempotencyClaim } from '../idempotency/idempotency.service';
 import type { CapturePaymentDto, CreatePaymentDto } from './payment.dto';

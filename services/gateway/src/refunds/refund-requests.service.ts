@@ -8,7 +8,7 @@ import {
 import { readCommitted, type Page, type PageRequest } from '@clearline/persistence';
 import { enqueueTask } from '@clearline/tasks';
 import { DataSource, type EntityManager } from 'typeorm';
-import { newId } from '../common/ids';
+import { newId } from '@clearline/contracts';
 import { EventsService } from '../events/events.service';
 import type { GatewayEnvironment } from '../gateway.env';
 import { IdempotencyService, type IdempotencyClaim } from '../idempotency/idempotency.service';

@@ -15,7 +15,7 @@ export function randomBase62(length: number): string {
   return out;
 }
 
-/** A Stripe-style object id: `mer_…`, `evt_…`, `err_…`. */
+/** A Stripe-style object id: `mer_…`, `evt_…`, `stl_…`, `po_…`. */
 export function newId(prefix: string): string {
   return `${prefix}_${randomBase62(ID_LENGTH)}`;
 }

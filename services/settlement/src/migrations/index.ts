@@ -1,0 +1,11 @@
+import type { MigrationSet } from '@clearline/persistence';
+import { CreateSettlementTables1796280825482 } from './1796280825482-CreateSettlementTables';
+
+/** The settlement service's migrations, in order. Landed migrations are never edited: append. */
+export const SETTLEMENT_MIGRATIONS = [CreateSettlementTables1796280825482];
+
+/** The settlement service's migrations with their owner, for the checksum checks. */
+export const SETTLEMENT_MIGRATION_SET: MigrationSet = {
+  owner: 'settlement',
+  migrations: SETTLEMENT_MIGRATIONS,
+};
