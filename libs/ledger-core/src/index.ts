@@ -8,3 +8,8 @@ export * from './ledger';
 export * from './invariants';
 export { feeFor, percentFee, refundFee, PERCENT_BPS_MAX, type Pricing } from './fees';
 export { settlementTotals, type SettlementItem, type SettlementTotals } from './settlement-net';
+export {
+  settlementPostings,
+  type SettlementPostings,
+  type SettlementPostingsInput,
+} from './settlement-postings';
