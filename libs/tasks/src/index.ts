@@ -107,7 +107,7 @@ export {
 export { ORDERED_RETRY_DELAY_MS_MAX } from './ordered/ordered-lanes';
 
 // ----------------------------------------------------------- periodic tasks (beat)
-export { provideTaskSchedules } from './beat/beat-lifecycle';
+export { provideTaskSchedules, provideTaskSchedulesFrom } from './beat/beat-lifecycle';
 export {
   ScheduleError,
   GRACE_MS_DEFAULT,

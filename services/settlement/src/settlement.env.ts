@@ -1,6 +1,36 @@
 import { Type } from 'class-transformer';
-import { IsInt, Max, Min } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsString,
+  Max,
+  Min,
+  Validate,
+  type ValidatorConstraintInterface,
+  ValidatorConstraint,
+} from 'class-validator';
 import { CommonEnvironment } from '@clearline/platform';
+
+/** A time zone the runtime knows (IANA name), e.g. `UTC`, `Europe/Paris`. */
+@ValidatorConstraint({ name: 'isTimeZone' })
+class IsTimeZone implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string' || value === '') return false;
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  defaultMessage(): string {
+    return 'SETTLEMENT_TIMEZONE must be an IANA time zone (e.g. UTC, Europe/Paris)';
+  }
+}
+
+/** The payout rails that can be configured. */
+const PAYOUT_RAILS = ['sandbox'] as const;
 
 export class SettlementEnvironment extends CommonEnvironment {
   @Type(() => Number)
@@ -8,4 +38,20 @@ export class SettlementEnvironment extends CommonEnvironment {
   @Min(1)
   @Max(65_535)
   SETTLEMENT_PORT = 3003;
+
+  /** The hour of the daily settlement run (its cut-off), in SETTLEMENT_TIMEZONE. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(23)
+  SETTLEMENT_HOUR = 0;
+
+  /** The time zone of SETTLEMENT_HOUR. */
+  @IsString()
+  @Validate(IsTimeZone)
+  SETTLEMENT_TIMEZONE = 'UTC';
+
+  /** Where payouts are sent. */
+  @IsIn(PAYOUT_RAILS)
+  PAYOUT_RAIL: (typeof PAYOUT_RAILS)[number] = 'sandbox';
 }

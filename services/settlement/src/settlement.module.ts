@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { pingConsumer, serviceModules } from '@clearline/platform';
 import { SettlementEnvironment } from './settlement.env';
 import { SETTLEMENT_MIGRATION_SET } from './migrations';
+import { SettlementsModule } from './settlements/settlements.module';
 
 @Module({
   imports: [
@@ -10,6 +11,7 @@ import { SETTLEMENT_MIGRATION_SET } from './migrations';
       environment: SettlementEnvironment,
       migrations: [SETTLEMENT_MIGRATION_SET],
     }),
+    SettlementsModule,
   ],
   controllers: [pingConsumer('settlement')],
 })

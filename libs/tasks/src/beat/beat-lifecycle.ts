@@ -1,6 +1,7 @@
 import {
   Logger,
   type BeforeApplicationShutdown,
+  type InjectionToken,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { DiscoveryService } from '@nestjs/core';
@@ -41,6 +42,33 @@ export function provideTaskSchedules(schedules: readonly TaskSchedule[]): {
   return {
     provide: Symbol(`TASK_SCHEDULES_${scheduleSetCount}`),
     useValue: new TaskScheduleSet(schedules),
+  };
+}
+
+/**
+ * Like `provideTaskSchedules`, for schedules that depend on other providers (a service's
+ * configuration: the hour and time zone of a daily run). Validated when made.
+ *
+ * @example
+ * provideTaskSchedulesFrom([ConfigService], (config: ConfigService) => [{ name, task, cron }])
+ */
+export function provideTaskSchedulesFrom<Deps extends unknown[]>(
+  inject: InjectionToken[],
+  factory: (...deps: Deps) => readonly TaskSchedule[],
+): {
+  provide: symbol;
+  inject: InjectionToken[];
+  useFactory: (...deps: Deps) => TaskScheduleSet;
+} {
+  scheduleSetCount += 1;
+  return {
+    provide: Symbol(`TASK_SCHEDULES_${scheduleSetCount}`),
+    inject,
+    useFactory: (...deps: Deps) => {
+      const schedules = factory(...deps);
+      validateSchedules(schedules);
+      return new TaskScheduleSet(schedules);
+    },
   };
 }
 

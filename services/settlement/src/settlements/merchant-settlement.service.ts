@@ -1,0 +1,296 @@
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  merchantAccountId,
+  newId,
+  SETTLEMENT_TASK,
+  settlementEventTaskId,
+  type SettleMerchantResult,
+} from '@clearline/contracts';
+import {
+  feeFor,
+  settlementPostings,
+  settlementTotals,
+  type Pricing,
+  type SettlementItem,
+} from '@clearline/ledger-core';
+import { enqueueTasks, type OutboxTask, type TaskContext } from '@clearline/tasks';
+import type { EntityManager } from 'typeorm';
+import type { ItemSourceRow, SettlementRow } from './settlement.rows';
+import { SettlementLedger } from './settlement-ledger';
+import { SettlementRepository, type NewItem, type NewSettlement } from './settlement.repository';
+import {
+  SettlementError,
+  SettlementErrorCode,
+  settlementTaskOutcome,
+} from './settlement.exception';
+
+/**
+ * The most postings one merchant's settlement takes in a run. A merchant with more waits
+ * for the next run for the rest (oldest first), so one task's memory stays bounded.
+ */
+export const SETTLEMENT_ITEMS_MAX = 500_000;
+
+/** A claim: the merchant's settlements of the run, written, not yet posted. */
+interface Claim {
+  attempt: number;
+  settlements: SettlementRow[];
+}
+
+/**
+ * Settles one merchant of a run, in three steps that each survive a crash:
+ *
+ * 1. **Claim** (one transaction, the merchant's advisory lock held): its unsettled
+ *    postings up to the cut-off become the items of one settlement per currency (status
+ *    `posting`), with fees per payment, totals and postings computed by ledger-core, and
+ *    the fee debt updated. An item is a ledger transfer id (primary key), so no posting is
+ *    ever settled twice, whatever runs overlap. A claim found from an earlier delivery is
+ *    resumed as it is.
+ * 2. **Post**: one linked chain in the ledger moves fees and net out of pending (ids from
+ *    the settlements: a repeat answers `exists`). Refused (pending cannot cover it yet:
+ *    a refund posted after the cut-off drew on it) → the claim is undone, nothing moved,
+ *    the merchant fails for this run and a rerun settles it. No answer → retried; still
+ *    none → the merchant fails with its claim kept, and a rerun resumes it.
+ * 3. **Close** (one transaction): settlements `settled`, a payout of the available balance
+ *    per currency, the payout tasks and the `settlement.completed` events in the outbox.
+ */
+@Injectable()
+export class MerchantSettlementService {
+  private readonly logger = new Logger(MerchantSettlementService.name);
+
+  constructor(
+    private readonly repository: SettlementRepository,
+    private readonly ledger: SettlementLedger,
+  ) {}
+
+  async settle(
+    runId: string,
+    merchantId: string,
+    context: Pick<TaskContext, 'willRetry'>,
+  ): Promise<SettleMerchantResult> {
+    try {
+      const claim = await this.claim(runId, merchantId);
+      if (claim === 'settled') return await this.result(merchantId, 'settled', runId);
+      await this.ledger.post(
+        merchantId,
+        `a${claim.attempt}`,
+        claim.settlements.map((s) => ({
+          settlementId: s.id,
+          currency: s.currency,
+          feesCollected: BigInt(s.fees_collected),
+          toAvailable: BigInt(s.to_available),
+        })),
+      );
+      return await this.close(runId, merchantId);
+    } catch (error) {
+      return this.failure(runId, merchantId, error, context);
+    }
+  }
+
+  private async claim(runId: string, merchantId: string): Promise<Claim | 'settled'> {
+    return this.repository.transaction(async (manager) => {
+      await this.repository.lockMerchant(manager, merchantId);
+      const member = await this.repository.runMerchant(manager, runId, merchantId);
+      if (member === undefined) {
+        throw new SettlementError(
+          `${merchantId} is not a merchant of run ${runId}`,
+          SettlementErrorCode.NotFound,
+        );
+      }
+      if (member.status === 'settled') return 'settled';
+      const existing = await this.repository.settlementsOf(manager, runId, merchantId);
+      if (existing.some((s) => s.status === 'settled')) return 'settled';
+      if (existing.length > 0)
+        return { attempt: existing[0]?.attempt ?? member.attempt, settlements: existing };
+      const settlements = await this.compute(manager, merchantId, member.cut_off);
+      await this.repository.insertSettlements(
+        manager,
+        { runId, merchantId, attempt: member.attempt },
+        settlements,
+      );
+      return {
+        attempt: member.attempt,
+        settlements: await this.repository.settlementsOf(manager, runId, merchantId),
+      };
+    });
+  }
+
+  /** The merchant's settlements per currency, from its unsettled postings and fee debts. */
+  private async compute(
+    manager: EntityManager,
+    merchantId: string,
+    cutOff: Date,
+  ): Promise<NewSettlement[]> {
+    const rows = await this.repository.unsettledItems(
+      manager,
+      merchantId,
+      cutOff,
+      SETTLEMENT_ITEMS_MAX,
+    );
+    if (rows.length === SETTLEMENT_ITEMS_MAX) {
+      this.logger.warn(
+        `${merchantId}: ${SETTLEMENT_ITEMS_MAX} postings settled in this run, the rest in the next`,
+      );
+    }
+    const debts = await this.repository.feeDebts(manager, merchantId);
+    if (rows.length === 0 && debts.size === 0) return [];
+    const pricing = await this.pricingOf(manager, merchantId);
+    const items = rows.map((row) => toItem(row, pricing));
+    const byCurrency = groupBy(items, (item) => item.currency);
+    const debtsUpper = new Map(
+      [...debts].map(([currency, owed]) => [currency.toUpperCase(), owed]),
+    );
+    return settlementTotals(
+      items.map((item) => item.settlementItem),
+      debtsUpper,
+    ).map((totals) => {
+      const own = byCurrency.get(totals.currency) ?? [];
+      const refundsFromPending = own
+        .filter((item) => item.row.kind === 'refund' && item.row.fundedFrom === 'pending')
+        .reduce((sum, item) => sum + item.row.amount, 0n);
+      const postings = settlementPostings({
+        gross: totals.gross,
+        refundsFromPending,
+        fees: totals.fees,
+        feesOwedIn: totals.carriedIn,
+      });
+      return {
+        id: newId('stl'),
+        currency: totals.currency.toLowerCase(),
+        count: totals.count,
+        gross: totals.gross,
+        refunds: totals.refunds,
+        fees: totals.fees,
+        net: totals.net,
+        feesOwedIn: totals.carriedIn,
+        ...postings,
+        items: own.map((item) => item.row),
+      };
+    });
+  }
+
+  private async pricingOf(manager: EntityManager, merchantId: string): Promise<Pricing> {
+    const row = await this.repository.pricing(manager, merchantId);
+    if (row === undefined) {
+      throw new SettlementError(
+        `merchant ${merchantId} does not exist`,
+        SettlementErrorCode.NotFound,
+      );
+    }
+    return { percentBps: row.pricing_percent_bps, fixed: BigInt(row.pricing_fixed) };
+  }
+
+  /** Settlements settled, payouts created, their tasks and events queued: one transaction. */
+  private async close(runId: string, merchantId: string): Promise<SettleMerchantResult> {
+    await this.repository.transaction(async (manager) => {
+      await this.repository.lockMerchant(manager, merchantId);
+      const tasks: OutboxTask[] = [];
+      for (const s of await this.repository.settlementsOf(manager, runId, merchantId)) {
+        if (s.status === 'settled') continue;
+        const available = await this.repository.availableBalance(
+          manager,
+          merchantAccountId(merchantId, 'available', s.currency),
+        );
+        const payoutId = available > 0n ? newId('po') : null;
+        if (payoutId !== null) {
+          await this.repository.insertPayout(manager, {
+            id: payoutId,
+            merchantId,
+            currency: s.currency,
+            amount: available,
+            settlementId: s.id,
+          });
+          tasks.push({
+            task: SETTLEMENT_TASK.payPayout,
+            payload: { payout_id: payoutId },
+            options: { id: `${payoutId}:pay` },
+          });
+        }
+        await this.repository.markSettled(manager, s.id, payoutId);
+        tasks.push({
+          task: SETTLEMENT_TASK.event,
+          payload: { type: 'settlement.completed', merchant_id: merchantId, object_id: s.id },
+          options: { id: settlementEventTaskId('settlement.completed', s.id) },
+        });
+      }
+      await this.repository.merchantSettled(manager, runId, merchantId);
+      await enqueueTasks(manager, tasks);
+    });
+    return this.result(merchantId, 'settled', runId);
+  }
+
+  private async failure(
+    runId: string,
+    merchantId: string,
+    error: unknown,
+    context: Pick<TaskContext, 'willRetry'>,
+  ): Promise<SettleMerchantResult> {
+    if (context.willRetry(error)) throw error;
+    if (!(error instanceof SettlementError)) throw error;
+    const outcome = settlementTaskOutcome(error.code);
+    if (outcome === 'dead-letter') throw error;
+    const failure = { code: error.code, message: error.message };
+    await this.repository.transaction(async (manager) => {
+      await this.repository.lockMerchant(manager, merchantId);
+      // A refusal moved nothing: the claim is undone. An unknown outcome keeps it, to resume.
+      if (error.code === SettlementErrorCode.LedgerRefused) {
+        await this.repository.undoClaim(manager, runId, merchantId, failure);
+      } else {
+        await this.repository.failMerchant(manager, runId, merchantId, failure);
+      }
+    });
+    this.logger.warn(`run ${runId}: ${merchantId} not settled: ${error.message}`);
+    return { merchant_id: merchantId, status: 'failed', settlements: [], failure_code: error.code };
+  }
+
+  private async result(
+    merchantId: string,
+    status: 'settled',
+    runId: string,
+  ): Promise<SettleMerchantResult> {
+    const settlements = await this.repository.transaction((manager) =>
+      this.repository.settlementsOf(manager, runId, merchantId),
+    );
+    return { merchant_id: merchantId, status, settlements: settlements.map((s) => s.id) };
+  }
+}
+
+interface PricedItem {
+  currency: string;
+  settlementItem: SettlementItem;
+  row: NewItem;
+}
+
+function toItem(row: ItemSourceRow, pricing: Pricing): PricedItem {
+  const amount = BigInt(row.amount);
+  const currency = row.currency.toUpperCase();
+  const fee = row.kind === 'payment' ? feeFor(amount, pricing, currency) : 0n;
+  const suffix = row.kind === 'payment' ? ':capture' : ':post';
+  return {
+    currency,
+    settlementItem:
+      row.kind === 'payment'
+        ? { kind: 'payment', currency, amount, fee }
+        : { kind: 'refund', currency, amount },
+    row: {
+      transferId: row.transfer_id,
+      kind: row.kind,
+      objectId: row.transfer_id.endsWith(suffix)
+        ? row.transfer_id.slice(0, -suffix.length)
+        : row.transfer_id,
+      amount,
+      fee,
+      fundedFrom: row.funded_from,
+      postedAt: row.posted_at,
+    },
+  };
+}
+
+function groupBy<T>(values: readonly T[], key: (value: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const value of values) {
+    const group = groups.get(key(value));
+    if (group) group.push(value);
+    else groups.set(key(value), [value]);
+  }
+  return groups;
+}

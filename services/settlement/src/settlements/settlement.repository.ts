@@ -1,0 +1,307 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { ACCOUNT_CODES } from '@clearline/ledger-core';
+import { TRANSFER_CODE } from '@clearline/contracts';
+import type {
+  ItemSourceRow,
+  PricingRow,
+  RunMerchantRow,
+  RunRow,
+  SettlementRow,
+} from './settlement.rows';
+
+/** A settlement about to be written: its totals, postings and items. */
+export interface NewSettlement {
+  id: string;
+  currency: string;
+  count: number;
+  gross: bigint;
+  refunds: bigint;
+  fees: bigint;
+  net: bigint;
+  feesOwedIn: bigint;
+  feesCollected: bigint;
+  feesOwedOut: bigint;
+  toAvailable: bigint;
+  items: NewItem[];
+}
+
+export interface NewItem {
+  transferId: string;
+  kind: 'payment' | 'refund';
+  objectId: string;
+  amount: bigint;
+  fee: bigint;
+  fundedFrom: 'pending' | 'available';
+  postedAt: Date;
+}
+
+const SETTLEMENT_COLUMNS = `id, run_id, merchant_id, currency, status, attempt, fees_owed_in,
+  fees_collected, fees_owed_out, to_available, payout_id`;
+
+/**
+ * The SQL of settling one merchant. The settlement service owns its tables; it reads, and
+ * never writes, the ledger's accounts and transfers (the postings it settles and the
+ * balances it pays out) and the gateway's merchants (their pricing).
+ */
+@Injectable()
+export class SettlementRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** One merchant at a time, whatever the runs: claims and their undoing never interleave. */
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction('READ COMMITTED', async (manager) => {
+      return work(manager);
+    });
+  }
+
+  async lockMerchant(manager: EntityManager, merchantId: string): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+      `clearline.settlement:${merchantId}`,
+    ]);
+  }
+
+  async runMerchant(
+    manager: EntityManager,
+    runId: string,
+    merchantId: string,
+  ): Promise<(RunMerchantRow & Pick<RunRow, 'cut_off'>) | undefined> {
+    const rows: (RunMerchantRow & Pick<RunRow, 'cut_off'>)[] = await manager.query(
+      `SELECT m.run_id, m.merchant_id, m.status, m.attempt, r.cut_off
+         FROM settlement_run_merchants m JOIN settlement_runs r ON r.id = m.run_id
+        WHERE m.run_id = $1 AND m.merchant_id = $2 FOR UPDATE OF m`,
+      [runId, merchantId],
+    );
+    return rows[0];
+  }
+
+  async settlementsOf(
+    manager: EntityManager,
+    runId: string,
+    merchantId: string,
+  ): Promise<SettlementRow[]> {
+    return manager.query(
+      `SELECT ${SETTLEMENT_COLUMNS} FROM settlements
+        WHERE run_id = $1 AND merchant_id = $2 ORDER BY currency`,
+      [runId, merchantId],
+    );
+  }
+
+  /**
+   * The merchant's ledger postings up to the cut-off that no settlement holds yet:
+   * captures credited to its pending accounts, and refunds posted from its pending or
+   * available accounts. At most `limit`, oldest first.
+   */
+  async unsettledItems(
+    manager: EntityManager,
+    merchantId: string,
+    cutOff: Date,
+    limit: number,
+  ): Promise<ItemSourceRow[]> {
+    return manager.query(
+      `WITH accounts AS (
+         SELECT id, code FROM ledger_accounts
+          WHERE owner = $1 AND code IN (${ACCOUNT_CODES.merchantPending}, ${ACCOUNT_CODES.merchantAvailable})),
+       pending AS (SELECT id FROM accounts WHERE code = ${ACCOUNT_CODES.merchantPending})
+       SELECT * FROM (
+         SELECT t.id AS transfer_id, 'payment' AS kind, t.amount, t.currency,
+                'pending' AS funded_from, t.created_at AS posted_at
+           FROM ledger_transfers t
+          WHERE t.credit_account_id IN (SELECT id FROM pending)
+            AND t.code = ${TRANSFER_CODE.capture} AND t.post_pending AND t.created_at <= $2
+            AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.transfer_id = t.id)
+         UNION ALL
+         SELECT t.id, 'refund', t.amount, t.currency,
+                CASE WHEN t.debit_account_id IN (SELECT id FROM pending)
+                     THEN 'pending' ELSE 'available' END, t.created_at
+           FROM ledger_transfers t
+          WHERE t.debit_account_id IN (SELECT id FROM accounts)
+            AND t.code = ${TRANSFER_CODE.refund} AND t.post_pending AND t.created_at <= $2
+            AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.transfer_id = t.id)
+       ) items ORDER BY posted_at, transfer_id LIMIT $3`,
+      [merchantId, cutOff, limit],
+    );
+  }
+
+  async pricing(manager: EntityManager, merchantId: string): Promise<PricingRow | undefined> {
+    const rows: PricingRow[] = await manager.query(
+      `SELECT pricing_percent_bps, pricing_fixed FROM merchants WHERE id = $1`,
+      [merchantId],
+    );
+    return rows[0];
+  }
+
+  /** Fees the merchant still owes, per lower-case currency. */
+  async feeDebts(manager: EntityManager, merchantId: string): Promise<Map<string, bigint>> {
+    const rows: { currency: string; owed: string }[] = await manager.query(
+      `SELECT currency, owed FROM settlement_fee_debts WHERE merchant_id = $1 AND owed > 0`,
+      [merchantId],
+    );
+    return new Map(rows.map((row) => [row.currency, BigInt(row.owed)]));
+  }
+
+  /** Writes the settlements (status posting), their items, and what the merchant now owes. */
+  async insertSettlements(
+    manager: EntityManager,
+    run: { runId: string; merchantId: string; attempt: number },
+    settlements: readonly NewSettlement[],
+  ): Promise<void> {
+    for (const s of settlements) {
+      await manager.query(
+        `INSERT INTO settlements (id, run_id, merchant_id, currency, status, attempt, count, gross,
+           refunds, fees, net, fees_owed_in, fees_collected, fees_owed_out, to_available)
+         VALUES ($1, $2, $3, $4, 'posting', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [
+          s.id,
+          run.runId,
+          run.merchantId,
+          s.currency,
+          run.attempt,
+          s.count,
+          s.gross.toString(),
+          s.refunds.toString(),
+          s.fees.toString(),
+          s.net.toString(),
+          s.feesOwedIn.toString(),
+          s.feesCollected.toString(),
+          s.feesOwedOut.toString(),
+          s.toAvailable.toString(),
+        ],
+      );
+      await this.insertItems(manager, s.id, s.items);
+      await this.setFeeDebt(manager, run.merchantId, s.currency, s.feesOwedOut);
+    }
+  }
+
+  private async insertItems(
+    manager: EntityManager,
+    settlementId: string,
+    items: readonly NewItem[],
+  ): Promise<void> {
+    for (let start = 0; start < items.length; start += ITEM_INSERT_CHUNK) {
+      const chunk = items.slice(start, start + ITEM_INSERT_CHUNK);
+      await manager.query(
+        `INSERT INTO settlement_items
+           (transfer_id, settlement_id, kind, object_id, amount, fee, funded_from, posted_at)
+         SELECT t.transfer_id, $1, t.kind, t.object_id, t.amount, t.fee, t.funded_from, t.posted_at
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
+                       $8::timestamptz[])
+             AS t (transfer_id, kind, object_id, amount, fee, funded_from, posted_at)`,
+        [
+          settlementId,
+          chunk.map((item) => item.transferId),
+          chunk.map((item) => item.kind),
+          chunk.map((item) => item.objectId),
+          chunk.map((item) => item.amount.toString()),
+          chunk.map((item) => item.fee.toString()),
+          chunk.map((item) => item.fundedFrom),
+          chunk.map((item) => item.postedAt),
+        ],
+      );
+    }
+  }
+
+  private async setFeeDebt(
+    manager: EntityManager,
+    merchantId: string,
+    currency: string,
+    owed: bigint,
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO settlement_fee_debts (merchant_id, currency, owed) VALUES ($1, $2, $3)
+       ON CONFLICT (merchant_id, currency) DO UPDATE SET owed = EXCLUDED.owed, updated_at = now()`,
+      [merchantId, currency, owed.toString()],
+    );
+  }
+
+  /**
+   * The ledger refused the postings: nothing moved, so the claim is undone (the items are
+   * free for a later attempt, the fee debts as they were) and the merchant is failed.
+   */
+  async undoClaim(
+    manager: EntityManager,
+    runId: string,
+    merchantId: string,
+    failure: { code: string; message: string },
+  ): Promise<void> {
+    const undone: { currency: string; fees_owed_in: string }[] = await manager.query(
+      `DELETE FROM settlements WHERE run_id = $1 AND merchant_id = $2 AND status = 'posting'
+       RETURNING currency, fees_owed_in`,
+      [runId, merchantId],
+    );
+    for (const row of undone) {
+      await this.setFeeDebt(manager, merchantId, row.currency, BigInt(row.fees_owed_in));
+    }
+    await this.failMerchant(manager, runId, merchantId, failure);
+  }
+
+  async failMerchant(
+    manager: EntityManager,
+    runId: string,
+    merchantId: string,
+    failure: { code: string; message: string },
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE settlement_run_merchants
+          SET status = 'failed', failure_code = $3, failure_message = left($4, 1000), updated_at = now()
+        WHERE run_id = $1 AND merchant_id = $2 AND status = 'pending'`,
+      [runId, merchantId, failure.code, failure.message],
+    );
+  }
+
+  /** What the merchant can be paid in `currency` now: its available balance, less holds. */
+  async availableBalance(manager: EntityManager, accountId: string): Promise<bigint> {
+    const rows: { free: string }[] = await manager.query(
+      `SELECT credits_posted - debits_posted - debits_pending AS free
+         FROM ledger_accounts WHERE id = $1`,
+      [accountId],
+    );
+    return rows[0] === undefined ? 0n : BigInt(rows[0].free);
+  }
+
+  async markSettled(
+    manager: EntityManager,
+    settlementId: string,
+    payoutId: string | null,
+  ): Promise<void> {
+    await manager.query(`UPDATE settlements SET status = 'settled', payout_id = $2 WHERE id = $1`, [
+      settlementId,
+      payoutId,
+    ]);
+  }
+
+  async insertPayout(
+    manager: EntityManager,
+    payout: {
+      id: string;
+      merchantId: string;
+      currency: string;
+      amount: bigint;
+      settlementId: string;
+    },
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO payouts (id, merchant_id, currency, amount, status, settlement_id)
+       VALUES ($1, $2, $3, $4, 'pending', $5)`,
+      [
+        payout.id,
+        payout.merchantId,
+        payout.currency,
+        payout.amount.toString(),
+        payout.settlementId,
+      ],
+    );
+  }
+
+  async merchantSettled(manager: EntityManager, runId: string, merchantId: string): Promise<void> {
+    await manager.query(
+      `UPDATE settlement_run_merchants SET status = 'settled', updated_at = now()
+        WHERE run_id = $1 AND merchant_id = $2`,
+      [runId, merchantId],
+    );
+  }
+}
+
+/** Items per INSERT: 8 arrays of this many values stay well within one statement. */
+const ITEM_INSERT_CHUNK = 10_000;

@@ -1,0 +1,57 @@
+/** Rows as the settlement repositories read them (bigint columns arrive as strings). */
+
+export interface RunRow {
+  id: string;
+  cut_off: Date;
+  status: 'running' | 'completed' | 'partially_failed';
+  merchants: number;
+  attempt: number;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+export interface RunMerchantRow {
+  run_id: string;
+  merchant_id: string;
+  status: 'pending' | 'settled' | 'failed';
+  attempt: number;
+}
+
+export interface SettlementRow {
+  id: string;
+  run_id: string;
+  merchant_id: string;
+  currency: string;
+  status: 'posting' | 'settled';
+  attempt: number;
+  fees_owed_in: string;
+  fees_collected: string;
+  fees_owed_out: string;
+  to_available: string;
+  payout_id: string | null;
+}
+
+/** A ledger posting not yet settled: a capture credited to pending, or a refund posted. */
+export interface ItemSourceRow {
+  transfer_id: string;
+  kind: 'payment' | 'refund';
+  amount: string;
+  /** Upper case, as the ledger keeps it. */
+  currency: string;
+  funded_from: 'pending' | 'available';
+  posted_at: Date;
+}
+
+export interface PricingRow {
+  pricing_percent_bps: number;
+  pricing_fixed: string;
+}
+
+export interface PayoutRow {
+  id: string;
+  merchant_id: string;
+  currency: string;
+  amount: string;
+  status: 'pending' | 'paid' | 'failed';
+  settlement_id: string;
+}
