@@ -11,6 +11,7 @@ import { OperationsModule } from './operations/operations.module';
 import { PaymentsModule } from './payments/payments.module';
 import { BalanceModule } from './balance/balance.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { ReconciliationsModule } from './reconciliations/reconciliations.module';
 import { RecoveryModule } from './recovery/recovery.module';
 import { RefundsModule } from './refunds/refunds.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -46,6 +47,7 @@ export class GatewayModule {
         RefundsModule,
         BalanceModule,
         RecoveryModule,
+        ReconciliationsModule,
       ],
       controllers: [pingConsumer('gateway')],
     };

@@ -19,6 +19,7 @@ export const API_ERROR_CODES = [
   'parameter_unknown',
   'parameter_missing',
   'body_malformed',
+  'csv_malformed',
   'body_too_large',
   'request_invalid',
   'resource_missing',

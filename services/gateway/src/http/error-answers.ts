@@ -8,6 +8,10 @@ import { IdempotencyError, idempotencyErrorHttp } from '../idempotency/idempoten
 import { MerchantError, merchantErrorHttp } from '../merchants/merchants.exception';
 import { OperationsError, operationsErrorHttp } from '../operations/operations.exception';
 import { PaymentError, paymentErrorHttp } from '../payments/payments.exception';
+import {
+  ReconciliationError,
+  reconciliationErrorHttp,
+} from '../reconciliations/reconciliations.exception';
 import { RefundRequestError, refundRequestErrorHttp } from '../refunds/refunds.exception';
 import {
   errorAnswer,
@@ -72,6 +76,7 @@ const FEATURE_ANSWERS = [
   answeredBy(IdempotencyError, idempotencyErrorHttp),
   answeredBy(AuthError, authErrorHttp),
   answeredBy(OperationsError, operationsErrorHttp),
+  answeredBy(ReconciliationError, reconciliationErrorHttp),
 ];
 
 /** What a client reads when a backing service did not answer in time: no internals. */

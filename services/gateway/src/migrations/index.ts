@@ -5,6 +5,7 @@ import { CreateRefunds1764500000000 } from './1764500000000-CreateRefunds';
 import { StoreIdempotentResponseHeaders1796232764701 } from './1796232764701-StoreIdempotentResponseHeaders';
 import { TrackOperationResumes1796269766139 } from './1796269766139-TrackOperationResumes';
 import { KeepProcessorReferences1796273219924 } from './1796273219924-KeepProcessorReferences';
+import { CreateReconciliations1796280904875 } from './1796280904875-CreateReconciliations';
 
 /** The gateway's migrations, in order. Landed migrations are never edited: append. */
 export const GATEWAY_MIGRATIONS = [
@@ -14,6 +15,7 @@ export const GATEWAY_MIGRATIONS = [
   StoreIdempotentResponseHeaders1796232764701,
   TrackOperationResumes1796269766139,
   KeepProcessorReferences1796273219924,
+  CreateReconciliations1796280904875,
 ];
 
 /** The gateway's migrations with their owner, for the checksum checks. */
