@@ -86,7 +86,7 @@ export const WORK_QUEUES: readonly WorkQueueDefinition[] = [
   {
     name: QUEUE.gatewayBatch,
     lane: 'batch',
-    tasks: ['gateway.resume_operations'],
+    tasks: ['gateway.resume_operations', 'gateway.settlement_event'],
     deliveryLimit: 5,
   },
   { name: QUEUE.ledger, lane: 'realtime', deliveryLimit: 5 },

@@ -12,6 +12,9 @@ export const PAYMENT_WAIT_MS_MAX = 30_000;
 /** The longest a webhook attempt may be given (`WEBHOOK_TIMEOUT_MS`). */
 export const WEBHOOK_TIMEOUT_MS_MAX = 30_000;
 
+/** The longest an operator's request may wait for a settlement run to start (`SETTLEMENT_RUN_WAIT_MS`). */
+export const SETTLEMENT_RUN_WAIT_MS_MAX = 60_000;
+
 /** The longest `OPERATION_RESUME_AFTER_MS` (a day). */
 export const OPERATION_RESUME_AFTER_MS_MAX = 24 * 3_600_000;
 
@@ -104,4 +107,15 @@ export class GatewayEnvironment extends CommonEnvironment {
   @Min(100)
   @Max(OPERATION_RESUME_AFTER_MS_MAX)
   OPERATION_RESUME_AFTER_MS = 60_000;
+
+  /**
+   * How long `POST /v1/admin/settlement_runs` waits for the settlement service to start
+   * (or find) the run, publish and answer together; past it the request answers 503
+   * `service_unavailable` with `Retry-After`.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(SETTLEMENT_RUN_WAIT_MS_MAX)
+  SETTLEMENT_RUN_WAIT_MS = 15_000;
 }

@@ -14,6 +14,7 @@ import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { ReconciliationsModule } from './reconciliations/reconciliations.module';
 import { RecoveryModule } from './recovery/recovery.module';
 import { RefundsModule } from './refunds/refunds.module';
+import { SettlementsModule } from './settlements/settlements.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface GatewayModuleOptions {
@@ -47,6 +48,7 @@ export class GatewayModule {
         RefundsModule,
         BalanceModule,
         RecoveryModule,
+        SettlementsModule,
         ReconciliationsModule,
       ],
       controllers: [pingConsumer('gateway')],

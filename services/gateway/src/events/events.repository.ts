@@ -13,6 +13,11 @@ const COLUMNS = 'id, merchant_id, type, data, created_at';
 export interface NewEvent {
   type: string;
   data: unknown;
+  /**
+   * The event's id when it derives from what caused it (a task redelivered or sent again
+   * records nothing new: an id already recorded is skipped); a new random id otherwise.
+   */
+  id?: string;
 }
 
 /**
@@ -31,9 +36,9 @@ export class EventWrites {
     private readonly outbox: OutboxStatement,
   ) {}
 
-  /** Parameters numbered from `firstParameter`; event ids are made here. */
+  /** Parameters numbered from `firstParameter`; event ids are made here unless given. */
   static of(events: readonly (NewEvent & { key: string })[], firstParameter: number): EventWrites {
-    const ids = events.map(() => newId('evt'));
+    const ids = events.map((event) => event.id ?? newId('evt'));
     const outbox = OutboxStatement.of(
       ids.map((id) => {
         const payload: DeliverWebhookPayload = { event_id: id };
@@ -63,6 +68,7 @@ export class EventWrites {
     ), recorded_events AS (
       INSERT INTO events (id, merchant_id, type, data)
       SELECT e.id, s.merchant_id, e.type, e.data FROM ${source} s JOIN event_input e ON e.key = s.key
+      ON CONFLICT (id) DO NOTHING
       RETURNING ${COLUMNS}
     ), event_webhooks AS (
       ${this.outbox.insert(

@@ -30,6 +30,22 @@ export class EventsService {
     return event;
   }
 
+  /**
+   * Records the event `id` (derived by the caller from what caused it) unless it was
+   * recorded before, as `record` does otherwise: null when it already was, so a
+   * redelivered or repeated cause records and delivers nothing new.
+   */
+  async recordOnce(
+    manager: EntityManager,
+    merchantId: string,
+    event: { id: string; type: string; dataObject: unknown },
+  ): Promise<Event | null> {
+    const [recorded] = await this.events.record(manager, merchantId, [
+      { id: event.id, type: event.type, data: event.dataObject },
+    ]);
+    return recorded ?? null;
+  }
+
   async retrieve(merchantId: string, id: string): Promise<DeliveredEvent> {
     const event = await this.events.find(merchantId, id);
     if (!event) throw EventError.notFound(id);

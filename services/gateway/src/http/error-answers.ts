@@ -13,6 +13,7 @@ import {
   reconciliationErrorHttp,
 } from '../reconciliations/reconciliations.exception';
 import { RefundRequestError, refundRequestErrorHttp } from '../refunds/refunds.exception';
+import { SettlementError, settlementErrorHttp } from '../settlements/settlements.exception';
 import {
   errorAnswer,
   SERVICE_UNAVAILABLE_RETRY_AFTER_S,
@@ -76,6 +77,7 @@ const FEATURE_ANSWERS = [
   answeredBy(IdempotencyError, idempotencyErrorHttp),
   answeredBy(AuthError, authErrorHttp),
   answeredBy(OperationsError, operationsErrorHttp),
+  answeredBy(SettlementError, settlementErrorHttp),
   answeredBy(ReconciliationError, reconciliationErrorHttp),
 ];
 
