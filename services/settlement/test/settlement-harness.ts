@@ -84,14 +84,27 @@ export async function startSettlement(
       return handle.result({ timeoutMs: 30_000 });
     },
     runEnded: async (runId) => {
-      const deadline = Date.now() + 120_000;
+      const deadline = Date.now() + 30_000;
       for (;;) {
         const [run] = await db.query<RunRow>(
           `SELECT id, status, merchants FROM settlement_runs WHERE id = $1`,
           [runId],
         );
         if (run !== undefined && run.status !== 'running') return run;
-        if (Date.now() > deadline) throw new Error(`run ${runId} still running after 120 s`);
+        if (Date.now() > deadline) {
+          const tasks = await db.query(
+            `SELECT id, task, state, error_type, error_message FROM task_results
+              WHERE task LIKE 'settlement.%' ORDER BY created_at`,
+          );
+          const merchants = await db.query(
+            `SELECT merchant_id, status, failure_message FROM settlement_run_merchants
+              WHERE run_id = $1`,
+            [runId],
+          );
+          throw new Error(
+            `run ${runId} still running after 120 s: ${JSON.stringify({ tasks, merchants })}`,
+          );
+        }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },

@@ -52,13 +52,14 @@ describe('settlement runs (end to end)', () => {
       fees_owed_out: '0',
       status: 'settled',
     });
-    await eventually(async () => {
-      const [payout] = await h.db.query<{ status: string; amount: string }>(
-        `SELECT status, amount FROM payouts WHERE id = $1`,
+    const payout = await eventually(async () => {
+      const [row] = await h.db.query<{ status: string; amount: string; failure_code: string }>(
+        `SELECT status, amount, failure_code FROM payouts WHERE id = $1`,
         [settlement?.payout_id],
       );
-      expect(payout).toEqual({ status: 'paid', amount: '12032' });
+      return row?.status === 'pending' ? undefined : row;
     });
+    expect(payout).toEqual({ status: 'paid', amount: '12032', failure_code: null });
     const balance = await h.gw.call<{
       available: { amount: number }[];
       pending: { amount: number }[];

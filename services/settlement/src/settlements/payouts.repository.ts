@@ -25,8 +25,10 @@ export class PayoutsRepository {
   ): Promise<void> {
     await this.dataSource.transaction('READ COMMITTED', async (manager) => {
       const moved: unknown[] = await manager.query(
-        `UPDATE payouts SET status = $2, failure_code = $3, updated_at = now()
-          WHERE id = $1 AND status = 'pending' RETURNING id`,
+        `WITH ended AS (
+           UPDATE payouts SET status = $2, failure_code = $3, updated_at = now()
+            WHERE id = $1 AND status = 'pending' RETURNING id)
+         SELECT id FROM ended`,
         [payout.id, outcome.status, outcome.status === 'failed' ? outcome.reason : null],
       );
       if (moved.length === 0) return;

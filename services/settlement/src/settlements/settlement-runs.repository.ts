@@ -69,7 +69,7 @@ export class SettlementRunsRepository {
   ): Promise<void> {
     await manager.query(
       `INSERT INTO settlement_run_merchants (run_id, merchant_id, status)
-       SELECT $1, m FROM unnest($2::text[]) AS m`,
+       SELECT $1, m, 'pending' FROM unnest($2::text[]) AS m`,
       [runId, merchantIds],
     );
     await manager.query(`UPDATE settlement_runs SET merchants = $2 WHERE id = $1`, [
@@ -85,10 +85,12 @@ export class SettlementRunsRepository {
   ): Promise<{ attempt: number; merchants: string[] }> {
     const attempt = run.attempt + 1;
     const rows: { merchant_id: string }[] = await manager.query(
-      `UPDATE settlement_run_merchants
-          SET status = 'pending', attempt = $2, failure_code = NULL, failure_message = NULL,
-              updated_at = now()
-        WHERE run_id = $1 AND status = 'failed' RETURNING merchant_id`,
+      `WITH restarted AS (
+         UPDATE settlement_run_merchants
+            SET status = 'pending', attempt = $2, failure_code = NULL, failure_message = NULL,
+                updated_at = now()
+          WHERE run_id = $1 AND status = 'failed' RETURNING merchant_id)
+       SELECT merchant_id FROM restarted`,
       [run.id, attempt],
     );
     await manager.query(
@@ -101,13 +103,15 @@ export class SettlementRunsRepository {
   /** Ends the run: completed when every merchant settled, else partially failed. */
   async finish(manager: EntityManager, runId: string): Promise<RunRow | undefined> {
     const rows: RunRow[] = await manager.query(
-      `UPDATE settlement_runs r
+      `WITH finished AS (
+         UPDATE settlement_runs r
           SET status = CASE WHEN EXISTS (
                 SELECT 1 FROM settlement_run_merchants m
                  WHERE m.run_id = r.id AND m.status <> 'settled')
               THEN 'partially_failed' ELSE 'completed' END,
               completed_at = now()
-        WHERE r.id = $1 AND r.status = 'running' RETURNING ${RUN_COLUMNS}`,
+        WHERE r.id = $1 AND r.status = 'running' RETURNING ${RUN_COLUMNS})
+       SELECT ${RUN_COLUMNS} FROM finished`,
       [runId],
     );
     return rows[0];

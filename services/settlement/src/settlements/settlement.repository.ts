@@ -226,8 +226,10 @@ export class SettlementRepository {
     failure: { code: string; message: string },
   ): Promise<void> {
     const undone: { currency: string; fees_owed_in: string }[] = await manager.query(
-      `DELETE FROM settlements WHERE run_id = $1 AND merchant_id = $2 AND status = 'posting'
-       RETURNING currency, fees_owed_in`,
+      `WITH undone AS (
+         DELETE FROM settlements WHERE run_id = $1 AND merchant_id = $2 AND status = 'posting'
+         RETURNING currency, fees_owed_in)
+       SELECT currency, fees_owed_in FROM undone`,
       [runId, merchantId],
     );
     for (const row of undone) {
