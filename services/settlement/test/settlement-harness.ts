@@ -1,24 +1,21 @@
 /**
  * Settlement end to end: the gateway, the ledger, the refund and the settlement services
- * as their own processes on the test file's own vhost and database, and a task client in
- * this process. Tests make payments and refunds through the REST API, start runs, and read
+ * as their own processes on the test file's own vhost and database. Tests make payments and refunds through the REST API, start runs, and read
  * what settlement wrote.
  */
 import {
+  eventually,
   isolatedInfrastructure,
   paymentsApi,
   SERVICE_START_TIMEOUT_MS,
   startPlatform,
-  startTaskApp,
   type ApiClient,
   type CreatedMerchant,
   type IsolatedInfrastructure,
   type PaymentsApi,
   type Platform,
-  type TaskApp,
   type TestDatabase,
 } from '@clearline/testing';
-import { SETTLEMENT_TASK, type SettlementRunResult } from '@clearline/contracts';
 
 jest.setTimeout(SERVICE_START_TIMEOUT_MS);
 
@@ -27,14 +24,24 @@ export interface SettlementHarness extends PaymentsApi {
   platform: Platform;
   gw: ApiClient;
   db: TestDatabase;
-  client: TaskApp;
-  /** Starts (or finds) the run of `cutOffS` through the settlement task. */
-  startRun(cutOffS: number): Promise<SettlementRunResult>;
+  /** Writes a captured payment's ledger postings stamped `at` (a fixture: the ledger's own rows). */
+  postedCapture(merchant: CreatedMerchant, amount: number, at: Date): Promise<string>;
+  /** Starts (or finds) the run of `cutOffS` (POST /v1/admin/settlement_runs): 201 new, 200 found. */
+  startRun(cutOffS: number): Promise<RunObject & { is_new: boolean }>;
   /** Waits until the run is no longer running; returns its row. */
   runEnded(runId: string): Promise<RunRow>;
   /** Unix seconds a little after every posting made so far (they are all in). */
   cutOffNow(): Promise<number>;
   close(): Promise<void>;
+}
+
+export interface RunObject {
+  id: string;
+  object: 'settlement_run';
+  cut_off: number;
+  status: string;
+  merchants: number;
+  created: number;
 }
 
 export interface RunRow {
@@ -68,7 +75,6 @@ export async function startSettlement(
     services: ['gateway', 'ledger', 'refund', 'settlement'],
     env: { settlement: options.env ?? {} },
   });
-  const client = await startTaskApp({ infra, service: 'settlement-test' });
   const db = platform.db;
   const harness: SettlementHarness = {
     ...paymentsApi(platform.gw),
@@ -76,12 +82,15 @@ export async function startSettlement(
     platform,
     gw: platform.gw,
     db,
-    client,
+    postedCapture: (merchant, amount, at) => postedCapture(db, merchant, amount, at),
     startRun: async (cutOffS) => {
-      const handle = await client.client.send<SettlementRunResult>(SETTLEMENT_TASK.startRun, {
-        cut_off: cutOffS,
+      const reply = await platform.gw.call<RunObject>('POST', '/v1/admin/settlement_runs', {
+        body: { cut_off: cutOffS },
       });
-      return handle.result({ timeoutMs: 30_000 });
+      if (reply.status !== 201 && reply.status !== 200) {
+        throw new Error(`starting the run of ${cutOffS}: ${reply.status} ${reply.text}`);
+      }
+      return { ...reply.body, is_new: reply.status === 201 };
     },
     runEnded: async (runId) => {
       const deadline = Date.now() + 30_000;
@@ -123,7 +132,6 @@ export async function startSettlement(
       }
     },
     close: async () => {
-      await client.close();
       await platform.close();
       await infra.destroy();
     },
@@ -141,4 +149,45 @@ export async function settlementsOf(
        FROM settlements WHERE merchant_id = $1 ORDER BY created_at, currency`,
     [merchant.id],
   );
+}
+
+let fixtureCount = 0;
+
+/**
+ * What the gateway and the ledger write for an automatically captured payment, in the
+ * ledger's tables, with the time the test needs: the pending authorization and its
+ * posting, and the balances they move. The ledger's invariants hold after it.
+ */
+async function postedCapture(
+  db: TestDatabase,
+  merchant: CreatedMerchant,
+  amount: number,
+  at: Date,
+): Promise<string> {
+  fixtureCount += 1;
+  const payment = `pay_fixture${process.pid}x${fixtureCount}`;
+  const pending = `${merchant.id}:pending:USD`;
+  const clearing = 'platform:clearing:USD';
+  // The ledger opens a new merchant's accounts from a task: wait for them.
+  await eventually(
+    async () =>
+      (await db.query(`SELECT 1 FROM ledger_accounts WHERE id = $1`, [pending])).length === 1,
+    { what: `${pending} opened` },
+  );
+  await db.query(
+    `WITH transfers AS (
+       INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, currency,
+         code, pending, post_pending, linked, pending_id, created_at)
+       VALUES ($1 || ':auth', $2, $3, $4, 'USD', 1, true, false, true, NULL, $5),
+              ($1 || ':capture', $2, $3, $4, 'USD', 2, false, true, false, $1 || ':auth', $5)
+       RETURNING id),
+     pendings AS (
+       INSERT INTO ledger_pending_transfers (id, status, expires_at)
+       VALUES ($1 || ':auth', 'posted', NULL) RETURNING id),
+     credit AS (
+       UPDATE ledger_accounts SET credits_posted = credits_posted + $4 WHERE id = $3 RETURNING id)
+     UPDATE ledger_accounts SET debits_posted = debits_posted + $4 WHERE id = $2`,
+    [payment, clearing, pending, amount, at],
+  );
+  return payment;
 }

@@ -1,0 +1,118 @@
+/**
+ * The rules of a run, end to end on real RabbitMQ and PostgreSQL: the cut-off is
+ * inclusive to the millisecond (by the time the ledger posted an item); refunds above
+ * what was captured leave fees owed, carried to the next settlement and collected first;
+ * a merchant the ledger refuses (its pending balance was spent by a refund after the
+ * cut-off) fails alone, the run ends partially failed, and running the cut-off again
+ * once the money is there settles only that merchant. The ledger stays balanced.
+ */
+import type { CreatedMerchant } from '@clearline/testing';
+import { settlementsOf, startSettlement, type SettlementHarness } from './settlement-harness';
+
+describe('settlement runs: cut-off, debts, a failed merchant', () => {
+  let h: SettlementHarness;
+
+  beforeAll(async () => {
+    h = await startSettlement();
+  });
+
+  afterEach(() => h.expectBalanced());
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const shop = (name: string): Promise<CreatedMerchant> =>
+    h.gw.createMerchant({ name, pricing: { percent_bps: 100, fixed: 0 } });
+
+  it('settles an item posted exactly at the cut-off, and not one a millisecond after', async () => {
+    const merchant = await shop('Boundary shop');
+    const cutOffS = Math.floor(Date.now() / 1_000) - 3_600;
+    const at = await h.postedCapture(merchant, 1_000, new Date(cutOffS * 1_000));
+    const after = await h.postedCapture(merchant, 2_000, new Date(cutOffS * 1_000 + 1));
+
+    const run = await h.startRun(cutOffS);
+    expect(run.is_new).toBe(true);
+    expect((await h.runEnded(run.id)).status).toBe('completed');
+    const items = await h.db.query<{ object_id: string }>(
+      `SELECT i.object_id FROM settlement_items i JOIN settlements s ON s.id = i.settlement_id
+        WHERE s.merchant_id = $1`,
+      [merchant.id],
+    );
+    expect(items.map((item) => item.object_id)).toEqual([at]);
+
+    const next = await h.startRun(cutOffS + 1);
+    expect((await h.runEnded(next.id)).status).toBe('completed');
+    const settlements = await settlementsOf(h.db, merchant);
+    expect(settlements.map((s) => [s.count, s.gross])).toEqual([
+      [1, '1000'],
+      [1, '2000'],
+    ]);
+    expect(after).toMatch(/^pay_/);
+  });
+
+  it('carries fees a settlement cannot collect and collects them first next time', async () => {
+    const merchant = await shop('Refunding shop');
+    const payment = await h.captured(merchant, 1_000);
+    expect((await h.refund(merchant, { payment })).body.status).toBe('succeeded');
+    const first = await h.startRun(await h.cutOffNow());
+    expect((await h.runEnded(first.id)).status).toBe('completed');
+    const [owing] = await settlementsOf(h.db, merchant);
+    // 1 % of 1,000 = 10 in fees; the refund took the whole capture back.
+    expect(owing).toMatchObject({
+      gross: '1000',
+      refunds: '1000',
+      fees: '10',
+      net: '-10',
+      to_available: '0',
+      fees_owed_out: '10',
+      payout_id: null,
+    });
+
+    await h.captured(merchant, 5_000);
+    const second = await h.startRun(await h.cutOffNow());
+    expect((await h.runEnded(second.id)).status).toBe('completed');
+    const [, paying] = await settlementsOf(h.db, merchant);
+    expect(paying).toMatchObject({
+      gross: '5000',
+      fees: '50',
+      net: '4950',
+      fees_owed_in: '10',
+      fees_owed_out: '0',
+      to_available: '4940',
+    });
+    expect(paying?.payout_id).toMatch(/^po_/);
+  });
+
+  it('fails a merchant the ledger refuses alone, then settles only it when run again', async () => {
+    const healthy = await shop('Healthy shop');
+    const spent = await shop('Spent shop');
+    await h.captured(healthy, 3_000);
+    const payment = await h.captured(spent, 1_000);
+    const cutOffS = await h.cutOffNow();
+    // After the cut-off, a refund draws the whole capture from pending.
+    expect((await h.refund(spent, { payment })).body.status).toBe('succeeded');
+
+    const run = await h.startRun(cutOffS);
+    expect((await h.runEnded(run.id)).status).toBe('partially_failed');
+    expect(await settlementsOf(h.db, spent)).toEqual([]);
+    const [failed] = await h.db.query<{ status: string; failure_code: string }>(
+      `SELECT status, failure_code FROM settlement_run_merchants
+        WHERE run_id = $1 AND merchant_id = $2`,
+      [run.id, spent.id],
+    );
+    expect(failed).toEqual({ status: 'failed', failure_code: 'ledger_refused' });
+    const healthySettled = await settlementsOf(h.db, healthy);
+    expect(healthySettled).toHaveLength(1);
+
+    // New money reaches pending; the same cut-off again settles what is missing.
+    await h.captured(spent, 2_000);
+    const again = await h.startRun(cutOffS);
+    expect(again).toMatchObject({ id: run.id, is_new: false });
+    expect((await h.runEnded(run.id)).status).toBe('completed');
+    expect(await settlementsOf(h.db, spent)).toEqual([
+      expect.objectContaining({ count: 1, gross: '1000', fees: '10', to_available: '990' }),
+    ]);
+    expect(await settlementsOf(h.db, healthy)).toEqual(healthySettled);
+  });
+});
