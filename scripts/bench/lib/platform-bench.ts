@@ -4,8 +4,16 @@ import type { BenchInfra } from './bench-infra';
 import { sleep } from './stats';
 
 /** Where the benchmarks run the services (ports of their own, beside a dev `npm start`). */
-export const BENCH_PORTS = { gateway: 3_910, ledger: 3_911, refund: 3_912 } as const;
+export const BENCH_PORTS = {
+  gateway: 3_910,
+  ledger: 3_911,
+  refund: 3_912,
+  settlement: 3_913,
+} as const;
 export type BenchService = keyof typeof BENCH_PORTS;
+
+/** The longest a JSON call waits for its answer (the ledger's check reads the whole ledger). */
+const CALL_TIMEOUT_MS = 120_000;
 
 /** BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of the profiled service there. */
 export function profileArgs(): string[] {
@@ -15,6 +23,8 @@ export function profileArgs(): string[] {
 
 export interface BenchPlatform {
   adminKey: string;
+  /** The process id of each running service (bench:settlement samples the settlement's RSS). */
+  pids: Partial<Record<BenchService, number>>;
   url(path: string): string;
   /** A JSON call to the gateway; throws on a non-2xx answer. */
   call<T>(method: string, path: string, key: string, body?: unknown): Promise<T>;
@@ -36,18 +46,20 @@ export async function startPlatform(
     ledger: { TASK_PREFETCH: '3000' },
     gateway: { ADMIN_API_KEY: adminKey, RATE_LIMIT_PER_S: '1000000' },
     refund: { PAYMENT_PROCESSOR: 'sandbox' },
+    settlement: {},
   };
+  const pids: Partial<Record<BenchService, number>> = {};
   try {
     for (const service of services) {
       const port = BENCH_PORTS[service];
-      running.push(
-        await startService(
-          service,
-          port,
-          { ...infra.env, [`${service.toUpperCase()}_PORT`]: String(port), ...env[service] },
-          service === profiled ? profileArgs() : [],
-        ),
+      const started = await startService(
+        service,
+        port,
+        { ...infra.env, [`${service.toUpperCase()}_PORT`]: String(port), ...env[service] },
+        service === profiled ? profileArgs() : [],
       );
+      running.push(started);
+      if (started.child.pid !== undefined) pids[service] = started.child.pid;
     }
   } catch (error) {
     for (const process of running.reverse()) await process.stop();
@@ -56,10 +68,12 @@ export async function startPlatform(
   const url = (path: string): string => `http://127.0.0.1:${BENCH_PORTS.gateway}${path}`;
   return {
     adminKey,
+    pids,
     url,
     call: async <T>(method: string, path: string, key: string, body?: unknown): Promise<T> => {
       const response = await fetch(url(path), {
         method,
+        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });

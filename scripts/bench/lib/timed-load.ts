@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import autocannon from 'autocannon';
+import type { BenchPlatform } from './platform-bench';
+import { percentile, round } from './stats';
+
+/** Seconds autocannon waits for one answer before it counts a timeout. */
+const REQUEST_TIMEOUT_S = 30;
+/** A paced run never lasts longer than this, whatever it waits for. */
+const LOAD_DURATION_MAX_S = 900;
+
+/** One answer: when its request was sent (ms, performance.now()) and how long it took. */
+export interface TimedAnswer {
+  sentAtMs: number;
+  latencyMs: number;
+  status: number;
+}
+
+/** A paced payment load that runs until stopped, keeping every answer with its time. */
+export interface TimedLoad {
+  /** Stops sending; resolves once the answers in flight are in. */
+  stop(): Promise<TimedAnswer[]>;
+  /** Request errors (timeouts, resets): they have no answer. */
+  errors(): number;
+}
+
+/**
+ * POSTs `/v1/payments` (tok_visa, automatic capture, a fresh Idempotency-Key each) at
+ * `ratePerS` as bench:payments does, until `stop()`. Unlike autocannon's own histogram,
+ * each answer keeps the time its request was sent, so a caller can take the latency of
+ * exactly the requests made while something else ran.
+ */
+export function startTimedLoad(
+  platform: BenchPlatform,
+  key: string,
+  amount: number,
+  ratePerS: number,
+): TimedLoad {
+  const answers: TimedAnswer[] = [];
+  let errors = 0;
+  const instance = autocannon(
+    {
+      url: platform.url('/v1/payments'),
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ amount, currency: 'usd', source: 'tok_visa' }),
+      requests: [
+        {
+          setupRequest: (request) => ({
+            ...request,
+            headers: { ...request.headers, 'idempotency-key': randomUUID() },
+          }),
+        },
+      ],
+      // Each connection has one request in flight: with ~0.5 s answers under load, the
+      // rate/10 connections of bench:payments fall short of the rate (Little's law).
+      // Enough for answers of 2 s keeps the rate what it says.
+      connections: Math.max(50, Math.ceil(ratePerS * 2)),
+      overallRate: ratePerS,
+      duration: LOAD_DURATION_MAX_S,
+      timeout: REQUEST_TIMEOUT_S,
+    },
+    () => undefined,
+  );
+  const finished = new Promise<void>((resolve) => instance.once('done', () => resolve()));
+  instance.on('response', (_client, status, _bytes, latencyMs) => {
+    answers.push({ sentAtMs: performance.now() - latencyMs, latencyMs, status });
+  });
+  instance.on('reqError', () => {
+    errors += 1;
+  });
+  return {
+    stop: async () => {
+      instance.stop();
+      await finished;
+      return answers;
+    },
+    errors: () => errors,
+  };
+}
+
+/** Latency figures of some answers (2xx only; the others are counted). */
+export interface LoadFigures {
+  requests: number;
+  ok: number;
+  non2xx: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** The figures of the answers whose request was sent within [fromMs, toMs]. */
+export function loadFigures(
+  answers: readonly TimedAnswer[],
+  fromMs = 0,
+  toMs = Infinity,
+): LoadFigures {
+  const within = answers.filter((a) => a.sentAtMs >= fromMs && a.sentAtMs <= toMs);
+  const ok = within.filter((a) => a.status >= 200 && a.status < 300).map((a) => a.latencyMs);
+  return {
+    requests: within.length,
+    ok: ok.length,
+    non2xx: within.length - ok.length,
+    p50Ms: round(percentile(ok, 50)),
+    p99Ms: round(percentile(ok, 99)),
+    maxMs: ok.length === 0 ? Number.NaN : round(ok.reduce((max, ms) => Math.max(max, ms), 0)),
+  };
+}
