@@ -132,40 +132,43 @@ export class MerchantSettlementService {
       );
     }
     const debts = await this.repository.feeDebts(manager, merchantId);
-    if (rows.length === 0 && debts.size === 0) return [];
+    if (rows.length === 0) return [];
     const pricing = await this.pricingOf(manager, merchantId);
     const items = rows.map((row) => toItem(row, pricing));
     const byCurrency = groupBy(items, (item) => item.currency);
     const debtsUpper = new Map(
       [...debts].map(([currency, owed]) => [currency.toUpperCase(), owed]),
     );
+    // A currency owing fees with nothing to settle keeps its debt for a settlement that has.
     return settlementTotals(
       items.map((item) => item.settlementItem),
       debtsUpper,
-    ).map((totals) => {
-      const own = byCurrency.get(totals.currency) ?? [];
-      const refundsFromPending = own
-        .filter((item) => item.row.kind === 'refund' && item.row.fundedFrom === 'pending')
-        .reduce((sum, item) => sum + item.row.amount, 0n);
-      const postings = settlementPostings({
-        gross: totals.gross,
-        refundsFromPending,
-        fees: totals.fees,
-        feesOwedIn: totals.carriedIn,
+    )
+      .filter((totals) => totals.count > 0)
+      .map((totals) => {
+        const own = byCurrency.get(totals.currency) ?? [];
+        const refundsFromPending = own
+          .filter((item) => item.row.kind === 'refund' && item.row.fundedFrom === 'pending')
+          .reduce((sum, item) => sum + item.row.amount, 0n);
+        const postings = settlementPostings({
+          gross: totals.gross,
+          refundsFromPending,
+          fees: totals.fees,
+          feesOwedIn: totals.carriedIn,
+        });
+        return {
+          id: newId('stl'),
+          currency: totals.currency.toLowerCase(),
+          count: totals.count,
+          gross: totals.gross,
+          refunds: totals.refunds,
+          fees: totals.fees,
+          net: totals.net,
+          feesOwedIn: totals.carriedIn,
+          ...postings,
+          items: own.map((item) => item.row),
+        };
       });
-      return {
-        id: newId('stl'),
-        currency: totals.currency.toLowerCase(),
-        count: totals.count,
-        gross: totals.gross,
-        refunds: totals.refunds,
-        fees: totals.fees,
-        net: totals.net,
-        feesOwedIn: totals.carriedIn,
-        ...postings,
-        items: own.map((item) => item.row),
-      };
-    });
   }
 
   private async pricingOf(manager: EntityManager, merchantId: string): Promise<Pricing> {
