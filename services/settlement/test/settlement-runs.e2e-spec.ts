@@ -69,6 +69,52 @@ describe('settlement runs (end to end)', () => {
     expect(sum(balance.body.available)).toBe(0);
     expect(sum(balance.body.pending)).toBe(0);
 
+    // What the merchant sees: the settlement, its report, the payout, the events.
+    const seen = await h.gw.call<Record<string, unknown>>(
+      'GET',
+      `/v1/settlements/${settlement?.id}`,
+      { key: shop.api_key },
+    );
+    expect(seen.body).toMatchObject({
+      id: settlement?.id,
+      object: 'settlement',
+      run: run.id,
+      currency: 'usd',
+      count: 4,
+      gross: 12_999,
+      refunds: 500,
+      fees: 467,
+      net: 12_032,
+      payout: settlement?.payout_id,
+    });
+    const report = await h.gw.call('GET', `/v1/settlements/${settlement?.id}/report`, {
+      key: shop.api_key,
+    });
+    expect(report.status).toBe(200);
+    const lines = report.text.trim().split('\n');
+    expect(lines[0]).toBe('type,id,posted_at,amount,fee,net,currency');
+    expect(lines).toHaveLength(6);
+    expect(lines[5]).toBe(`total,${settlement?.id},,12499,467,12032,usd`);
+    const paidOut = await h.gw.call<Record<string, unknown>>(
+      'GET',
+      `/v1/payouts/${settlement?.payout_id}`,
+      { key: shop.api_key },
+    );
+    expect(paidOut.body).toMatchObject({
+      object: 'payout',
+      amount: 12_032,
+      currency: 'usd',
+      status: 'paid',
+      settlement: settlement?.id,
+    });
+    await eventually(async () => {
+      const events = await h.gw.call<{ data: { type: string }[] }>('GET', '/v1/events?limit=50', {
+        key: shop.api_key,
+      });
+      const types = events.body.data.map((event) => event.type);
+      return types.includes('settlement.completed') && types.includes('payout.paid');
+    });
+
     const again = await h.startRun(cutOff);
     expect(again).toMatchObject({ id: run.id, is_new: false, status: 'completed' });
     expect(await settlementsOf(h.db, shop)).toHaveLength(1);
