@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { LEDGER_TASK, type CreateTransfersResult, type TransferWire } from '@clearline/contracts';
+import {
+  LEDGER_TASK,
+  QUEUE,
+  type CreateTransfersResult,
+  type TransferWire,
+} from '@clearline/contracts';
 import { TaskClient, TaskFailedError, TaskTimeoutError } from '@clearline/tasks';
 
 /** How long a service waits for the ledger to apply its transfers. */
@@ -24,6 +29,12 @@ export class LedgerTaskFailedError extends Error {
   override readonly name = 'LedgerTaskFailedError';
 }
 
+export interface LedgerCallOptions {
+  timeoutMs?: number;
+  /** The ledger lane the task goes to: `realtime` (default) or `batch`. */
+  lane?: 'realtime' | 'batch';
+}
+
 /**
  * How other services move money: one `ledger.create_transfers` task with a task id the
  * caller derives from its own object and step, so a redelivered caller reads the stored
@@ -33,17 +44,21 @@ export class LedgerTaskFailedError extends Error {
 export class LedgerClient {
   constructor(private readonly tasks: TaskClient) {}
 
-  /** The ledger's result per transfer, in order (`ok`/`exists` = applied). */
+  /**
+   * The ledger's result per transfer, in order (`ok`/`exists` = applied). Batch work
+   * (settlement) passes `lane: 'batch'`: its transfers go to the ledger's batch queue, so
+   * they never wait behind, nor hold, the real-time lane's prefetch and handlers.
+   */
   async createTransfers(
     taskId: string,
     transfers: TransferWire[],
-    timeoutMs = LEDGER_RESULT_TIMEOUT_MS,
+    { timeoutMs = LEDGER_RESULT_TIMEOUT_MS, lane = 'realtime' }: LedgerCallOptions = {},
   ): Promise<string[]> {
     try {
       const handle = await this.tasks.send<CreateTransfersResult>(
         LEDGER_TASK.createTransfers,
         { transfers },
-        { id: taskId },
+        lane === 'batch' ? { id: taskId, queue: QUEUE.ledgerBatch } : { id: taskId },
       );
       return (await handle.result({ timeoutMs })).results;
     } catch (error) {

@@ -107,7 +107,7 @@ export class SettlementLedger {
   private async apply(taskId: string, transfers: TransferWire[]): Promise<void> {
     let results: string[];
     try {
-      results = await this.ledger.createTransfers(taskId, transfers);
+      results = await this.ledger.createTransfers(taskId, transfers, { lane: 'batch' });
     } catch (error) {
       if (error instanceof LedgerUnavailableError) {
         throw new SettlementError(error.message, SettlementErrorCode.LedgerUnavailable);
