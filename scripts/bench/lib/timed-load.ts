@@ -24,10 +24,20 @@ export interface TimedLoad {
 }
 
 /**
+ * autocannon paces a connection by a quota per second that refills on one timer per
+ * connection, and the connections of one instance start together: at 100/s it sends a
+ * burst of 100 requests at the start of every second, which measures the queue a burst
+ * makes, not the latency at that rate. So the load is `PACED_INSTANCES_MAX` instances at
+ * most, each with a share of the rate (one request per second per connection), started
+ * `1000 / instances` ms apart: at 100/s, two requests every 20 ms.
+ */
+const PACED_INSTANCES_MAX = 50;
+
+/**
  * POSTs `/v1/payments` (tok_visa, automatic capture, a fresh Idempotency-Key each) at
- * `ratePerS` as bench:payments does, until `stop()`. Unlike autocannon's own histogram,
- * each answer keeps the time its request was sent, so a caller can take the latency of
- * exactly the requests made while something else ran.
+ * `ratePerS`, spread evenly over each second (above), until `stop()`. Unlike autocannon's
+ * own histogram, each answer keeps the time its request was sent, so a caller can take
+ * the latency of exactly the requests made while something else ran.
  */
 export function startTimedLoad(
   platform: BenchPlatform,
@@ -37,7 +47,50 @@ export function startTimedLoad(
 ): TimedLoad {
   const answers: TimedAnswer[] = [];
   let errors = 0;
-  const instance = autocannon(
+  const instances = Math.max(1, Math.min(PACED_INSTANCES_MAX, Math.floor(ratePerS)));
+  const running: autocannon.Instance[] = [];
+  const finished: Promise<void>[] = [];
+  let stopped = false;
+  const starts = Array.from({ length: instances }, (_, index) => {
+    // Shares differ by one at most and add up to the rate.
+    const share =
+      Math.floor((ratePerS * (index + 1)) / instances) - Math.floor((ratePerS * index) / instances);
+    return setTimeout(
+      () => {
+        if (stopped || share === 0) return;
+        const instance = paymentsInstance(platform, key, amount, share);
+        running.push(instance);
+        finished.push(new Promise<void>((resolve) => instance.once('done', () => resolve())));
+        instance.on('response', (_client, status, _bytes, latencyMs) => {
+          answers.push({ sentAtMs: performance.now() - latencyMs, latencyMs, status });
+        });
+        instance.on('reqError', () => {
+          errors += 1;
+        });
+      },
+      (1_000 * index) / instances,
+    );
+  });
+  return {
+    stop: async () => {
+      stopped = true;
+      for (const start of starts) clearTimeout(start);
+      for (const instance of running) instance.stop();
+      await Promise.all(finished);
+      return answers;
+    },
+    errors: () => errors,
+  };
+}
+
+/** One autocannon instance sending `ratePerS` payments, one a second per connection. */
+function paymentsInstance(
+  platform: BenchPlatform,
+  key: string,
+  amount: number,
+  ratePerS: number,
+): autocannon.Instance {
+  return autocannon(
     {
       url: platform.url('/v1/payments'),
       method: 'POST',
@@ -51,31 +104,14 @@ export function startTimedLoad(
           }),
         },
       ],
-      // Each connection has one request in flight: with ~0.5 s answers under load, the
-      // rate/10 connections of bench:payments fall short of the rate (Little's law).
-      // Enough for answers of 2 s keeps the rate what it says.
-      connections: Math.max(50, Math.ceil(ratePerS * 2)),
+      // As many connections as requests a second: each sends one per second, on its tick.
+      connections: ratePerS,
       overallRate: ratePerS,
       duration: LOAD_DURATION_MAX_S,
       timeout: REQUEST_TIMEOUT_S,
     },
     () => undefined,
   );
-  const finished = new Promise<void>((resolve) => instance.once('done', () => resolve()));
-  instance.on('response', (_client, status, _bytes, latencyMs) => {
-    answers.push({ sentAtMs: performance.now() - latencyMs, latencyMs, status });
-  });
-  instance.on('reqError', () => {
-    errors += 1;
-  });
-  return {
-    stop: async () => {
-      instance.stop();
-      await finished;
-      return answers;
-    },
-    errors: () => errors,
-  };
 }
 
 /** Latency figures of some answers (2xx only; the others are counted). */

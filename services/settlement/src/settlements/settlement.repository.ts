@@ -99,28 +99,36 @@ export class SettlementRepository {
     cutOff: Date,
     limit: number,
   ): Promise<ItemSourceRow[]> {
+    const accounts: { id: string; code: number }[] = await manager.query(
+      `SELECT id, code FROM ledger_accounts
+        WHERE owner = $1 AND code IN ($2, $3) AND (credits_posted > 0 OR debits_posted > 0)`,
+      [merchantId, ACCOUNT_CODES.merchantPending, ACCOUNT_CODES.merchantAvailable],
+    );
+    const pending = accounts
+      .filter((account) => account.code === ACCOUNT_CODES.merchantPending)
+      .map((account) => account.id);
+    if (pending.length === 0) return [];
+    // The ids of the accounts that ever moved (a merchant has one per currency, most never
+    // used), as arrays rather than a subquery: the planner then probes the (account,
+    // created_at) indexes per account, not a scan of every transfer or every settled item.
     return manager.query(
-      `WITH accounts AS (
-         SELECT id, code FROM ledger_accounts
-          WHERE owner = $1 AND code IN (${ACCOUNT_CODES.merchantPending}, ${ACCOUNT_CODES.merchantAvailable})),
-       pending AS (SELECT id FROM accounts WHERE code = ${ACCOUNT_CODES.merchantPending})
-       SELECT * FROM (
+      `SELECT * FROM (
          SELECT t.id AS transfer_id, 'payment' AS kind, t.amount, t.currency,
                 'pending' AS funded_from, t.created_at AS posted_at
            FROM ledger_transfers t
-          WHERE t.credit_account_id IN (SELECT id FROM pending)
-            AND t.code = ${TRANSFER_CODE.capture} AND t.post_pending AND t.created_at <= $2
+          WHERE t.credit_account_id = ANY($1::text[])
+            AND t.code = ${TRANSFER_CODE.capture} AND t.post_pending AND t.created_at <= $3
             AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.transfer_id = t.id)
          UNION ALL
          SELECT t.id, 'refund', t.amount, t.currency,
-                CASE WHEN t.debit_account_id IN (SELECT id FROM pending)
-                     THEN 'pending' ELSE 'available' END, t.created_at
+                CASE WHEN t.debit_account_id = ANY($1::text[]) THEN 'pending' ELSE 'available' END,
+                t.created_at
            FROM ledger_transfers t
-          WHERE t.debit_account_id IN (SELECT id FROM accounts)
-            AND t.code = ${TRANSFER_CODE.refund} AND t.post_pending AND t.created_at <= $2
+          WHERE t.debit_account_id = ANY($2::text[])
+            AND t.code = ${TRANSFER_CODE.refund} AND t.post_pending AND t.created_at <= $3
             AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.transfer_id = t.id)
-       ) items ORDER BY posted_at, transfer_id LIMIT $3`,
-      [merchantId, cutOff, limit],
+       ) items ORDER BY posted_at, transfer_id LIMIT $4`,
+      [pending, accounts.map((account) => account.id), cutOff, limit],
     );
   }
 
