@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import type { ConfigService } from '@nestjs/config';
+import { setPriority } from 'node:os';
+import { ConfigService } from '@nestjs/config';
 import { bootstrapService } from '@clearline/platform';
 import { SettlementModule } from './settlement.module';
 import type { SettlementEnvironment } from './settlement.env';
@@ -7,6 +8,12 @@ import type { SettlementEnvironment } from './settlement.env';
 async function main(): Promise<void> {
   await bootstrapService({
     module: SettlementModule,
+    // Settlement is batch work: on a machine it shares with real-time services it takes
+    // the CPU they leave (a lower priority, `nice`), never the other way round.
+    configure: (app) => {
+      const config = app.get<ConfigService<SettlementEnvironment, true>>(ConfigService);
+      setPriority(config.get('SETTLEMENT_NICE', { infer: true }));
+    },
     port: (config: ConfigService<SettlementEnvironment, true>) =>
       config.get('SETTLEMENT_PORT', { infer: true }),
   });

@@ -51,6 +51,16 @@ export class SettlementEnvironment extends CommonEnvironment {
   @Validate(IsTimeZone)
   SETTLEMENT_TIMEZONE = 'UTC';
 
+  /**
+   * The process's CPU priority (`nice`, 0–19): settlement yields the CPU to the real-time
+   * services running beside it. 0 keeps the default priority.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(19)
+  SETTLEMENT_NICE = 10;
+
   /** Where payouts are sent. */
   @IsIn(PAYOUT_RAILS)
   PAYOUT_RAIL: (typeof PAYOUT_RAILS)[number] = 'sandbox';
