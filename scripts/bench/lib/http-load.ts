@@ -33,18 +33,15 @@ export function okPerS(run: HttpRun): number {
 }
 
 /**
- * POSTs `/v1/payments` (tok_visa, automatic capture, a fresh Idempotency-Key per request),
- * each request waiting for its payment's outcome. Shared by bench:payments and by
- * bench:refunds, which measures payments the same way as its refunds to compare them.
+ * autocannon's options for POSTing `/v1/payments` (tok_visa, automatic capture, a fresh
+ * Idempotency-Key per request), each request waiting for its payment's outcome.
  */
-export async function loadPayments(
+export function paymentRequests(
   platform: BenchPlatform,
-  label: string,
   key: string,
   amount: number,
-  options: Omit<autocannon.Options, 'url'>,
-): Promise<HttpRun> {
-  const result = await autocannon({
+): autocannon.Options {
+  return {
     url: platform.url('/v1/payments'),
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -58,8 +55,21 @@ export async function loadPayments(
       },
     ],
     timeout: REQUEST_TIMEOUT_S,
-    ...options,
-  });
+  };
+}
+
+/**
+ * Payments as `paymentRequests` sends them. Shared by bench:payments and by bench:refunds,
+ * which measures payments the same way as its refunds to compare them.
+ */
+export async function loadPayments(
+  platform: BenchPlatform,
+  label: string,
+  key: string,
+  amount: number,
+  options: Omit<autocannon.Options, 'url'>,
+): Promise<HttpRun> {
+  const result = await autocannon({ ...paymentRequests(platform, key, amount), ...options });
   return httpRun(label, result);
 }
 

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
+import { paymentRequests } from './http-load';
 import type { BenchPlatform } from './platform-bench';
 import { percentile, round } from './stats';
 
-/** Seconds autocannon waits for one answer before it counts a timeout. */
-const REQUEST_TIMEOUT_S = 30;
 /** A paced run never lasts longer than this, whatever it waits for. */
 const LOAD_DURATION_MAX_S = 900;
 
@@ -92,23 +90,11 @@ function paymentsInstance(
 ): autocannon.Instance {
   return autocannon(
     {
-      url: platform.url('/v1/payments'),
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ amount, currency: 'usd', source: 'tok_visa' }),
-      requests: [
-        {
-          setupRequest: (request) => ({
-            ...request,
-            headers: { ...request.headers, 'idempotency-key': randomUUID() },
-          }),
-        },
-      ],
+      ...paymentRequests(platform, key, amount),
       // As many connections as requests a second: each sends one per second, on its tick.
       connections: ratePerS,
       overallRate: ratePerS,
       duration: LOAD_DURATION_MAX_S,
-      timeout: REQUEST_TIMEOUT_S,
     },
     () => undefined,
   );
