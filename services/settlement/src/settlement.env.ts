@@ -61,6 +61,13 @@ export class SettlementEnvironment extends CommonEnvironment {
   @Max(19)
   SETTLEMENT_NICE = 10;
 
+  /**
+   * The batch lane's handlers: settling a merchant mostly waits (the database, the
+   * ledger), so 8 settle twice as fast as the platform's default 4 at the same cost to
+   * real-time payments (bench:settlement: 16 are no faster and cost payments more).
+   */
+  override TASK_CONCURRENCY_BATCH = 8;
+
   /** Where payouts are sent. */
   @IsIn(PAYOUT_RAILS)
   PAYOUT_RAIL: (typeof PAYOUT_RAILS)[number] = 'sandbox';
