@@ -115,4 +115,36 @@ describe('settlement runs: cut-off, debts, a failed merchant', () => {
     ]);
     expect(await settlementsOf(h.db, healthy)).toEqual(healthySettled);
   });
+
+  it('ends a run whose merchant task dead-letters partially failed, never running for good', async () => {
+    const healthy = await shop('Neighbour shop');
+    await h.captured(healthy, 4_000);
+    // Ledger accounts with a posting, owned by no merchant the gateway knows: its
+    // settlement task cannot price it and dead-letters.
+    const ghost = { id: `mer_ghost${process.pid}` } as CreatedMerchant;
+    await h.db.query(
+      `INSERT INTO ledger_accounts (id, currency, code, owner, debits_must_not_exceed_credits)
+       VALUES ($1 || ':pending:USD', 'USD', 100, $1, true),
+              ($1 || ':available:USD', 'USD', 101, $1, true)`,
+      [ghost.id],
+    );
+    await h.postedCapture(ghost, 700, new Date(Date.now() - 60_000));
+    const cutOffS = await h.cutOffNow();
+
+    const run = await h.startRun(cutOffS);
+    expect((await h.runEnded(run.id)).status).toBe('partially_failed');
+    expect(await settlementsOf(h.db, healthy)).toEqual([
+      expect.objectContaining({ gross: '4000', status: 'settled' }),
+    ]);
+    expect(await settlementsOf(h.db, ghost)).toEqual([]);
+    // Run again: the merchant left pending is tried again, and the run ends again.
+    const again = await h.startRun(cutOffS);
+    expect(again).toMatchObject({ id: run.id, is_new: false });
+    expect((await h.runEnded(run.id)).status).toBe('partially_failed');
+    const [attempts] = await h.db.query<{ attempt: number }>(
+      `SELECT attempt FROM settlement_run_merchants WHERE run_id = $1 AND merchant_id = $2`,
+      [run.id, ghost.id],
+    );
+    expect(attempts?.attempt).toBe(2);
+  });
 });

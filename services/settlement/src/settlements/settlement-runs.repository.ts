@@ -78,7 +78,12 @@ export class SettlementRunsRepository {
     ]);
   }
 
-  /** A failed run again: its failed merchants are pending in a new attempt. */
+  /**
+   * A failed run again: its merchants not settled are pending in a new attempt. That
+   * includes any still `pending` (a member that dead-lettered ended the run early through
+   * the chord's error link): resuming one that is in fact still running is safe, since a
+   * merchant's claim is taken under its lock and its postings are keyed by the claim.
+   */
   async restartFailed(
     manager: EntityManager,
     run: RunRow,
@@ -89,7 +94,7 @@ export class SettlementRunsRepository {
          UPDATE settlement_run_merchants
             SET status = 'pending', attempt = $2, failure_code = NULL, failure_message = NULL,
                 updated_at = now()
-          WHERE run_id = $1 AND status = 'failed' RETURNING merchant_id)
+          WHERE run_id = $1 AND status IN ('failed', 'pending') RETURNING merchant_id)
        SELECT merchant_id FROM restarted`,
       [run.id, attempt],
     );
