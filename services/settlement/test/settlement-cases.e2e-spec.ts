@@ -4,9 +4,12 @@
  * what was captured leave fees owed, carried to the next settlement and collected first;
  * a merchant the ledger refuses (its pending balance was spent by a refund after the
  * cut-off) fails alone, the run ends partially failed, and running the cut-off again
- * once the money is there settles only that merchant. The ledger stays balanced.
+ * once the money is there settles only that merchant; a payout the rail fails is released
+ * (the money is available again) and paid with the next payout; a merchant task that
+ * dead-letters ends its run partially failed rather than running for good. The ledger stays
+ * balanced.
  */
-import type { CreatedMerchant } from '@clearline/testing';
+import { eventually, type CreatedMerchant } from '@clearline/testing';
 import { settlementsOf, startSettlement, type SettlementHarness } from './settlement-harness';
 
 describe('settlement runs: cut-off, debts, a failed merchant', () => {
@@ -116,6 +119,50 @@ describe('settlement runs: cut-off, debts, a failed merchant', () => {
     expect(await settlementsOf(h.db, healthy)).toEqual(healthySettled);
   });
 
+  it('releases a payout the rail fails, and pays the money with the next payout', async () => {
+    const merchant = await h.gw.createMerchant({
+      name: 'Closed account shop',
+      pricing: { percent_bps: 0, fixed: 0 },
+    });
+    // The sandbox rail fails an amount ending in 013 (a closed account).
+    await h.captured(merchant, 5_013);
+    const first = await h.startRun(await h.cutOffNow());
+    expect((await h.runEnded(first.id)).status).toBe('completed');
+    const [settled] = await settlementsOf(h.db, merchant);
+    const failed = await eventually(async () => {
+      const [row] = await h.db.query<{ status: string; amount: string; failure_code: string }>(
+        `SELECT status, amount, failure_code FROM payouts WHERE id = $1`,
+        [settled?.payout_id],
+      );
+      return row?.status === 'pending' ? undefined : row;
+    });
+    expect(failed).toEqual({ status: 'failed', amount: '5013', failure_code: 'account_closed' });
+    const available = async (): Promise<number> => {
+      const balance = await h.gw.call<{ available: { amount: number; currency: string }[] }>(
+        'GET',
+        '/v1/balance',
+        { key: merchant.api_key },
+      );
+      return balance.body.available.find((line) => line.currency === 'usd')?.amount ?? 0;
+    };
+    expect(await available()).toBe(5_013);
+
+    await h.captured(merchant, 1_001);
+    const second = await h.startRun(await h.cutOffNow());
+    expect((await h.runEnded(second.id)).status).toBe('completed');
+    const [, next] = await settlementsOf(h.db, merchant);
+    const paid = await eventually(async () => {
+      const [row] = await h.db.query<{ status: string; amount: string }>(
+        `SELECT status, amount FROM payouts WHERE id = $1`,
+        [next?.payout_id],
+      );
+      return row?.status === 'pending' ? undefined : row;
+    });
+    expect(paid).toEqual({ status: 'paid', amount: '6014' });
+    expect(await available()).toBe(0);
+  });
+
+  // Last: its ghost merchant stays unsettled, so every later run would end partially failed.
   it('ends a run whose merchant task dead-letters partially failed, never running for good', async () => {
     const healthy = await shop('Neighbour shop');
     await h.captured(healthy, 4_000);
