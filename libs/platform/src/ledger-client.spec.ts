@@ -1,4 +1,5 @@
 import { TaskClient, TaskFailedError, TaskTimeoutError, type TaskHandle } from '@clearline/tasks';
+import { QUEUE } from '@clearline/contracts';
 import { LedgerClient, LedgerTaskFailedError, LedgerUnavailableError } from './ledger-client';
 
 /** A TaskClient whose one send ends as `outcome` says. */
@@ -34,5 +35,23 @@ describe('LedgerClient', () => {
     const attempt = ledger.createTransfers('re_1:ledger:post', []);
     await expect(attempt).rejects.toBeInstanceOf(LedgerTaskFailedError);
     await expect(attempt).rejects.not.toBeInstanceOf(LedgerUnavailableError);
+  });
+
+  it("sends batch work to the ledger's batch queue and real-time work to its own route", async () => {
+    const sent: unknown[] = [];
+    const handle = { result: () => Promise.resolve({ results: ['ok'] }) } as unknown as TaskHandle;
+    const tasks = {
+      send: (_task: string, _payload: unknown, options: unknown) => {
+        sent.push(options);
+        return Promise.resolve(handle);
+      },
+    } as unknown as TaskClient;
+    const ledger = new LedgerClient(tasks);
+    await ledger.createTransfers('stl_1:ledger:a1', [], { lane: 'batch' });
+    await ledger.createTransfers('re_1:ledger:post', []);
+    expect(sent).toEqual([
+      { id: 'stl_1:ledger:a1', queue: QUEUE.ledgerBatch },
+      { id: 're_1:ledger:post' },
+    ]);
   });
 });

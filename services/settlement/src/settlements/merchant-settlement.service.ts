@@ -16,7 +16,7 @@ import {
 import { enqueueTasks, type OutboxTask, type TaskContext } from '@clearline/tasks';
 import type { EntityManager } from 'typeorm';
 import type { ItemSourceRow, SettlementRow } from './settlement.rows';
-import { SettlementLedger } from './settlement-ledger';
+import { SettlementLedger, type SettlementPostingOrder } from './settlement-ledger';
 import { SettlementRepository, type NewItem, type NewSettlement } from './settlement.repository';
 import {
   SettlementError,
@@ -33,7 +33,7 @@ export const SETTLEMENT_ITEMS_MAX = 500_000;
 /** A claim: the merchant's settlements of the run, written, not yet posted. */
 interface Claim {
   attempt: number;
-  settlements: SettlementRow[];
+  postings: SettlementPostingOrder[];
 }
 
 /**
@@ -70,16 +70,7 @@ export class MerchantSettlementService {
     try {
       const claim = await this.claim(runId, merchantId);
       if (claim === 'settled') return await this.result(merchantId, 'settled', runId);
-      await this.ledger.post(
-        merchantId,
-        `a${claim.attempt}`,
-        claim.settlements.map((s) => ({
-          settlementId: s.id,
-          currency: s.currency,
-          feesCollected: BigInt(s.fees_collected),
-          toAvailable: BigInt(s.to_available),
-        })),
-      );
+      await this.ledger.post(merchantId, `a${claim.attempt}`, claim.postings);
       return await this.close(runId, merchantId);
     } catch (error) {
       return this.failure(runId, merchantId, error, context);
@@ -99,18 +90,20 @@ export class MerchantSettlementService {
       if (member.status === 'settled') return 'settled';
       const existing = await this.repository.settlementsOf(manager, runId, merchantId);
       if (existing.some((s) => s.status === 'settled')) return 'settled';
-      if (existing.length > 0)
-        return { attempt: existing[0]?.attempt ?? member.attempt, settlements: existing };
+      // An earlier delivery's claim is resumed with its own attempt (its ledger ids).
+      if (existing.length > 0) {
+        return {
+          attempt: existing[0]?.attempt ?? member.attempt,
+          postings: existing.map(postingOf),
+        };
+      }
       const settlements = await this.compute(manager, merchantId, member.cut_off);
       await this.repository.insertSettlements(
         manager,
         { runId, merchantId, attempt: member.attempt },
         settlements,
       );
-      return {
-        attempt: member.attempt,
-        settlements: await this.repository.settlementsOf(manager, runId, merchantId),
-      };
+      return { attempt: member.attempt, postings: settlements.map((s) => postingOf(s)) };
     });
   }
 
@@ -131,8 +124,8 @@ export class MerchantSettlementService {
         `${merchantId}: ${SETTLEMENT_ITEMS_MAX} postings settled in this run, the rest in the next`,
       );
     }
-    const debts = await this.repository.feeDebts(manager, merchantId);
     if (rows.length === 0) return [];
+    const debts = await this.repository.feeDebts(manager, merchantId);
     const pricing = await this.pricingOf(manager, merchantId);
     const items = rows.map((row) => toItem(row, pricing));
     const byCurrency = groupBy(items, (item) => item.currency);
@@ -255,6 +248,23 @@ export class MerchantSettlementService {
     );
     return { merchant_id: merchantId, status, settlements: settlements.map((s) => s.id) };
   }
+}
+
+/** What the ledger must move for one settlement, from its row or as just computed. */
+function postingOf(settlement: SettlementRow | NewSettlement): SettlementPostingOrder {
+  return 'fees_collected' in settlement
+    ? {
+        settlementId: settlement.id,
+        currency: settlement.currency,
+        feesCollected: BigInt(settlement.fees_collected),
+        toAvailable: BigInt(settlement.to_available),
+      }
+    : {
+        settlementId: settlement.id,
+        currency: settlement.currency,
+        feesCollected: settlement.feesCollected,
+        toAvailable: settlement.toAvailable,
+      };
 }
 
 interface PricedItem {
