@@ -30,6 +30,8 @@ export interface SignatureDictOptions {
   link_error?: SignatureDict[];
   /** A chord callback's parent: the task that sent the chord. */
   parent_id?: string;
+  /** The caller's reply queue (Celery's `freeze` sets it): the task's result goes there too. */
+  reply_to?: string;
 }
 
 /** The id a signature is sent with: its own, or the one `freeze` gives it. */
@@ -50,6 +52,7 @@ export function toDict(sig: Signature, id: string, idOf: IdOf): SignatureDict {
     options.expires = typeof o.expires === 'number' ? o.expires / 1_000 : o.expires.toISOString();
   if (o.timeLimitSoftS !== undefined) options.soft_time_limit = o.timeLimitSoftS;
   if (o.timeLimitHardS !== undefined) options.time_limit = o.timeLimitHardS;
+  if (o.replyTo !== undefined) options.reply_to = o.replyTo;
   const link = asList(o.link);
   if (link.length > 0) options.link = link.map((s) => toDict(s, idOf(s), idOf));
   const linkError = asList(o.linkError);
@@ -128,6 +131,7 @@ export function sendOptionsOf(d: SignatureDict): SendOptions {
   else if (typeof o.expires === 'string') options.expires = new Date(o.expires);
   if (o.soft_time_limit !== undefined) options.timeLimitSoftS = o.soft_time_limit;
   if (o.time_limit !== undefined) options.timeLimitHardS = o.time_limit;
+  if (typeof o.reply_to === 'string' && o.reply_to.length > 0) options.replyTo = o.reply_to;
   return options;
 }
 

@@ -19,6 +19,8 @@ export interface SignatureOptions {
   expires?: Date | number;
   timeLimitSoftS?: number;
   timeLimitHardS?: number;
+  /** The caller's reply queue: the task's result is sent there too (Celery's `rpc://`). */
+  replyTo?: string;
   /** Sent after the task succeeded, with its result put in front of their positional args. */
   link?: Signature | readonly Signature[];
   /** Sent after the task failed for good (dead-lettered), with its id as first argument. */

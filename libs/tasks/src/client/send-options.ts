@@ -29,6 +29,11 @@ export interface SendOptions {
    * process's `send`; `state()` finds nothing. Failures are still stored.
    */
   ignoreResult?: boolean;
+  /**
+   * The caller's reply queue (AMQP `reply_to`): the worker also sends the result there as a
+   * message in the format of Celery's `rpc://` backend. Follow-ups of a workflow keep it.
+   */
+  replyTo?: string;
   /** Positional arguments instead of a keyword payload. */
   args?: unknown[];
   /**

@@ -71,6 +71,7 @@ export function buildTask(
     timeLimitHardS: options.timeLimitHardS ?? null,
     origin: ORIGIN,
     ignoreResult: options.ignoreResult ?? false,
+    replyTo: options.replyTo ?? null,
     ...(options.embed ? { embed: options.embed } : {}),
   });
   if (ordered) {

@@ -55,6 +55,11 @@ export interface TaskMessageInit {
   origin: string;
   ignoreResult?: boolean;
   embed?: Partial<CeleryEmbed>;
+  /**
+   * Where the worker sends the result as a message (AMQP `reply_to`), as Celery's `rpc://`
+   * result backend expects: a queue of the caller's. Null: results only in PostgreSQL.
+   */
+  replyTo?: string | null;
 }
 
 /** A decoded task message, as the worker sees it. */
@@ -75,6 +80,10 @@ export interface TaskMessage {
   timeLimitHardS: number | null;
   origin: string;
   ignoreResult: boolean;
+  /** The caller's reply queue (AMQP `reply_to`): the result goes there as well; null when none. */
+  replyTo: string | null;
+  /** AMQP `correlation_id`: what a reply is correlated by (Celery sets the task id). */
+  correlationId: string;
 }
 
 export interface EncodedTask {
@@ -128,6 +137,7 @@ export function encodeTask(init: TaskMessageInit): EncodedTask {
       deliveryMode: 2,
       priority: 0,
       headers,
+      ...(init.replyTo ? { replyTo: init.replyTo } : {}),
     },
   };
 }
@@ -185,7 +195,12 @@ function parseBody(content: Buffer): CeleryBody {
 /** Reads a protocol-2 message; throws {@link MalformedTaskError} naming what is wrong. */
 export function decodeTask(
   content: Buffer,
-  properties: { headers?: Record<string, unknown>; contentType?: string | undefined },
+  properties: {
+    headers?: Record<string, unknown>;
+    contentType?: string | undefined;
+    replyTo?: unknown;
+    correlationId?: unknown;
+  },
 ): TaskMessage {
   const headers = properties.headers ?? {};
   if (properties.contentType !== undefined && properties.contentType !== 'application/json') {
@@ -217,7 +232,14 @@ export function decodeTask(
     timeLimitSoftS: optionalNumber(timelimit[1], 'timelimit'),
     origin: optionalString(headers['origin'], 'origin') ?? 'unknown',
     ignoreResult: headers['ignore_result'] === true,
+    replyTo: nonEmptyString(properties.replyTo),
+    correlationId: nonEmptyString(properties.correlationId) ?? id,
   };
+}
+
+/** An AMQP property that is a string with something in it (Celery sends `''` for none). */
+function nonEmptyString(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 ? value : null;
 }
 
 /** The payload a handler receives: the kwargs, or the single positional argument. */

@@ -20,6 +20,8 @@ function context(options: TaskHandlerOptions = {}): TaskContext {
     timeLimitHardS: null,
     origin: 'test',
     ignoreResult: false,
+    replyTo: null,
+    correlationId: 'task-1',
   };
   return new TaskContext(message, 'gateway', null, options);
 }

@@ -23,6 +23,8 @@ function attempt(retries: number): TaskContext {
     timeLimitHardS: null,
     origin: 'test',
     ignoreResult: false,
+    replyTo: null,
+    correlationId: 'evt_test:deliver',
   };
   return new TaskContext(message, 'gateway', null, WEBHOOK_RETRY);
 }
