@@ -33,15 +33,37 @@ describe('Celery protocol 2 messages', () => {
       root_id: 'task-1',
       parent_id: null,
       argsrepr: '[]',
-      kwargsrepr: '{"amount":100}',
+      kwargsrepr: "{'amount': 100}",
       origin: '1@host',
       ignore_result: false,
+      replaced_task_nesting: 0,
+      stamped_headers: null,
+      stamps: {},
     });
     expect(JSON.parse(content.toString())).toEqual([
       [],
       { amount: 100 },
       { callbacks: null, errbacks: null, chain: null, chord: null },
     ]);
+  });
+
+  it('describes the arguments as Python does, without secrets, in at most 1,024 characters', () => {
+    const card = { number: '4242424242424242' };
+    const { content, properties } = encodeTask({
+      task: 'py.charge',
+      args: ['ord_1', 2.5, null, true],
+      kwargs: { card_number: card.number, note: 'x'.repeat(5_000) },
+      origin: 'o',
+    });
+    const headers = properties.headers as Record<string, string>;
+    expect(headers['argsrepr']).toBe("['ord_1', 2.5, None, True]");
+    expect(headers['kwargsrepr']).toMatch(/^\{'card_number': '\*\*\*', 'note': 'xxx+\.\.\.$/);
+    expect(headers['kwargsrepr']).toHaveLength(1024);
+    // The body keeps every value: only the description is cut and redacted.
+    expect((JSON.parse(content.toString()) as unknown[])[1]).toEqual({
+      card_number: card.number,
+      note: 'x'.repeat(5_000),
+    });
   });
 
   it('decodes what it encodes', () => {

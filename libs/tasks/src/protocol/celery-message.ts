@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Options } from 'amqplib';
 import { embedProblem } from '../canvas/signature-dict';
+import { pythonRepr } from './python-repr';
 
 /**
  * Celery message protocol version 2, JSON serializer.
@@ -26,6 +27,11 @@ export interface CeleryHeaders {
   kwargsrepr: string;
   origin: string;
   ignore_result: boolean;
+  /** How many times the task was replaced (`self.replace`); Celery 5.3 sends it always. */
+  replaced_task_nesting: number;
+  /** Celery 5.3's stamping: none from us, written as Celery writes "none". */
+  stamped_headers: string[] | null;
+  stamps: Record<string, unknown>;
 }
 
 export interface CeleryEmbed {
@@ -91,16 +97,10 @@ export interface EncodedTask {
   properties: Options.Publish;
 }
 
-const REPR_LENGTH_MAX = 1024;
 const EMPTY_EMBED: CeleryEmbed = { callbacks: null, errbacks: null, chain: null, chord: null };
 
 export function newTaskId(): string {
   return randomUUID();
-}
-
-function repr(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text.length > REPR_LENGTH_MAX ? `${text.slice(0, REPR_LENGTH_MAX - 3)}...` : text;
 }
 
 /** Builds the AMQP body and properties of a protocol-2 task message. */
@@ -121,10 +121,14 @@ export function encodeTask(init: TaskMessageInit): EncodedTask {
     timelimit: [init.timeLimitHardS ?? null, init.timeLimitSoftS ?? null],
     root_id: init.rootId ?? id,
     parent_id: init.parentId ?? null,
-    argsrepr: repr(args),
-    kwargsrepr: repr(kwargs),
+    // Python's repr, cut at 1,024 characters, secrets redacted (python-repr.ts).
+    argsrepr: pythonRepr(args),
+    kwargsrepr: pythonRepr(kwargs),
     origin: init.origin,
     ignore_result: init.ignoreResult ?? false,
+    replaced_task_nesting: 0,
+    stamped_headers: null,
+    stamps: {},
   };
   const body: CeleryBody = [args, kwargs, { ...EMPTY_EMBED, ...init.embed }];
   return {
