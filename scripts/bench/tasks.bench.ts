@@ -12,10 +12,19 @@
  * python3-celery, prefork worker with one process per core, the same broker in the same
  * vhost, results in Redis, installed by infra/local/python-celery.sh when missing):
  *   a chord of BENCH_CHORD no-op members (seconds from send to the callback's result),
- *   a chain of BENCH_CHAIN links (milliseconds per link: total time over links).
+ *   a chain of BENCH_CHAIN links (milliseconds per link: total time over links);
+ * and a Python client (Debian's python3-celery, scripts/bench/celery/send.py: plain
+ * `app.send_task('bench.noop', queue=…)` from one thread, our quorum queue named in
+ * `task_queues` with `no_declare=True`) sending BENCH_PY_TASKS no-op tasks, after 1,000 to
+ * warm up, first to our bench worker, then to a Python Celery prefork worker (one at a
+ * time, same vhost): tasks over the seconds from the first send until the last task has
+ * completed, which means its result is stored on both sides — our SUCCESS row committed
+ * (counted in PostgreSQL), Celery's result written to Redis (counted by a Redis counter
+ * the worker increments on `task_success`, which Celery sends after storing the result),
+ * both counted from here every 10 ms (`py_to_clearline_per_s`, `py_to_celery_per_s`).
  * Prints tables, then one line of JSON.
  * Options: BENCH_TASKS (default 20000), BENCH_PACED (5000), BENCH_RTT (2000),
- * BENCH_CHORD (10000), BENCH_CHAIN (1000), BENCH_BACKLOG (100000).
+ * BENCH_CHORD (10000), BENCH_CHAIN (1000), BENCH_BACKLOG (100000), BENCH_PY_TASKS (20000).
  */
 import 'reflect-metadata';
 import { CHAIN_LENGTH_MAX, GROUP_SIZE_MAX } from '@clearline/tasks';
@@ -27,6 +36,7 @@ import { clearlineCanvas } from './lib/clearline-canvas';
 import { clearlineTasks } from './lib/clearline-tasks';
 import { nestRmq } from './lib/nest-rmq';
 import { pythonCelery } from './lib/python-celery';
+import { pythonClient } from './lib/python-client';
 import { rawAmqp } from './lib/raw-amqp';
 
 const COUNT = Number(process.env['BENCH_TASKS'] ?? 20_000);
@@ -37,6 +47,9 @@ const CHAIN = countOf('BENCH_CHAIN', 1_000, CHAIN_LENGTH_MAX);
 /** A bound on BENCH_BACKLOG: the backlog sits in one quorum queue, in RabbitMQ's memory. */
 const BACKLOG_MAX = 1_000_000;
 const BACKLOG = countOf('BENCH_BACKLOG', 100_000, BACKLOG_MAX);
+/** A bound on BENCH_PY_TASKS: send.py takes at most this many tasks per command. */
+const PY_TASKS_MAX = 1_000_000;
+const PY_TASKS = countOf('BENCH_PY_TASKS', 20_000, PY_TASKS_MAX);
 /** The worker's resident memory should stay under this while it drains a backlog. */
 const BACKLOG_RSS_MB_GOAL = 300;
 
@@ -70,6 +83,8 @@ async function main(): Promise<void> {
     const flows = await clearlineCanvas(infra, CHORD, CHAIN);
     progress(`python celery workflows: chord of ${CHORD}, chain of ${CHAIN}`);
     const celery = await pythonCelery(infra.amqpUrl, CHORD, CHAIN);
+    progress(`python client: ${PY_TASKS} tasks to clearline, then to python celery`);
+    const py = await pythonClient(infra, PY_TASKS);
     console.table({
       'raw amqplib': {
         'tasks/s': raw.throughput.perS,
@@ -123,6 +138,24 @@ async function main(): Promise<void> {
         `chain per link ours/celery ${(flows.chainLinkMs / celery.chainLinkMs).toFixed(2)}x ` +
         `(goal: faster than Celery on both, < 1x)`,
     );
+    console.table({
+      'python client -> clearline': {
+        'tasks/s': py.toClearline.perS,
+        's to last completed': py.toClearline.seconds,
+        'client sends/s': py.toClearline.sendPerS,
+      },
+      'python client -> python celery': {
+        'tasks/s': py.toCelery.perS,
+        's to last completed': py.toCelery.seconds,
+        'client sends/s': py.toCelery.sendPerS,
+      },
+    });
+    console.log(
+      `python client, ${PY_TASKS} tasks: to clearline ${py.toClearline.perS} tasks/s, ` +
+        `to python celery ${py.toCelery.perS} tasks/s, ` +
+        `clearline/celery ${(py.toClearline.perS / py.toCelery.perS).toFixed(2)}x ` +
+        `(the client sends at most ${Math.max(py.toClearline.sendPerS, py.toCelery.sendPerS)}/s)`,
+    );
     console.log(
       JSON.stringify({
         bench: 'tasks',
@@ -141,6 +174,8 @@ async function main(): Promise<void> {
         celery_chord_10k_s: celery.chordS,
         chain_link_ms: flows.chainLinkMs,
         celery_chain_link_ms: celery.chainLinkMs,
+        py_to_clearline_per_s: py.toClearline.perS,
+        py_to_celery_per_s: py.toCelery.perS,
       }),
     );
   } finally {

@@ -4,6 +4,9 @@ as Clearline's benchmark worker (scripts/bench/lib/canvas-worker.ts).
 - ``bench.ident(x)``: a chord member; returns its argument.
 - ``bench.inc(x)``: a chain link; returns ``x + 1``, so the chain's result counts its links.
 - ``bench.tally(results)``: the chord callback; ``{"sum": ..., "count": ...}`` of the list.
+- ``bench.noop()``: the throughput task (as ``bench-worker.ts``'s); returns ``True``. Each
+  one whose result is stored adds one to the Redis counter ``NOOP_DONE_KEY``, which the
+  benchmark reads to know when the last of a run has completed.
 
 Configured only by the environment (the TypeScript benchmark sets it):
 
@@ -26,11 +29,13 @@ import sys
 
 from celery import Celery
 from celery.backends.redis import RedisBackend
-from celery.signals import worker_ready
+from celery.signals import task_success, worker_ready
 
 KEY_PREFIX = os.environ.get("BENCH_CELERY_KEY_PREFIX", "")
 QUEUE = os.environ.get("BENCH_CELERY_QUEUE", "celery")
 READY_LINE = "clearline-bench-celery-worker ready"
+NOOP = "bench.noop"
+NOOP_DONE_KEY = KEY_PREFIX + "noop-done"
 BROKER = os.environ.get("BENCH_CELERY_BROKER", "")
 BACKEND = os.environ.get("BENCH_CELERY_BACKEND", "")
 
@@ -80,6 +85,24 @@ def inc(x):
 @app.task(name="bench.tally")
 def tally(results):
     return {"sum": sum(results), "count": len(results)}
+
+
+@app.task(name=NOOP)
+def noop():
+    return True
+
+
+@task_success.connect
+def _count_noop(sender=None, **_):
+    """Counts a ``bench.noop`` whose result is stored.
+
+    Celery's tracer stores the result (``mark_as_done``) before it sends ``task_success``,
+    so the counter says how many results are in Redis: the same completion the benchmark
+    waits for on Clearline's side (the task's SUCCESS row committed). It runs in the pool
+    process that ran the task, through the backend's own Redis client.
+    """
+    if sender is not None and sender.name == NOOP:
+        sender.backend.client.incr(NOOP_DONE_KEY)
 
 
 @worker_ready.connect

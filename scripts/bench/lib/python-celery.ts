@@ -8,19 +8,20 @@ import { OutputTail, runToEnd, stopChild, whileAlive } from './child-process';
 import type { CanvasFigures } from './canvas-figures';
 
 const REPO_ROOT = resolve(__dirname, '../../..');
-const CELERY_DIR = resolve(__dirname, '../celery');
+/** The folder of the benchmark's Python files (the Celery app, its drivers). */
+export const CELERY_DIR = resolve(__dirname, '../celery');
 const ENSURE_SCRIPT = resolve(REPO_ROOT, 'infra/local/python-celery.sh');
 /** Debian's python3-celery installs for this interpreter, not for a `python3` on PATH. */
-const PYTHON = '/usr/bin/python3';
+export const PYTHON = '/usr/bin/python3';
 /** Celery's own default queue name, in the benchmark's vhost: never one of Clearline's. */
-const CELERY_QUEUE = 'celery';
+export const CELERY_QUEUE = 'celery';
 /** The line `clearline_bench.py` prints once the worker consumes. */
 const READY_LINE = 'clearline-bench-celery-worker ready';
 
 const ENSURE_TIMEOUT_MS = 15 * 60_000;
 const REDIS_CHECK_TIMEOUT_MS = 5_000;
 const WORKER_READY_TIMEOUT_MS = 60_000;
-const WORKER_STOP_GRACE_MS = 30_000;
+export const WORKER_STOP_GRACE_MS = 30_000;
 /** Each wait of the driver (a chord, a chain) has this deadline; the driver as a whole 3×. */
 const DRIVER_WAIT_TIMEOUT_S = 900;
 
@@ -33,7 +34,7 @@ export async function ensurePythonCelery(): Promise<void> {
 }
 
 /** Celery's result backend must answer before a worker is started against it. */
-async function checkRedis(): Promise<void> {
+export async function checkRedis(): Promise<void> {
   const redis = new Redis(TEST_INFRA.redisUrl, {
     lazyConnect: true,
     connectionName: 'clearline-bench-check',
@@ -57,7 +58,8 @@ async function checkRedis(): Promise<void> {
   }
 }
 
-function celeryEnv(amqpUrl: string, keyPrefix: string): NodeJS.ProcessEnv {
+/** The environment of the benchmark's Python processes (clearline_bench.py reads it). */
+export function celeryEnv(amqpUrl: string, keyPrefix: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
     BENCH_CELERY_BROKER: amqpUrl,
@@ -70,7 +72,7 @@ function celeryEnv(amqpUrl: string, keyPrefix: string): NodeJS.ProcessEnv {
 }
 
 /** Starts a prefork Celery worker (one pool process per core); resolves once it consumes. */
-function startCeleryWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+export function startCeleryWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const args = [
     ...['-m', 'celery', '-A', 'clearline_bench', 'worker'],
     ...['--pool', 'prefork', '--concurrency', String(availableParallelism())],
