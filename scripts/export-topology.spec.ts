@@ -3,10 +3,19 @@
  * an operator importing it gets the same exchanges, queues and bindings.
  */
 import { readFileSync } from 'node:fs';
-import { DEFINITIONS_PATH, renderDefinitions } from './export-topology';
+import {
+  CELERY_TOPOLOGY_PATH,
+  DEFINITIONS_PATH,
+  renderCeleryTopology,
+  renderDefinitions,
+} from './export-topology';
 
 describe('infra/rabbitmq/definitions.json', () => {
   it('is up to date with the topology declared in code (npm run topology:export)', () => {
     expect(readFileSync(DEFINITIONS_PATH, 'utf8')).toBe(renderDefinitions());
+  });
+
+  it('infra/celery/clearline_topology.json is up to date too (what Python Celery apps route by)', () => {
+    expect(readFileSync(CELERY_TOPOLOGY_PATH, 'utf8')).toBe(renderCeleryTopology());
   });
 });

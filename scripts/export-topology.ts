@@ -1,13 +1,15 @@
 /**
  * `npm run topology:export`: writes the task layer's RabbitMQ topology, exactly as the
  * services declare it at start-up, to infra/rabbitmq/definitions.json (importable in
- * the management UI or with `rabbitmqctl import_definitions`).
- * `--check` exits non-zero when the file is out of date.
+ * the management UI or with `rabbitmqctl import_definitions`), and the part a Python
+ * Celery app needs to send tasks to Clearline to infra/celery/clearline_topology.json
+ * (read by infra/celery/clearline_celery.py; docs/celery.md).
+ * `--check` exits non-zero when a file is out of date.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { WORK_QUEUES } from '@clearline/contracts';
-import { buildTopology, toDefinitions } from '@clearline/tasks';
+import { buildTopology, celeryTopology, toDefinitions } from '@clearline/tasks';
 
 export const DEFINITIONS_PATH = resolve(__dirname, '../infra/rabbitmq/definitions.json');
 export const DEFINITIONS_VHOST = 'clearline';
@@ -16,17 +18,33 @@ export function renderDefinitions(): string {
   return `${JSON.stringify(toDefinitions(buildTopology(WORK_QUEUES), DEFINITIONS_VHOST), null, 2)}\n`;
 }
 
+export const CELERY_TOPOLOGY_PATH = resolve(__dirname, '../infra/celery/clearline_topology.json');
+
+export function renderCeleryTopology(): string {
+  return `${JSON.stringify(celeryTopology(WORK_QUEUES), null, 2)}\n`;
+}
+
+/** Each exported file and how to render it. */
+export const EXPORTS: readonly { path: string; render: () => string }[] = [
+  { path: DEFINITIONS_PATH, render: renderDefinitions },
+  { path: CELERY_TOPOLOGY_PATH, render: renderCeleryTopology },
+];
+
 if (require.main === module) {
-  const rendered = renderDefinitions();
-  if (process.argv.includes('--check')) {
-    const current = readFileSync(DEFINITIONS_PATH, 'utf8');
-    if (current !== rendered) {
-      console.error('infra/rabbitmq/definitions.json is out of date: run npm run topology:export');
-      process.exit(1);
+  const check = process.argv.includes('--check');
+  let stale = false;
+  for (const { path, render } of EXPORTS) {
+    const rendered = render();
+    const name = relative(resolve(__dirname, '..'), path);
+    if (!check) {
+      writeFileSync(path, rendered);
+      console.log(`wrote ${name}`);
+    } else if (readFileSync(path, 'utf8') !== rendered) {
+      console.error(`${name} is out of date: run npm run topology:export`);
+      stale = true;
+    } else {
+      console.log(`${name} is up to date`);
     }
-    console.log('infra/rabbitmq/definitions.json is up to date');
-  } else {
-    writeFileSync(DEFINITIONS_PATH, rendered);
-    console.log(`wrote ${DEFINITIONS_PATH}`);
   }
+  if (stale) process.exit(1);
 }

@@ -95,6 +95,8 @@ export {
 export type { DeadLetterReason } from './dead-letters/dead-letter';
 export {
   buildTopology,
+  celeryTopology,
+  type CeleryTopology,
   toDefinitions,
   TASK_EXCHANGE,
   ORDER_KEY_HEADER,

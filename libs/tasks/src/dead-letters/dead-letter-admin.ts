@@ -29,6 +29,19 @@ function text(value: unknown): string | null {
     : JSON.stringify(value);
 }
 
+/**
+ * How an operator names a dead letter: its message id, else its task id (Celery sets no
+ * message id), else its place in the queue.
+ */
+function deadLetterId(message: GetMessage): string {
+  const headers = message.properties.headers ?? {};
+  return (
+    text(message.properties.messageId) ??
+    text(headers['id']) ??
+    `delivery-${message.fields.deliveryTag}`
+  );
+}
+
 function toDeadLetter(queue: string, message: GetMessage): DeadLetter {
   const headers = message.properties.headers ?? {};
   const deaths = Array.isArray(headers['x-death'])
@@ -36,10 +49,7 @@ function toDeadLetter(queue: string, message: GetMessage): DeadLetter {
     : [];
   const brokerReason = text(headers['x-first-death-reason']);
   return {
-    id:
-      text(message.properties.messageId) ??
-      text(headers['id']) ??
-      `delivery-${message.fields.deliveryTag}`,
+    id: deadLetterId(message),
     queue,
     task: text(headers['task']),
     reason:
@@ -130,13 +140,8 @@ export class DeadLetterAdmin {
   async replay(id: string): Promise<DeadLetter | null> {
     return this.withChannel(async (channel) => {
       for (const queue of this.workQueues) {
-        const seen = await this.scan(
-          channel,
-          queue,
-          10_000,
-          (m) => text(m.properties.messageId) === id,
-        );
-        const found = seen.find((m) => text(m.properties.messageId) === id);
+        const seen = await this.scan(channel, queue, 10_000, (m) => deadLetterId(m) === id);
+        const found = seen.find((m) => deadLetterId(m) === id);
         if (!found) continue;
         await this.republish(queue, found);
         channel.ack(found);

@@ -1,3 +1,4 @@
 export * from './topology';
 export * from './declare-topology';
 export * from './task-routes';
+export * from './celery-topology';

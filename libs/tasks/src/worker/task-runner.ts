@@ -20,6 +20,7 @@ import {
   type TaskMessage,
 } from '../protocol/celery-message';
 import type { ResultStore } from '../results/result-store';
+import { RpcReplies } from '../results/rpc-reply';
 import type { ResultUpdate, TaskState } from '../results/task-state';
 import { delayRoute } from '../topology';
 import { DeferRequested, TaskBatchContext, TaskContext } from './task-context';
@@ -84,8 +85,12 @@ function asError(error: unknown): Error {
 /** Runs one delivery through the task lifecycle; never throws for bad input or handler errors. */
 export class TaskRunner {
   private readonly logger = new Logger(TaskRunner.name);
+  /** Results sent to the reply queue a task names (Celery's `rpc://` backend), once committed. */
+  private readonly replies: RpcReplies;
 
-  constructor(private readonly deps: TaskRunnerDeps) {}
+  constructor(private readonly deps: TaskRunnerDeps) {
+    this.replies = new RpcReplies(deps.publisher);
+  }
 
   /**
    * Everything before the handler: decode, find the handler, honour expires and eta,
@@ -353,7 +358,9 @@ export class TaskRunner {
     // A handler abandoned at its hard limit may still finish: its run is settled already.
     if (guard.stoppedBy) throw guard.stoppedBy;
     // With the message, the result's flush also commits where the workflow goes next.
-    await this.deps.store.write(this.update(message, queue, 'SUCCESS', { result }), message);
+    const update = this.update(message, queue, 'SUCCESS', { result });
+    await this.deps.store.write(update, message);
+    await this.replies.send(message, update);
     return true;
   }
 
@@ -366,10 +373,10 @@ export class TaskRunner {
     guard: TaskGuard,
   ): Promise<boolean> {
     let followUps: AfterCommit = NOTHING_STAGED;
-    const ran = await readCommitted(this.deps.dataSource, async (manager: EntityManager) => {
+    const success = await readCommitted(this.deps.dataSource, async (manager: EntityManager) => {
       if (!(await claimInbox(manager, message.id, message.task))) {
         this.logger.debug(`task ${message.id} already applied; acknowledging the redelivery`);
-        return false;
+        return null;
       }
       // Stopped: the transaction ends at the server, whatever the handler is doing.
       guard.onStop = () => cutTransaction(this.deps.dataSource, manager, this.logger);
@@ -386,15 +393,14 @@ export class TaskRunner {
         guard.onStop = null;
       }
       // The workflow's next steps commit with the effects; they are published after it.
-      followUps = await this.deps.store.writeIn(
-        manager,
-        this.update(message, queue, 'SUCCESS', { result }),
-        message,
-      );
-      return true;
+      const update = this.update(message, queue, 'SUCCESS', { result });
+      followUps = await this.deps.store.writeIn(manager, update, message);
+      return update;
     });
     followUps();
-    return ran;
+    if (success === null) return false;
+    await this.replies.send(message, success);
+    return true;
   }
 
   /**
@@ -417,7 +423,8 @@ export class TaskRunner {
       followUps();
       taskMetrics.outcomes.inc({ task: first.message.task, state: 'SUCCESS' }, applied.length);
       taskMetrics.duplicates.inc({ task: first.message.task }, tasks.length - applied.length);
-      for (const task of applied) await this.deps.afterCommit?.(task.message);
+      await Promise.all(applied.map(({ task, update }) => this.replies.send(task.message, update)));
+      for (const { task } of applied) await this.deps.afterCommit?.(task.message);
       return tasks.map(() => 'ack');
     } catch (error) {
       if (tasks.length === 1) {
@@ -445,7 +452,7 @@ export class TaskRunner {
     manager: EntityManager,
     tasks: readonly PreparedTask[],
     staged: (followUps: AfterCommit) => void,
-  ): Promise<PreparedTask[]> {
+  ): Promise<{ task: PreparedTask; update: ResultUpdate }[]> {
     // A task published twice may arrive twice in one batch: the first copy claims it.
     const distinct = [...new Map(tasks.map((t) => [t.message.id, t])).values()];
     const claimed = await claimInboxMany(
@@ -467,15 +474,16 @@ export class TaskRunner {
     );
     assert(Array.isArray(results), `batch handler ${first.message.task} returns an array`);
     assert(results.length === fresh.length, 'a batch handler returns one result per task');
+    const updates = fresh.map((t, i) =>
+      this.update(t.message, t.queue, 'SUCCESS', { result: results[i] as unknown }),
+    );
     const followUps = await this.deps.store.writeManyIn(
       manager,
-      fresh.map((t, i) =>
-        this.update(t.message, t.queue, 'SUCCESS', { result: results[i] as unknown }),
-      ),
+      updates,
       fresh.map((t) => t.message),
     );
     staged(followUps);
-    return fresh;
+    return fresh.map((task, i) => ({ task, update: updates[i] as ResultUpdate }));
   }
 
   private async fail(
@@ -545,6 +553,7 @@ export class TaskRunner {
       taskMetrics.outcomes.inc({ task: message.task, state });
     const update = this.update(message, queue, state, fields);
     await this.deps.store.write(update, workflowContinues ? message : undefined);
+    await this.replies.send(message, update);
   }
 
   private update(
