@@ -173,10 +173,52 @@ function optionalNumber(value: unknown, field: string): number | null {
   return value;
 }
 
+/** The marker of kombu's typed JSON values (kombu 5.3+): `{"__type__": …, "__value__": …}`. */
+const KOMBU_TYPE_MARKER = Buffer.from('"__type__"');
+
+/**
+ * A kombu typed value as a handler can validate it, never a float: `decimal` → its exact
+ * text (`Decimal("1250")` → `"1250"`, which a minor-units DTO accepts and `"12.50"` it
+ * refuses); `datetime`, `date`, `time` → their ISO text; `uuid` → its text; `bytes` (UTF-8
+ * text) and `base64` → a Buffer. Anything else is left as it came.
+ */
+function reviveKombuValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const record = value as Record<string, unknown>;
+  const type = record['__type__'];
+  const inner = record['__value__'];
+  if (typeof type !== 'string' || !('__value__' in record) || Object.keys(record).length !== 2) {
+    return value;
+  }
+  switch (type) {
+    case 'decimal':
+    case 'datetime':
+    case 'date':
+    case 'time':
+      return typeof inner === 'string' ? inner : value;
+    case 'uuid': {
+      if (typeof inner === 'string') return inner;
+      const hex = (inner as Record<string, unknown> | null)?.['hex'];
+      return typeof hex === 'string' && /^[0-9a-f]{32}$/i.test(hex)
+        ? `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`.toLowerCase()
+        : value;
+    }
+    case 'bytes':
+      return typeof inner === 'string' ? Buffer.from(inner, 'utf8') : value;
+    case 'base64':
+      return typeof inner === 'string' ? Buffer.from(inner, 'base64') : value;
+    default:
+      return value;
+  }
+}
+
 function parseBody(content: Buffer): CeleryBody {
   let body: unknown;
   try {
-    body = JSON.parse(content.toString('utf8'));
+    // Typed values are rare: only a body that has the marker pays for the reviver.
+    body = content.includes(KOMBU_TYPE_MARKER)
+      ? JSON.parse(content.toString('utf8'), (_key, value: unknown) => reviveKombuValue(value))
+      : JSON.parse(content.toString('utf8'));
   } catch {
     throw new MalformedTaskError('body is not valid JSON');
   }
