@@ -27,13 +27,27 @@ What it sets:
   names them: Celery consumes every queue in ``task_queues`` by default, and a Python
   worker must never take Clearline's tasks by accident.
 
+Results: with ``backend="rpc://"`` Clearline's workers answer to the client's reply queue as
+a Celery worker does. Chords need a backend that stores results; ``ClearlineResults``
+reads them from Clearline's own PostgreSQL (``task_results``) and registers a chord there
+(``task_chords``) before its members are sent, so Clearline's workers join it and send its
+callback themselves (no ``celery.chord_unlock`` polling)::
+
+    app = Celery("billing", broker=…, backend="clearline_celery:ClearlineResults+postgresql://…/clearline")
+
+It needs ``psycopg2``. It only reads results of tasks Clearline's workers run: Python
+workers keep a backend of their own.
+
 ``clearline_topology.json`` beside this file is written by ``npm run topology:export``
 from the code that declares the queues, so the two never disagree; copy both files.
 """
 
 import json
 import pathlib
+import threading
 
+from celery import states
+from celery.backends.base import BaseBackend
 from celery.signals import celeryd_after_setup
 from kombu import Exchange, Queue
 
@@ -110,3 +124,94 @@ def configure(app):
             queues.deselect([name for name in QUEUES if name not in names])
 
     return app
+
+
+#: How Clearline names the module of its errors: a Python client rebuilds an exception
+#: class of the error's type name (``type(e).__name__ == "InsufficientFundsError"``).
+ERROR_MODULE = "clearline"
+CELERY_EXCEPTIONS = {"TaskRevokedError", "TimeLimitExceeded", "Retry", "Reject"}
+
+
+class ClearlineResults(BaseBackend):
+    """A Celery result backend on Clearline's PostgreSQL: reads ``task_results``, and
+    registers chords in ``task_chords`` for Clearline's workers to join."""
+
+    #: Celery's chord support: members are counted by Clearline's workers, not polled.
+    supports_native_join = False
+
+    def __init__(self, app, url=None, **kwargs):
+        super().__init__(app, **kwargs)
+        if not url:
+            raise ValueError("ClearlineResults needs a postgresql:// URL")
+        self.url = url
+        self._local = threading.local()
+
+    def _connection(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            import psycopg2  # imported here: only apps that use this backend need it
+
+            connection = psycopg2.connect(self.url, connect_timeout=10)
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = 10000")
+            self._local.connection = connection
+        return connection
+
+    def _get_task_meta_for(self, task_id):
+        with self._connection().cursor() as cursor:
+            cursor.execute(
+                "SELECT state, result, error_type, error_message, traceback, date_done"
+                " FROM task_results WHERE id = %s",
+                (task_id,),
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return {"task_id": task_id, "status": states.PENDING, "result": None}
+        state, result, error_type, error_message, traceback, date_done = row
+        if state == states.REVOKED:
+            error_type = "TaskRevokedError"
+        if state in states.EXCEPTION_STATES:
+            module = "celery.exceptions" if error_type in CELERY_EXCEPTIONS else ERROR_MODULE
+            result = {
+                "exc_type": error_type or "Error",
+                "exc_message": [error_message or ""],
+                "exc_module": module,
+            }
+        return self.meta_from_decoded(
+            {
+                "task_id": task_id,
+                "status": state,
+                "result": result,
+                "traceback": traceback,
+                "date_done": date_done,
+                "children": [],
+            }
+        )
+
+    def apply_chord(self, header_result_args, body, **kwargs):
+        """Registers the chord before its members are sent (Clearline's producers do the same)."""
+        group_id, results = header_result_args[0], header_result_args[1]
+        if not results:
+            return
+        root_id = body.options.get("root_id") or group_id
+        with self._connection().cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO task_chords (id, size, callback, root_id)"
+                " VALUES (%s, %s, %s::jsonb, %s) ON CONFLICT (id) DO NOTHING",
+                (group_id, len(results), json.dumps(dict(body)), root_id),
+            )
+
+    def _store_result(self, task_id, result, state, traceback=None, request=None, **kwargs):
+        raise NotImplementedError(
+            "ClearlineResults reads the results of Clearline's workers; a Python worker keeps its own backend"
+        )
+
+    def _save_group(self, group_id, result):
+        return result
+
+    def _restore_group(self, group_id):
+        return None
+
+    def _forget(self, task_id):
+        pass

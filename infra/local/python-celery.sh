@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Clearline: make sure Python Celery 5 and its Redis client are importable by the
-# system interpreter, /usr/bin/python3 (Debian's python3-celery and python3-redis
-# install for it; a `python3` earlier on PATH may be another interpreter without them).
+# Clearline: make sure Python Celery 5, its Redis client and psycopg2 (Clearline's result
+# backend for Python clients, infra/celery/clearline_celery.py) are importable by the
+# system interpreter, /usr/bin/python3 (Debian's python3-celery, python3-redis and
+# python3-psycopg2 install for it; a `python3` earlier on PATH may be another interpreter
+# without them).
 #
 # Used by `npm run bench:tasks` (which runs a real Celery worker beside ours) and by
 # tests that run the real Python Celery against Clearline.
 #
-#   `import celery, redis` works       -> nothing to do ("✓ ... already installed")
+#   `import celery, redis, psycopg2` works -> nothing to do ("✓ ... already installed")
 #   otherwise, apt-get exists          -> apt-get update, then install
-#                                         python3-celery python3-redis (non-interactive)
+#                                         python3-celery python3-redis python3-psycopg2
+#                                         (non-interactive)
 #   otherwise                          -> exit 1 with a message saying what to install
 #
 # Idempotent. Waits (with a deadline) for another apt/dpkg run to finish rather than
@@ -19,7 +22,7 @@
 set -euo pipefail
 
 PYTHON=/usr/bin/python3
-PACKAGES=(python3-celery python3-redis)
+PACKAGES=(python3-celery python3-redis python3-psycopg2)
 APT_TIMEOUT=${CLEARLINE_APT_TIMEOUT:-600}
 
 LOG=$(mktemp "${TMPDIR:-/tmp}/clearline-python-celery.XXXXXX")
@@ -49,7 +52,7 @@ as_root() {
   fi
 }
 
-importable() { [[ -x $PYTHON ]] && "$PYTHON" -c 'import celery, redis' >/dev/null 2>&1; }
+importable() { [[ -x $PYTHON ]] && "$PYTHON" -c 'import celery, redis, psycopg2' >/dev/null 2>&1; }
 
 version() { "$PYTHON" -c 'import celery, redis; print(f"celery {celery.__version__}, redis {redis.__version__}")'; }
 
@@ -58,7 +61,7 @@ if importable; then
   exit 0
 fi
 
-have apt-get || die "$PYTHON cannot import celery and redis, and there is no apt-get: install ${PACKAGES[*]} (or celery[redis] 5 for $PYTHON) by hand"
+have apt-get || die "$PYTHON cannot import celery, redis and psycopg2, and there is no apt-get: install ${PACKAGES[*]} (or celery[redis] 5 and psycopg2 for $PYTHON) by hand"
 
 # Two of these scripts (or a test and the benchmark) may start at once: one installs,
 # the other waits and then finds everything in place.
@@ -80,5 +83,5 @@ printf '… apt-get install -y %s\n' "${PACKAGES[*]}"
 as_root apt-get "${APT_OPTS[@]}" install -y --no-install-recommends "${PACKAGES[@]}" >"$LOG" 2>&1 ||
   die "apt-get install ${PACKAGES[*]} failed"
 
-importable || die "installed ${PACKAGES[*]}, but $PYTHON still cannot import celery and redis"
+importable || die "installed ${PACKAGES[*]}, but $PYTHON still cannot import celery, redis and psycopg2"
 ok "Python Celery installed for $PYTHON ($(version))"
