@@ -328,6 +328,13 @@ describe('Python Celery clients → Clearline workers', () => {
     await expect(app.store.get(id)).resolves.toMatchObject({ result: 'fixed' });
   });
 
+  it("keeps a Python worker of the configured app off Clearline's queues unless -Q names them", async () => {
+    const unselected = await python.run({ kind: 'worker_queues' });
+    expect(unselected).toMatchObject({ ok: true, value: ['celery'] });
+    const selected = await python.run({ kind: 'worker_queues', select: ['celery', 'ledger'] });
+    expect(selected).toMatchObject({ ok: true, value: ['celery', 'ledger'] });
+  });
+
   it('leaves no warning or error in the Python client', () => {
     expect(python.stderr()).not.toMatch(/Traceback|Error|WARNING/);
   });
