@@ -1,4 +1,7 @@
-import { celeryResultBody } from './rpc-reply';
+import type { Publisher } from '../broker/publisher';
+import { UnroutableError } from '../broker/publisher';
+import type { TaskMessage } from '../protocol/celery-message';
+import { celeryResultBody, MISSING_REPLY_QUEUE_TTL_MS, RpcReplies } from './rpc-reply';
 
 const base = { id: 'task-1', task: 'ledger.ping', queue: 'ledger', retries: 0 };
 
@@ -55,5 +58,34 @@ describe("results in the shape of Celery's rpc:// backend", () => {
     });
     expect(body).toMatchObject({ status: 'RETRY', date_done: null });
     expect(body.result).toMatchObject({ exc_type: 'ProcessorUnavailableError' });
+  });
+});
+
+describe('replies to a reply queue that is missing', () => {
+  const message = {
+    id: 'task-1',
+    task: 'ledger.ping',
+    replyTo: 'celery-oid',
+    correlationId: 'task-1',
+  };
+
+  it('stops trying a queue the broker had no route for, and tries it again later', async () => {
+    let clock = 1_000;
+    const published: string[] = [];
+    const publisher = {
+      publish: (_exchange: string, routingKey: string) => {
+        published.push(routingKey);
+        return Promise.reject(new UnroutableError('', routingKey));
+      },
+    } as unknown as Publisher;
+    const replies = new RpcReplies(publisher, () => clock);
+    const update = { ...base, state: 'SUCCESS' as const, result: 1 };
+    const sent = message as unknown as TaskMessage;
+    await replies.send(sent, update);
+    await replies.send(sent, update);
+    expect(published).toEqual(['celery-oid']);
+    clock += MISSING_REPLY_QUEUE_TTL_MS + 1;
+    await replies.send(sent, update);
+    expect(published).toEqual(['celery-oid', 'celery-oid']);
   });
 });

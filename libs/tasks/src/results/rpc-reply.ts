@@ -75,16 +75,30 @@ export function celeryResultBody(taskId: string, update: ResultUpdate): CeleryRe
 
 /** How long a reply may wait for the broker's confirm; the task's ack waits at most this. */
 const REPLY_CONFIRM_TIMEOUT_MS = 2_000;
+/**
+ * A reply queue the broker had no route for is not tried again for this long: Celery
+ * clients set `reply_to` even when they read results elsewhere (Redis, PostgreSQL), and
+ * their tasks should not pay a returned publish each. An `rpc://` client declares its
+ * queue before it sends, so a queue that is missing now stays missing.
+ */
+export const MISSING_REPLY_QUEUE_TTL_MS = 60_000;
+/** The most missing reply queues remembered (one per client process); the oldest go first. */
+const MISSING_REPLY_QUEUES_MAX = 10_000;
 
 /** Sends result messages to the reply queues of the tasks that name one. */
 export class RpcReplies {
   private readonly logger = new Logger(RpcReplies.name);
+  /** Reply queues found missing, with when to try again (insertion order = age). */
+  private readonly missing = new Map<string, number>();
 
-  constructor(private readonly publisher: Publisher) {}
+  constructor(
+    private readonly publisher: Publisher,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Sends `update` to `message`'s reply queue, if it names one; never throws. */
   async send(message: TaskMessage, update: ResultUpdate): Promise<void> {
-    if (message.replyTo === null) return;
+    if (message.replyTo === null || this.knownMissing(message.replyTo)) return;
     const content = Buffer.from(toJson(celeryResultBody(message.id, update)) ?? 'null');
     try {
       // The default exchange routes by queue name: Celery's RPC backend does the same.
@@ -102,10 +116,30 @@ export class RpcReplies {
       );
     } catch (error) {
       // Celery clients set reply_to even when they read results elsewhere: no queue, no reader.
-      if (error instanceof UnroutableError) return;
+      if (error instanceof UnroutableError) {
+        this.rememberMissing(message.replyTo);
+        return;
+      }
       this.logger.warn(
         `result of ${message.task} ${message.id} not sent to reply queue ${message.replyTo}: ${String(error)}`,
       );
+    }
+  }
+
+  private knownMissing(queue: string): boolean {
+    const until = this.missing.get(queue);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.missing.delete(queue);
+    return false;
+  }
+
+  private rememberMissing(queue: string): void {
+    this.missing.delete(queue);
+    this.missing.set(queue, this.now() + MISSING_REPLY_QUEUE_TTL_MS);
+    if (this.missing.size > MISSING_REPLY_QUEUES_MAX) {
+      const oldest = this.missing.keys().next();
+      if (oldest.done !== true) this.missing.delete(oldest.value);
     }
   }
 }
