@@ -55,3 +55,16 @@ describe('publish deadline variables', () => {
     ).toThrow(/TASK_PUBLISH_BACKLOG_MAX/);
   });
 });
+
+describe('TASK_EVENTS', () => {
+  it('is on by default, and 0 turns Celery events off', () => {
+    expect(validateEnvironment(CommonEnvironment, {}).TASK_EVENTS).toBe('1');
+    expect(validateEnvironment(CommonEnvironment, { TASK_EVENTS: '0' }).TASK_EVENTS).toBe('0');
+  });
+
+  it('refuses anything but 0 or 1, naming the variable', () => {
+    expect(() => validateEnvironment(CommonEnvironment, { TASK_EVENTS: 'yes' })).toThrow(
+      /TASK_EVENTS: must be 0 \(no Celery events\) or 1/,
+    );
+  });
+});

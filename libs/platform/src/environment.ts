@@ -158,6 +158,14 @@ export class CommonEnvironment {
   @Max(1_000_000)
   TASK_PUBLISH_BACKLOG_MAX = 10_000;
 
+  /**
+   * Celery's monitoring events (task-sent … task-revoked, worker heartbeats on the
+   * `celeryev` exchange, for `celery events` and Flower): `1` (the default) or `0` for
+   * none. Celery's remote control (`celery inspect`, `control revoke`) answers either way.
+   */
+  @IsIn(['0', '1'], { message: 'must be 0 (no Celery events) or 1' })
+  TASK_EVENTS: '0' | '1' = '1';
+
   /** A statement running longer is cancelled (57014); a job that needs more uses SET LOCAL. */
   @Type(() => Number)
   @IsInt()

@@ -2,7 +2,15 @@ import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { DataSource } from 'typeorm';
+import type { HeldMessage } from '../celery/celery-pidbox';
+import {
+  CeleryWorker,
+  heldMessage,
+  type CeleryMonitoringOptions,
+  type WorkerView,
+} from '../celery/celery-worker';
 import type { TaskMessage } from '../protocol/celery-message';
+import type { ResultUpdate } from '../results/task-state';
 import {
   CONTROL_EXCHANGE,
   decodeCommand,
@@ -12,7 +20,12 @@ import {
   type ReservedTaskInfo,
 } from './control-protocol';
 import { RateLimiters } from './rate-limit';
-import { REVOCATION_EXPIRES_MS_DEFAULT, Revocations, type Revocation } from './revocations';
+import {
+  REVOCATION_EXPIRES_MS_DEFAULT,
+  REVOKED_COUNT_MAX,
+  Revocations,
+  type Revocation,
+} from './revocations';
 import {
   TaskGuard,
   timeLimitsOf,
@@ -30,6 +43,8 @@ export interface WorkerControlOptions {
   timeLimitHardMsDefault?: number;
   queues: () => string[];
   registered: () => string[];
+  /** Celery's events and remote control (`celery events`, `celery inspect`, Flower); off without. */
+  celery?: CeleryMonitoringOptions;
 }
 
 interface Running {
@@ -37,16 +52,43 @@ interface Running {
   info: Omit<ActiveTaskInfo, 'startedAt'>;
   /** Epoch ms; made a date only when someone inspects (this runs for every task). */
   startedAtMs: number;
+  /** The delivery, for Celery's `inspect active` (argument reprs, delivery info). */
+  delivery: ConsumeMessage | null;
 }
 
 interface Reserved {
   info: Omit<ReservedTaskInfo, 'receivedAt'>;
   receivedAtMs: number;
+  delivery: ConsumeMessage;
 }
 
 let workersInProcess = 0;
 
-/** `service@host:pid`, with a counter when one process runs several workers (tests). */
+/** A task this worker holds, as Celery's `inspect active|reserved` shows it. */
+function held(
+  info: { id: string; name: string; queue: string },
+  delivery: ConsumeMessage | null,
+  startedAtMs: number | null,
+): HeldMessage {
+  if (delivery) return heldMessage(delivery, info.id, info.name, startedAtMs);
+  // Not known from a delivery (never expected: a run begins from one).
+  return {
+    id: info.id,
+    name: info.name,
+    headers: {},
+    exchange: '',
+    routingKey: info.queue,
+    priority: 0,
+    redelivered: false,
+    startedAtMs,
+  };
+}
+
+/**
+ * Celery's node name form `name@host`, the host part made unique per process:
+ * `service@host:pid`, with a counter when one process runs several workers (tests). It
+ * names the worker's pidbox queue too, which must be its own.
+ */
 export function workerName(service: string): string {
   workersInProcess += 1;
   const suffix = workersInProcess > 1 ? `:${workersInProcess}` : '';
@@ -67,12 +109,15 @@ export class WorkerControl {
   private readonly processed = new Map<string, number>();
   private readonly startedAtMs = Date.now();
   private channel: Channel | null = null;
+  /** The worker as Celery's monitoring sees it (events, pidbox), when configured. */
+  private readonly celery: CeleryWorker | null;
 
   constructor(
     private readonly options: WorkerControlOptions,
     private readonly dataSource: DataSource,
   ) {
     this.rateLimits = new RateLimiters(dataSource);
+    this.celery = options.celery ? new CeleryWorker(this.celeryView(), options.celery) : null;
   }
 
   get workerName(): string {
@@ -103,6 +148,7 @@ export class WorkerControl {
     });
     this.channel = channel;
     await this.revocations.load(this.dataSource);
+    await this.celery?.attach(model);
   }
 
   /** The revocation of this task, if it is revoked. */
@@ -124,7 +170,9 @@ export class WorkerControl {
         worker: this.workerName,
       },
       receivedAtMs: Date.now(),
+      delivery,
     });
+    this.celery?.received(delivery, this.revocations.get(id) !== undefined);
   }
 
   /** The delivery's outcome is settled (acknowledged or given back). */
@@ -142,6 +190,8 @@ export class WorkerControl {
       this.options.timeLimitHardMsDefault ?? TIME_LIMIT_HARD_MS_DEFAULT,
     );
     const guard = new TaskGuard(message.id, limits);
+    const delivery =
+      this.reserved.get(message.id)?.delivery ?? this.running.get(message.id)?.delivery ?? null;
     this.reserved.delete(message.id);
     this.running.set(message.id, {
       guard,
@@ -152,8 +202,18 @@ export class WorkerControl {
         worker: this.workerName,
       },
       startedAtMs: Date.now(),
+      delivery,
     });
+    this.celery?.started(message.id);
     return guard;
+  }
+
+  /**
+   * The runner recorded a state of this task (succeeded, failed, retried, revoked):
+   * Celery's event for it, with the run time of a handler that ran.
+   */
+  recorded(update: ResultUpdate): void {
+    this.celery?.recorded(update, this.running.get(update.id)?.startedAtMs ?? null);
   }
 
   /** The run is over, however it ended. */
@@ -228,9 +288,54 @@ export class WorkerControl {
     return answers[kind]();
   }
 
+  /** What Celery's monitoring reads of this worker, and how it revokes here. */
+  private celeryView(): WorkerView {
+    const lanes = (): Record<string, { prefetch: number; concurrency: number }> =>
+      this.options.lanes?.() ?? {};
+    return {
+      node: this.options.workerName,
+      running: () => [...this.running.values()].map((r) => held(r.info, r.delivery, r.startedAtMs)),
+      reserved: () => [...this.reserved.values()].map((r) => held(r.info, r.delivery, null)),
+      processed: () => this.processed,
+      registered: () => this.options.registered(),
+      queues: () => this.options.queues(),
+      concurrency: () => {
+        const pools = Object.values(lanes()).map((lane) => lane.concurrency);
+        return pools.length > 0 ? pools.reduce((sum, n) => sum + n, 0) : this.options.concurrency;
+      },
+      prefetch: this.options.prefetch,
+      timeLimitHardMs: this.options.timeLimitHardMsDefault ?? TIME_LIMIT_HARD_MS_DEFAULT,
+      startedAtMs: this.startedAtMs,
+      clearlineStats: () => ({
+        lanes: lanes(),
+        queues: this.options.queues(),
+        revoked: this.revocations.size,
+      }),
+      revokedIds: async () => {
+        const rows: { task_id: string }[] = await this.dataSource.query(
+          `SELECT task_id FROM task_revocations WHERE expires_at > now()
+            ORDER BY revoked_at DESC LIMIT $1`,
+          [REVOKED_COUNT_MAX],
+        );
+        return rows.map((row) => row.task_id);
+      },
+      revokeHere: (taskId, terminate) => {
+        this.revocations.add(taskId, {
+          terminate,
+          reason: null,
+          expiresAtMs: Date.now() + REVOCATION_EXPIRES_MS_DEFAULT,
+        });
+        const running = this.running.get(taskId);
+        if (terminate) running?.guard.terminate(null);
+        return running !== undefined;
+      },
+    };
+  }
+
   /** Stops listening for commands and gives every task waiting for a rate token back. */
   async close(): Promise<void> {
     this.rateLimits.close();
+    await this.celery?.close();
     await this.channel?.close().catch(() => undefined);
     this.channel = null;
   }

@@ -360,6 +360,7 @@ export class TaskRunner {
     // With the message, the result's flush also commits where the workflow goes next.
     const update = this.update(message, queue, 'SUCCESS', { result });
     await this.deps.store.write(update, message);
+    this.deps.control?.recorded(update);
     await this.replies.send(message, update);
     return true;
   }
@@ -399,6 +400,7 @@ export class TaskRunner {
     });
     followUps();
     if (success === null) return false;
+    this.deps.control?.recorded(success);
     await this.replies.send(message, success);
     return true;
   }
@@ -423,6 +425,7 @@ export class TaskRunner {
       followUps();
       taskMetrics.outcomes.inc({ task: first.message.task, state: 'SUCCESS' }, applied.length);
       taskMetrics.duplicates.inc({ task: first.message.task }, tasks.length - applied.length);
+      for (const { update } of applied) this.deps.control?.recorded(update);
       await Promise.all(applied.map(({ task, update }) => this.replies.send(task.message, update)));
       for (const { task } of applied) await this.deps.afterCommit?.(task.message);
       return tasks.map(() => 'ack');
@@ -553,6 +556,8 @@ export class TaskRunner {
       taskMetrics.outcomes.inc({ task: message.task, state });
     const update = this.update(message, queue, state, fields);
     await this.deps.store.write(update, workflowContinues ? message : undefined);
+    // Celery's event for the state (task-failed, -retried, -revoked), fire-and-forget.
+    this.deps.control?.recorded(update);
     await this.replies.send(message, update);
   }
 

@@ -22,6 +22,7 @@ import { ShardConsumers } from '../ordered/shard-consumers';
 import { AckBatcher } from './ack-batcher';
 import { validateControlOptions } from '../control/control-options';
 import { WorkerControl, workerName } from '../control/worker-control';
+import type { CeleryMonitoringOptions } from '../celery/celery-worker';
 import {
   TaskRunner,
   type Disposition,
@@ -63,6 +64,8 @@ export interface TaskServerOptions {
   workerName?: string;
   /** The hard time limit of tasks that set none (default TIME_LIMIT_HARD_MS_DEFAULT). */
   timeLimitHardMsDefault?: number;
+  /** Celery's task events and remote control for this worker; none without. */
+  celery?: CeleryMonitoringOptions;
 }
 
 /** A counting semaphore: at most `size` holders. */
@@ -163,6 +166,7 @@ export class TaskServer extends Server implements CustomTransportStrategy {
           : {}),
         queues: () => this.queues,
         registered: () => [...this.getHandlers().keys()],
+        ...(options.celery ? { celery: { amqpUrl: options.amqpUrl, ...options.celery } } : {}),
       },
       dataSource,
     );

@@ -1,0 +1,186 @@
+import { Logger } from '@nestjs/common';
+import type { Channel, ChannelModel } from 'amqplib';
+import { Counter } from 'prom-client';
+import {
+  celeryEvent,
+  clientNodename,
+  EVENT_EXCHANGE,
+  EVENT_EXCHANGE_OPTIONS,
+  eventRoutingKey,
+  taskSentFields,
+  type CeleryEvent,
+  type SentRoute,
+} from './celery-events';
+
+/** Why an event or a remote-control reply was not published. */
+export type DropReason = 'no-channel' | 'broker-blocked' | 'buffer-full';
+
+/** The monitoring side's metrics, in the process's default Prometheus registry. */
+export const celeryMetrics = {
+  published: new Counter({
+    name: 'clearline_celery_events_total',
+    help: 'Celery monitoring events published (celeryev), by event type',
+    labelNames: ['type'],
+  }),
+  dropped: new Counter({
+    name: 'clearline_celery_events_dropped_total',
+    help: 'Celery monitoring events and remote-control replies dropped rather than delay a task: no-channel (not connected), broker-blocked (the broker blocked the connection), buffer-full (the socket write buffer was full)',
+    labelNames: ['reason'],
+  }),
+};
+
+/** kombu's reply exchange of a pidbox (`reply.<namespace>.pidbox`): direct, not durable. */
+const REPLY_EXCHANGE_OPTIONS = { durable: false, autoDelete: false, internal: false };
+
+/**
+ * Publishes Celery's monitoring events, and the answers to Celery's remote control, on
+ * a channel of the publishing connection without publisher confirms. Nothing here is
+ * awaited on a task's path and nothing can fail a task: while the broker blocks the
+ * connection, the socket's write buffer is full or there is no channel, a message is
+ * dropped and counted (`clearline_celery_events_dropped_total`), never held.
+ *
+ * On the publishing connection, not the consuming one: a connection that publishes can
+ * be blocked by the broker's memory alarm, and a blocked consuming connection would
+ * also hold the acknowledgements of tasks (Celery, too, sends events on a connection of
+ * its own).
+ */
+export class CeleryEventPublisher {
+  private readonly logger = new Logger(CeleryEventPublisher.name);
+  private channel: Channel | null = null;
+  private brokerBlocked = false;
+  private bufferFull = false;
+  /** Reply exchanges this channel declared (kombu declares one before replying). */
+  private readonly replyExchanges = new Set<string>();
+  private readonly attachListeners: (() => void)[] = [];
+
+  /**
+   * On every (re)connection: opens the channel and declares the event exchange as Celery
+   * does. A failure is logged and leaves monitoring off until the next connection; it
+   * never fails the connection's set-up (tasks matter more than their events).
+   */
+  async attach(model: ChannelModel): Promise<void> {
+    let channel: Channel | null = null;
+    try {
+      channel = await model.createChannel();
+      channel.on('error', (error: Error) =>
+        this.logger.warn(`Celery events channel error: ${error.message}`),
+      );
+      const opened = channel;
+      opened.on('close', () => {
+        if (this.channel === opened) this.channel = null;
+      });
+      opened.on('drain', () => {
+        this.bufferFull = false;
+      });
+      await opened.assertExchange(EVENT_EXCHANGE, 'topic', EVENT_EXCHANGE_OPTIONS);
+    } catch (error) {
+      this.logger.warn(`Celery events are off until the next connection: ${String(error)}`);
+      await channel?.close().catch(() => undefined);
+      return;
+    }
+    model.on('blocked', () => {
+      this.brokerBlocked = true;
+    });
+    model.on('unblocked', () => {
+      this.brokerBlocked = false;
+    });
+    this.brokerBlocked = false;
+    this.bufferFull = false;
+    this.replyExchanges.clear();
+    this.channel = channel;
+    for (const listener of this.attachListeners) listener();
+  }
+
+  /** Runs `listener` each time a channel is ready (a worker says it is online). */
+  onAttach(listener: () => void): () => void {
+    this.attachListeners.push(listener);
+    return () => {
+      const index = this.attachListeners.indexOf(listener);
+      if (index >= 0) this.attachListeners.splice(index, 1);
+    };
+  }
+
+  get ready(): boolean {
+    return this.channel !== null;
+  }
+
+  /** Publishes one event, or drops and counts it; never throws, never waits. */
+  publishEvent(event: CeleryEvent): void {
+    const sent = this.send(EVENT_EXCHANGE, eventRoutingKey(event.type), event, {
+      hostname: event.hostname,
+    });
+    if (sent) celeryMetrics.published.inc({ type: event.type });
+  }
+
+  /**
+   * `task-sent` for a task this process published, from its client node name
+   * (`gen<pid>@<host>`), as a Celery client with `task_send_sent_event` sends it.
+   */
+  taskSent(headers: Record<string, unknown>, route: SentRoute): void {
+    const fields = taskSentFields(headers, route);
+    if (fields) this.publishEvent(celeryEvent('task-sent', clientNodename(), fields));
+  }
+
+  /**
+   * Sends a remote-control answer to the requester's reply exchange (declared first, as
+   * kombu does, so a reply never names an exchange that is not there: that would close
+   * the channel). Resolves once it is written or dropped; never rejects.
+   */
+  async publishReply(
+    exchange: string,
+    routingKey: string,
+    body: unknown,
+    headers: Record<string, unknown>,
+  ): Promise<void> {
+    const channel = this.channel;
+    if (!channel) {
+      celeryMetrics.dropped.inc({ reason: 'no-channel' });
+      return;
+    }
+    try {
+      if (!this.replyExchanges.has(exchange)) {
+        await channel.assertExchange(exchange, 'direct', REPLY_EXCHANGE_OPTIONS);
+        this.replyExchanges.add(exchange);
+      }
+    } catch (error) {
+      this.logger.warn(`remote-control reply not sent: ${String(error)}`);
+      return;
+    }
+    this.send(exchange, routingKey, body, headers);
+  }
+
+  private send(
+    exchange: string,
+    routingKey: string,
+    body: unknown,
+    headers: Record<string, unknown>,
+  ): boolean {
+    const channel = this.channel;
+    const reason: DropReason | null = !channel
+      ? 'no-channel'
+      : this.brokerBlocked
+        ? 'broker-blocked'
+        : this.bufferFull
+          ? 'buffer-full'
+          : null;
+    if (!channel || reason !== null) {
+      celeryMetrics.dropped.inc({ reason: reason ?? 'no-channel' });
+      return false;
+    }
+    try {
+      const flushed = channel.publish(exchange, routingKey, Buffer.from(JSON.stringify(body)), {
+        contentType: 'application/json',
+        contentEncoding: 'utf-8',
+        deliveryMode: 1,
+        headers,
+      });
+      // Written, but past the socket's high-water mark: drop the next ones until it drains.
+      if (!flushed) this.bufferFull = true;
+      return true;
+    } catch {
+      // The channel closed under us; the next connection opens another.
+      celeryMetrics.dropped.inc({ reason: 'no-channel' });
+      return false;
+    }
+  }
+}
