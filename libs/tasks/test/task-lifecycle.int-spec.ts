@@ -203,6 +203,37 @@ describe('task lifecycle', () => {
     expect(letters.bad.reason).toBe('invalid-payload');
   });
 
+  it('dead-letters a message with a negative retries alone, while the tasks around it succeed', async () => {
+    const good = await Promise.all(
+      [1, 2, 3].map((a) => worker.client.send('gateway.add', { a, b: 1 })),
+    );
+    const content = Buffer.from(
+      JSON.stringify([
+        [],
+        { a: 1, b: 1 },
+        { callbacks: null, errbacks: null, chain: null, chord: null },
+      ]),
+    );
+    channel.publish(TASK_EXCHANGE, 'gateway', content, {
+      messageId: 'negative-retries-1',
+      contentType: 'application/json',
+      headers: { task: 'gateway.add', id: 'negative-retries-1', retries: -1 },
+    });
+    const more = await Promise.all(
+      [4, 5, 6].map((a) => worker.client.send('gateway.add', { a, b: 1 })),
+    );
+    const sums = await Promise.all([...good, ...more].map((handle) => handle.result()));
+    expect(sums).toEqual([2, 3, 4, 5, 6, 7].map((sum) => ({ sum })));
+    const letter = await eventually(async () =>
+      (await worker.deadLetters.list({ queue: 'gateway' })).find(
+        (l) => l.id === 'negative-retries-1',
+      ),
+    );
+    expect(letter).toMatchObject({ reason: 'malformed' });
+    expect(letter.error).toMatch(/retries is not a whole number/);
+    await expect(worker.store.get('negative-retries-1')).resolves.toBeNull();
+  });
+
   it('replays a dead letter back to its queue, where it runs again', async () => {
     switches.broken = true;
     const handle = await worker.client.send<string>('gateway.switch', {});

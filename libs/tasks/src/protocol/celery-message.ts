@@ -159,16 +159,56 @@ function optionalDate(value: unknown, field: string): Date | null {
   return date;
 }
 
-function optionalString(value: unknown, field: string): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'string') throw new MalformedTaskError(`header ${field} is not a string`);
+/**
+ * The largest message body a worker reads (8 MiB): a chord's callback with 100,000
+ * results is well below; a bigger body is dead-lettered `malformed` before it is parsed.
+ */
+export const TASK_MESSAGE_BYTES_MAX = 8 * 1024 * 1024;
+/** The longest id, task name or lineage header (Celery's ids are 36 characters). */
+export const TASK_HEADER_LENGTH_MAX = 255;
+/** The largest `retries` or `group_index` (PostgreSQL's `integer`). */
+const COUNT_MAX = 2_147_483_647;
+/** The longest time limit a message may ask for: a week. */
+const TIME_LIMIT_S_MAX = 7 * 24 * 3600;
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** An identifier header: text of 1–255 characters with no control character (no NUL). */
+function identifier(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new MalformedTaskError(`header ${field} is missing`);
+  }
+  if (value.length > TASK_HEADER_LENGTH_MAX) {
+    throw new MalformedTaskError(`header ${field} is longer than ${TASK_HEADER_LENGTH_MAX}`);
+  }
+  if (CONTROL_CHARACTERS.test(value)) {
+    throw new MalformedTaskError(`header ${field} has a control character`);
+  }
   return value;
 }
 
-function optionalNumber(value: unknown, field: string): number | null {
+function optionalString(value: unknown, field: string): string | null {
   if (value === null || value === undefined) return null;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new MalformedTaskError(`header ${field} is not a number`);
+  if (typeof value !== 'string') throw new MalformedTaskError(`header ${field} is not a string`);
+  return identifier(value, field);
+}
+
+/** A count header (`retries`, `group_index`): a whole number from 0 to PostgreSQL's `integer`. */
+function optionalCount(value: unknown, field: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > COUNT_MAX) {
+    throw new MalformedTaskError(`header ${field} is not a whole number from 0 to ${COUNT_MAX}`);
+  }
+  return value;
+}
+
+/** A time limit in seconds: positive, at most a week. */
+function optionalTimeLimit(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'number' || !(value > 0) || value > TIME_LIMIT_S_MAX) {
+    throw new MalformedTaskError(
+      `header timelimit is not a number of seconds from 0 to ${TIME_LIMIT_S_MAX}`,
+    );
   }
   return value;
 }
@@ -249,18 +289,20 @@ export function decodeTask(
   },
 ): TaskMessage {
   const headers = properties.headers ?? {};
+  if (content.length > TASK_MESSAGE_BYTES_MAX) {
+    throw new MalformedTaskError(
+      `body of ${content.length} bytes is larger than ${TASK_MESSAGE_BYTES_MAX}`,
+    );
+  }
   if (properties.contentType !== undefined && properties.contentType !== 'application/json') {
     throw new MalformedTaskError(`content type ${properties.contentType} is not application/json`);
   }
-  const task = headers['task'];
-  const id = headers['id'];
-  if (typeof task !== 'string' || task.length === 0)
-    throw new MalformedTaskError('header task is missing');
-  if (typeof id !== 'string' || id.length === 0)
-    throw new MalformedTaskError('header id is missing');
-  const [args, kwargs, embed] = parseBody(content);
+  const task = identifier(headers['task'], 'task');
+  const id = identifier(headers['id'], 'id');
   const timelimit = Array.isArray(headers['timelimit']) ? (headers['timelimit'] as unknown[]) : [];
-  const retries = optionalNumber(headers['retries'], 'retries') ?? 0;
+  const retries = optionalCount(headers['retries'], 'retries') ?? 0;
+  const groupIndex = optionalCount(headers['group_index'], 'group_index');
+  const [args, kwargs, embed] = parseBody(content);
   return {
     id,
     task,
@@ -273,9 +315,9 @@ export function decodeTask(
     rootId: optionalString(headers['root_id'], 'root_id') ?? id,
     parentId: optionalString(headers['parent_id'], 'parent_id'),
     group: optionalString(headers['group'], 'group'),
-    groupIndex: optionalNumber(headers['group_index'], 'group_index'),
-    timeLimitHardS: optionalNumber(timelimit[0], 'timelimit'),
-    timeLimitSoftS: optionalNumber(timelimit[1], 'timelimit'),
+    groupIndex,
+    timeLimitHardS: optionalTimeLimit(timelimit[0]),
+    timeLimitSoftS: optionalTimeLimit(timelimit[1]),
     origin: optionalString(headers['origin'], 'origin') ?? 'unknown',
     ignoreResult: headers['ignore_result'] === true,
     replyTo: nonEmptyString(properties.replyTo),

@@ -22,10 +22,28 @@ const BATCH_SIZE_MAX = 1_000;
 /** PostgreSQL refuses notification payloads of 8000 bytes or more. */
 const NOTIFY_PAYLOAD_MAX = 7_900;
 
-/** JSON that carries bigint amounts as decimal strings instead of throwing. */
+/** A JSON `\u0000` escape that is not itself an escaped backslash's text. */
+const JSON_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
+/**
+ * JSON that carries bigint amounts as decimal strings instead of throwing, and NUL
+ * characters as U+FFFD: PostgreSQL's jsonb refuses `\u0000`, and one handler's odd result
+ * must not fail the statement that writes a batch of others'.
+ */
 export function toJson(value: unknown): string | null {
   if (value === undefined) return null;
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  // Undefined for what JSON has no form of (a function): stored as null.
+  const text = JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'bigint' ? v.toString() : v,
+  ) as string | undefined;
+  if (text === undefined) return null;
+  return text.includes('\\u0000') ? text.replace(JSON_NUL, '$1\\ufffd') : text;
+}
+
+/** Text PostgreSQL can store: NUL characters become U+FFFD. */
+function storableText(text: string | null | undefined): string | null {
+  if (text === undefined || text === null) return null;
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text;
 }
 
 /**
@@ -119,9 +137,9 @@ function toParameters(updates: readonly ResultUpdate[]): unknown[][] {
       u.queue,
       u.state,
       toJson(u.result),
-      u.errorType ?? null,
-      u.errorMessage ?? null,
-      u.traceback ?? null,
+      storableText(u.errorType),
+      storableText(u.errorMessage),
+      storableText(u.traceback),
       u.retries,
       u.rootId ?? null,
       u.parentId ?? null,
