@@ -88,10 +88,21 @@ function knownQueue(out: Output, name: string): QueueInfo | null {
   return null;
 }
 
+/**
+ * A `--queue` this deployment does not have is a Python Celery worker's: the task goes
+ * there as Celery routes `queue=` (the default exchange), and its result comes back by
+ * Celery's `rpc://` reply, since a Python worker writes nothing to our PostgreSQL.
+ */
+function isCeleryQueue(queue: string | undefined): queue is string {
+  return queue !== undefined && !knownQueues().some((known) => known.name === queue);
+}
+
 const call: Command = {
   usage:
     'call <task> [--kwargs JSON] [--args JSON] [--queue Q] [--countdown S] [--wait S]' +
-    '\n      send a task; with --wait, print its result (JSON) as the last line',
+    '\n      send a task; with --wait, print its result (JSON) as the last line' +
+    "\n      (a --queue that is not one of this deployment's is a Python Celery worker's:" +
+    '\n      sent as Celery routes it, the result read from its rpc:// reply)',
   options: ['json', 'kwargs', 'args', 'queue', 'countdown', 'wait'],
   async run(invocation) {
     const { values, out, ctx } = invocation;
@@ -108,12 +119,15 @@ const call: Command = {
     const countdownS = seconds(values.countdown, '--countdown');
     const waitS = seconds(values.wait, '--wait');
     const client = await ctx.client();
+    const celery = isCeleryQueue(values.queue);
     const handle = await client.send(task, kwargs ?? {}, {
       ...(args ? { args: args as unknown[] } : {}),
       ...(values.queue !== undefined ? { queue: values.queue } : {}),
       ...(countdownS !== undefined ? { countdownMs: Math.round(countdownS * 1_000) } : {}),
+      ...(celery ? { worker: 'celery' as const } : {}),
     });
     out.line(`sent ${task} ${handle.id}`);
+    if (celery) out.line(`to the Python Celery queue ${values.queue} (result by rpc:// reply)`);
     if (waitS === undefined) {
       out.document({ id: handle.id, task, state: 'PENDING' });
       return EXIT.ok;

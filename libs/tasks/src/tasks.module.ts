@@ -15,6 +15,7 @@ import type { BeatOptions } from './beat/beat-scheduler';
 import type { TaskSchedule } from './beat/task-schedule';
 import { BrokerConnection } from './broker/broker-connection';
 import { Publisher } from './broker/publisher';
+import { ReplyQueue } from './client/reply-queue';
 import { TaskClient } from './client/task-client';
 import { REVOCATION_EXPIRES_MS_DEFAULT } from './control/revocations';
 import { TaskControl } from './control/task-control';
@@ -208,9 +209,24 @@ export class TasksModule {
         },
         {
           provide: TaskClient,
-          inject: [Publisher, ResultStore, ResultWaiter, DataSource],
-          useFactory: (p: Publisher, s: ResultStore, w: ResultWaiter, ds: DataSource) =>
-            new TaskClient(p, s, w, ds),
+          inject: [
+            TASKS_OPTIONS,
+            PUBLISH_CONNECTION,
+            Publisher,
+            ResultStore,
+            ResultWaiter,
+            DataSource,
+          ],
+          useFactory: (
+            o: TasksModuleOptions,
+            c: BrokerConnection,
+            p: Publisher,
+            s: ResultStore,
+            w: ResultWaiter,
+            ds: DataSource,
+          ) =>
+            // The reply queue (reply: 'rpc') lives on the publishing connection, declared on first use.
+            new TaskClient(p, s, w, ds, new ReplyQueue(c, o.serviceName)),
         },
         {
           provide: OutboxRelay,

@@ -45,3 +45,13 @@ export {
 export { startPlatform, type Platform, type PlatformOptions, type ServiceName } from './platform';
 export { brokerProbe, type BrokerProbe } from './broker-probe';
 export { tcpProxy, throughProxy, type TcpProxy } from './tcp-proxy';
+export {
+  celeryLogRecords,
+  ensurePythonCelery,
+  PYTHON,
+  PYTHON_CELERY_INSTALL_TIMEOUT_MS,
+  startCeleryWorker,
+  type CeleryLogRecord,
+  type CeleryWorker,
+  type CeleryWorkerOptions,
+} from './python-celery';

@@ -34,13 +34,40 @@ export interface SendOptions {
    * message in the format of Celery's `rpc://` backend. Follow-ups of a workflow keep it.
    */
   replyTo?: string;
-  /** Positional arguments instead of a keyword payload. */
+  /**
+   * Who consumes the queue. `'clearline'` (the default): one of our work queues, reached
+   * through `clearline.tasks` (and the delay levels for a countdown or eta). `'celery'`: a
+   * queue of a Python Celery worker (`queue`, by default Celery's own `celery`), published
+   * as Celery publishes `apply_async(queue=…)`: through the default exchange with the
+   * queue's name as routing key, so it reaches the classic queue the worker declared. It is
+   * never declared from here (nor as a quorum queue): a queue nobody declared makes `send`
+   * reject with `UnroutableError`. A countdown or eta travels in the `eta` header only (the
+   * Celery worker holds the task until then). The outcome comes back by `reply: 'rpc'`.
+   */
+  worker?: 'clearline' | 'celery';
+  /**
+   * `'rpc'`: the outcome comes back as a message, as with Celery's `rpc://` result backend:
+   * `reply_to` = this client's reply queue, `correlation_id` = the task id, and the
+   * handle's `result()`/`settled()` wait for that message instead of PostgreSQL's row (a
+   * failure becomes a `TaskFailedError` with the worker's exception type and message).
+   * Implied by `worker: 'celery'`, whose results never reach PostgreSQL. Not with `replyTo`.
+   */
+  reply?: 'rpc';
+  /** Positional arguments (Celery's `args`); the payload is the keyword arguments. */
   args?: unknown[];
   /**
    * How long `send` waits for the broker's confirm, instead of the module's
    * `confirmTimeoutMs`: a query with a time budget of its own passes what is left of it.
    */
   confirmTimeoutMs?: number;
+}
+
+/** Celery's `task_default_queue`: where `worker: 'celery'` sends a task that names no queue. */
+export const CELERY_DEFAULT_QUEUE = 'celery';
+
+/** Whether the outcome of a send comes back as a reply message (`reply: 'rpc'`). */
+export function repliesByRpc(options: Pick<SendOptions, 'reply' | 'worker'>): boolean {
+  return options.reply === 'rpc' || options.worker === 'celery';
 }
 
 /**

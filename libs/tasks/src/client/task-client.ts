@@ -1,3 +1,4 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { Publisher } from '../broker/publisher';
 import { GroupHandle } from '../canvas/group-handle';
@@ -5,15 +6,16 @@ import type { Chain, Chord, Group, Signature, Workflow } from '../canvas/signatu
 import { WorkflowSender, type GroupIds } from '../canvas/workflow-sender';
 import type { ResultStore } from '../results/result-store';
 import type { ResultWaiter } from '../results/result-waiter';
-import { buildTask } from './task-message-factory';
+import type { ReplyQueue, SentTask } from './reply-queue';
+import { buildTask, type RoutedTask } from './task-message-factory';
 import { TaskHandle } from './task-handle';
-import type { SendOptions } from './send-options';
+import { repliesByRpc, type SendOptions } from './send-options';
 
 /**
  * The producer side: `send` publishes one task, confirmed by the broker, and
  * returns a handle on its outcome.
  */
-export class TaskClient {
+export class TaskClient implements OnApplicationShutdown {
   private readonly workflows: WorkflowSender | null;
 
   constructor(
@@ -22,6 +24,8 @@ export class TaskClient {
     private readonly waiter: ResultWaiter,
     /** Where chords keep their join counter; without it `apply` refuses chords. */
     dataSource?: DataSource,
+    /** This client's reply queue, for `reply: 'rpc'` and `worker: 'celery'`. */
+    private readonly replies: ReplyQueue | null = null,
   ) {
     this.workflows = dataSource ? new WorkflowSender(publisher, dataSource, waiter) : null;
   }
@@ -51,24 +55,61 @@ export class TaskClient {
    * refused, and within `options.confirmTimeoutMs` (the module's `confirmTimeoutMs` by
    * default) if the broker is away: `BrokerUnavailableError` (not sent) or
    * `PublishTimeoutError` (outcome unknown).
+   *
+   * To a Python Celery worker: `send('proj.add', { y: 2 }, { worker: 'celery', queue:
+   * 'celery', args: [1] })` — the payload is the kwargs, `args` the positional ones — and
+   * `result()` reads the worker's `rpc://` reply (see {@link SendOptions.worker}).
    */
   async send<T = unknown>(
     task: string,
     payload: unknown,
     options: SendOptions = {},
   ): Promise<TaskHandle<T>> {
+    if (repliesByRpc(options)) return this.sendForReply<T>(task, payload, options);
     const routed = buildTask(task, payload, options);
     // A fresh id has no history, so its outcome can only arrive by notification. A
     // caller-chosen id may have finished before (an idempotent resend): read it instead.
     if (options.id === undefined) this.waiter.expect(routed.id);
-    await this.publisher.publish(
+    await this.publish(routed, options);
+    return this.handle<T>(routed.id);
+  }
+
+  /** `send` with `reply: 'rpc'`: the task names this client's reply queue, the handle reads it. */
+  private async sendForReply<T>(
+    task: string,
+    payload: unknown,
+    options: SendOptions,
+  ): Promise<TaskHandle<T>> {
+    if (options.replyTo !== undefined) {
+      throw new TypeError("reply: rpc sends to this client's reply queue; give no replyTo");
+    }
+    const replies = this.replies;
+    if (!replies) throw new Error('reply: rpc needs the reply queue of TasksModule');
+    await replies.start();
+    const routed = buildTask(task, payload, { ...options, replyTo: replies.name });
+    replies.expect(sentTask(routed, task));
+    try {
+      await this.publish(routed, options);
+    } catch (error) {
+      replies.forget(routed.id);
+      throw error;
+    }
+    return new TaskHandle<T>(routed.id, this.store, this.waiter, replies);
+  }
+
+  private publish(routed: RoutedTask, options: SendOptions): Promise<void> {
+    return this.publisher.publish(
       routed.exchange,
       routed.routingKey,
       routed.encoded.content,
       routed.encoded.properties,
       options.confirmTimeoutMs !== undefined ? { timeoutMs: options.confirmTimeoutMs } : {},
     );
-    return this.handle<T>(routed.id);
+  }
+
+  /** Ends the waits on the reply queue (the module closes the connection itself). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.replies?.close();
   }
 
   /**
@@ -95,4 +136,16 @@ export class TaskClient {
   handle<T = unknown>(taskId: string): TaskHandle<T> {
     return new TaskHandle<T>(taskId, this.store, this.waiter);
   }
+}
+
+function sentTask(routed: RoutedTask, task: string): SentTask {
+  const headers = routed.encoded.properties.headers as { root_id?: string; parent_id?: string };
+  return {
+    id: routed.id,
+    task,
+    queue: routed.queue,
+    rootId: headers.root_id ?? null,
+    parentId: headers.parent_id ?? null,
+    sentAt: new Date(),
+  };
 }

@@ -8,7 +8,7 @@ import {
 import { runningTask } from '../canvas/workflow-scope';
 import { delayRoute, TASK_EXCHANGE } from '../topology';
 import { orderKeyHeader, processLanes, type OrderedLanes } from '../ordered/ordered-lanes';
-import { defaultQueue, type SendOptions } from './send-options';
+import { CELERY_DEFAULT_QUEUE, defaultQueue, type SendOptions } from './send-options';
 
 export interface RoutedTask {
   id: string;
@@ -29,9 +29,14 @@ function toKwargs(payload: unknown): Record<string, unknown> {
   );
 }
 
+/** The default exchange: it routes to the queue its routing key names, as Celery's `queue=`. */
+const DEFAULT_EXCHANGE = '';
+
 /**
  * Encodes a task and chooses its route: straight to its queue, or through the delay
- * levels. An ordered task goes to its lane with its order key in a header.
+ * levels. An ordered task goes to its lane with its order key in a header. A task for a
+ * Python Celery worker (`worker: 'celery'`) goes through the default exchange to its
+ * queue by name, its eta in the header only.
  */
 export function buildTask(
   task: string,
@@ -43,12 +48,17 @@ export function buildTask(
   // Sent while a handler runs: the task joins that handler's workflow tree.
   const running = runningTask();
   const ordered = lanes.routeOf(task);
+  const celery = options.worker === 'celery';
+  if (ordered && celery) {
+    throw new TypeError(`ordered task ${task} goes to its lane ${ordered.lane}, not to Celery`);
+  }
   if (ordered && options.queue !== undefined && options.queue !== ordered.lane) {
     throw new TypeError(
       `ordered task ${task} goes to its lane ${ordered.lane}, not ${options.queue}`,
     );
   }
-  const queue = ordered?.lane ?? options.queue ?? defaultQueue(task);
+  const queue =
+    ordered?.lane ?? options.queue ?? (celery ? CELERY_DEFAULT_QUEUE : defaultQueue(task));
   const now = Date.now();
   const eta =
     options.eta ?? (options.countdownMs !== undefined ? new Date(now + options.countdownMs) : null);
@@ -81,7 +91,10 @@ export function buildTask(
     };
   }
   const delayMs = eta ? eta.getTime() - now : 0;
-  const route =
-    delayMs > 0 ? delayRoute(queue, delayMs) : { exchange: TASK_EXCHANGE, routingKey: queue };
+  const route = celery
+    ? { exchange: DEFAULT_EXCHANGE, routingKey: queue }
+    : delayMs > 0
+      ? delayRoute(queue, delayMs)
+      : { exchange: TASK_EXCHANGE, routingKey: queue };
   return { id, queue, ...route, encoded };
 }
