@@ -7,3 +7,4 @@ export * from './payment';
 export * from './refund-settled';
 export * from './settlement';
 export { newId, randomBase62 } from './ids';
+export * from './card-number';

@@ -9,6 +9,7 @@ import { GatewayExceptionFilter } from './http/gateway-exception.filter';
 import { httpMetrics } from './http/http-metrics';
 import { GatewayHttpAdapter } from './http/http-reply';
 import { setupOpenApi } from './http/openapi';
+import { InputInspectionGuard } from './http/input-inspection';
 import { GatewayValidationPipe } from './http/validation.pipe';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
@@ -18,7 +19,8 @@ export const BODY_LIMIT = '100kb';
 
 /**
  * The gateway application, ready to listen: HTTP API with its global filter, pipe,
- * guards (authentication, then the rate limit per key) and idempotency, OpenAPI at
+ * guards (authentication, then the rate limit per key, then the input inspection: depth,
+ * NUL characters, card numbers) and idempotency, OpenAPI at
  * /docs, and the task worker connected. main.ts and the e2e tests both start it here.
  */
 export async function createGatewayApp(
@@ -35,7 +37,7 @@ export async function createGatewayApp(
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useGlobalFilters(new GatewayExceptionFilter());
   app.useGlobalPipes(new GatewayValidationPipe());
-  app.useGlobalGuards(app.get(AuthGuard), app.get(RateLimitGuard));
+  app.useGlobalGuards(app.get(AuthGuard), app.get(RateLimitGuard), new InputInspectionGuard());
   app.useGlobalInterceptors(app.get(IdempotencyInterceptor));
   setupOpenApi(app);
   // The HTTP enhancers above are not for task handlers: the task layer validates

@@ -1,5 +1,6 @@
+import { Optional } from '../http/optional';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
 import { ListQuery } from '../http/pagination';
 import { INT32, ListDto, UNIX_SECONDS } from '../http/openapi';
 
@@ -9,7 +10,7 @@ export const EVENT_TYPE_LENGTH_MAX = 100;
 
 export class ListEventsQuery extends ListQuery {
   @ApiPropertyOptional({ example: 'payment.succeeded', description: 'Only events of this type.' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(EVENT_TYPE_LENGTH_MAX)
   type?: string;

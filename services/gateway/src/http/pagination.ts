@@ -1,7 +1,8 @@
+import { Optional } from './optional';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { PageCursorNotFoundError, type Page, type PageRequest } from '@clearline/persistence';
 import { RequestError, RequestErrorCode } from './request.exception';
 
@@ -25,7 +26,7 @@ export function PageLimit(max: number, fallback: number): PropertyDecorator {
       default: fallback,
       description: 'How many objects a page holds.',
     }),
-    IsOptional(),
+    Optional(),
     Type(() => Number),
     IsInt(invalid),
     Min(1, invalid),
@@ -42,13 +43,13 @@ export class ListQuery {
   limit: number = PAGE_SIZE_DEFAULT;
 
   @ApiPropertyOptional({ description: 'An object id: the page starts after it (older objects).' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(CURSOR_LENGTH_MAX)
   starting_after?: string;
 
   @ApiPropertyOptional({ description: 'An object id: the page ends before it (newer objects).' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(CURSOR_LENGTH_MAX)
   ending_before?: string;

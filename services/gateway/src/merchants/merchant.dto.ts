@@ -1,3 +1,4 @@
+import { Optional } from '../http/optional';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
@@ -93,7 +94,7 @@ export class CreateMerchantDto {
     type: PricingDto,
     description: `Defaults to ${DEFAULT_PRICING.percent_bps} bps + ${DEFAULT_PRICING.fixed}.`,
   })
-  @IsOptional()
+  @Optional()
   @IsObject()
   @ValidateNested()
   @Type(() => PricingDto)

@@ -1,5 +1,6 @@
+import { Optional } from '../http/optional';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn } from 'class-validator';
 import { WORK_QUEUES } from '@clearline/contracts';
 import { DEAD_LETTER_PAGE_MAX, TASK_STATES, type TaskState } from '@clearline/tasks';
 import { INT32, ListDto, UNIX_SECONDS } from '../http/openapi';
@@ -76,7 +77,7 @@ export class TaskDto {
 
 export class ListDeadLettersQuery {
   @ApiPropertyOptional({ enum: QUEUE_NAMES, description: 'Only this work queue.' })
-  @IsOptional()
+  @Optional()
   @IsIn(QUEUE_NAMES)
   queue?: string;
 

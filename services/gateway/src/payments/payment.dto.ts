@@ -1,5 +1,6 @@
+import { Optional } from '../http/optional';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { PAYMENT_AMOUNT_MAX, PAYMENT_STATUSES, type PaymentStatus } from '@clearline/contracts';
 import { CURRENCY_EXPONENTS } from '@clearline/ledger-core';
 import { INT64, ListDto, UNIX_SECONDS } from '../http/openapi';
@@ -45,12 +46,12 @@ export class CreatePaymentDto {
   source!: string;
 
   @ApiPropertyOptional({ enum: CAPTURE_METHODS, default: 'automatic' })
-  @IsOptional()
+  @Optional()
   @IsIn(CAPTURE_METHODS)
   capture_method?: CaptureMethod;
 
   @ApiPropertyOptional({ maxLength: DESCRIPTION_LENGTH_MAX })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(DESCRIPTION_LENGTH_MAX)
   description?: string;
@@ -60,7 +61,7 @@ export class CreatePaymentDto {
     additionalProperties: { type: 'string', maxLength: 500 },
     description: `Up to ${METADATA_KEYS_MAX} keys of at most 40 characters, string values of at most 500.`,
   })
-  @IsOptional()
+  @Optional()
   @IsMetadata()
   metadata?: Record<string, string>;
 }
@@ -72,7 +73,7 @@ export class CapturePaymentDto {
     maximum: PAYMENT_AMOUNT_MAX,
     description: 'At most `amount_capturable` (the default); the rest is released.',
   })
-  @IsOptional()
+  @Optional()
   @Max(PAYMENT_AMOUNT_MAX, AMOUNT_TOO_LARGE)
   @Min(1)
   @IsInt()

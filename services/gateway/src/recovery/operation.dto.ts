@@ -1,6 +1,7 @@
+import { Optional } from '../http/optional';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { INT32, INT64, ListDto, UNIX_SECONDS } from '../http/openapi';
 import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, PageLimit } from '../http/pagination';
 import { OPERATION_KINDS, type OperationKind } from './operation.model';
@@ -19,7 +20,7 @@ export class ListOperationsQuery {
   @ApiPropertyOptional({
     description: 'A payment or refund id: the page starts after it (operations begun later).',
   })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(CURSOR_LENGTH_MAX)
   starting_after?: string;
@@ -31,7 +32,7 @@ export class ListOperationsQuery {
     default: 0,
     description: 'Only operations in flight for at least this many seconds.',
   })
-  @IsOptional()
+  @Optional()
   @Type(() => Number)
   @IsInt({ message: `older_than must be an integer between 0 and ${OLDER_THAN_S_MAX}` })
   @Min(0, { message: `older_than must be an integer between 0 and ${OLDER_THAN_S_MAX}` })

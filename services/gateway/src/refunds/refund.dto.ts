@@ -1,5 +1,6 @@
+import { Optional } from '../http/optional';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { PAYMENT_AMOUNT_MAX } from '@clearline/contracts';
 import { RequestErrorCode } from '../http/request.exception';
 import { ListQuery } from '../http/pagination';
@@ -29,14 +30,14 @@ export class CreateRefundDto {
     maximum: PAYMENT_AMOUNT_MAX,
     description: 'Minor units; by default what is still refundable on the payment.',
   })
-  @IsOptional()
+  @Optional()
   @Max(PAYMENT_AMOUNT_MAX, AMOUNT_TOO_LARGE)
   @Min(1)
   @IsInt()
   amount?: number;
 
   @ApiPropertyOptional({ enum: REFUND_REASONS })
-  @IsOptional()
+  @Optional()
   @IsIn(REFUND_REASONS)
   reason?: RefundReason;
 
@@ -45,14 +46,14 @@ export class CreateRefundDto {
     additionalProperties: { type: 'string', maxLength: 500 },
     description: `Up to ${METADATA_KEYS_MAX} keys of at most 40 characters, string values of at most 500.`,
   })
-  @IsOptional()
+  @Optional()
   @IsMetadata()
   metadata?: Record<string, string>;
 }
 
 export class RefundListQuery extends ListQuery {
   @ApiPropertyOptional({ description: 'Only the refunds of this payment.' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @Matches(PAYMENT_ID, { message: 'must be a payment id (pay_…)' })
   payment?: string;

@@ -1,0 +1,96 @@
+/**
+ * Card numbers (PANs) never enter Clearline: a merchant sends a token, never the number.
+ * These find a value that looks like one — 13 to 19 digits, alone or in groups split by
+ * single spaces or dashes, that pass the Luhn check — so the API can refuse it without
+ * echoing it, and logs can mask it.
+ *
+ * - A whole value (a field that is only the number, or a JSON number) is one at any first
+ *   digit.
+ * - Inside longer text a number is one when it also starts as card numbers do (2–6: Visa,
+ *   Mastercard, Amex, Discover, JCB, UnionPay, Mir, Maestro…), so a millisecond timestamp
+ *   in a description (13 digits starting with 1) is not taken for a card.
+ */
+
+/** A run of digit groups split by single spaces or dashes, not inside a longer run of digits. */
+const RUN = /(?<!\d)\d+(?:[ -]\d+)*/g;
+const WHOLE = /^\s*\d(?:[ -]?\d){12,18}\s*$/;
+const SEPARATORS = /[ -]/g;
+const ISSUER_FIRST_DIGITS = /^[2-6]/;
+const MASK = '[card number removed]';
+
+/** The Luhn check of a string of digits. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i -= 1) {
+    let digit = digits.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return false;
+    if (double) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+function isCard(candidate: string, inText: boolean): boolean {
+  const digits = candidate.replace(SEPARATORS, '');
+  if (digits.length < 13 || digits.length > 19) return false;
+  if (inText && !ISSUER_FIRST_DIGITS.test(digits)) return false;
+  return luhnValid(digits);
+}
+
+/**
+ * The spans `[from, to)` of `text` that look like card numbers: within each run of digit
+ * groups, any consecutive groups that together hold 13–19 digits and pass.
+ */
+function cardSpans(text: string): [number, number][] {
+  const spans: [number, number][] = [];
+  for (const run of text.matchAll(RUN)) {
+    const groups: { from: number; to: number }[] = [];
+    for (const group of run[0].matchAll(/\d+/g)) {
+      const from = run.index + group.index;
+      groups.push({ from, to: from + group[0].length });
+    }
+    for (let i = 0; i < groups.length; i += 1) {
+      let digits = '';
+      for (let j = i; j < groups.length; j += 1) {
+        const group = groups[j] as { from: number; to: number };
+        digits += text.slice(group.from, group.to);
+        if (digits.length > 19) break;
+        if (digits.length >= 13 && isCard(digits, true)) {
+          spans.push([(groups[i] as { from: number }).from, group.to]);
+        }
+      }
+    }
+  }
+  return spans;
+}
+
+/** Whether `value` (text or a JSON number) is, or holds, something that looks like a card number. */
+export function looksLikeCardNumber(value: unknown): boolean {
+  if (typeof value === 'number') {
+    return Number.isInteger(value) && value > 0 && isCard(BigInt(value).toString(), false);
+  }
+  if (typeof value !== 'string' || value.length < 13) return false;
+  if (WHOLE.test(value)) return isCard(value.trim(), false);
+  return cardSpans(value).length > 0;
+}
+
+/** `text` with every card-number look-alike in it replaced (for logs). */
+export function maskCardNumbers(text: string): string {
+  if (text.length < 13) return text;
+  if (WHOLE.test(text) && isCard(text.trim(), false)) return MASK;
+  const spans = cardSpans(text);
+  if (spans.length === 0) return text;
+  let masked = '';
+  let at = 0;
+  for (const [from, to] of spans.sort((a, b) => a[0] - b[0])) {
+    if (from < at) continue;
+    masked += text.slice(at, from) + MASK;
+    at = to;
+  }
+  return masked + text.slice(at);
+}
