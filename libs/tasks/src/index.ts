@@ -25,7 +25,12 @@ export { TasksModule, type TasksModuleOptions, type TasksModuleAsyncOptions } fr
 // ------------------------------------------------------------------------ producing
 export { TaskClient } from './client/task-client';
 export { TaskHandle, TaskFailedError, RESULT_TIMEOUT_MS_DEFAULT } from './client/task-handle';
-export type { SendOptions } from './client/send-options';
+export { CELERY_DEFAULT_QUEUE, type SendOptions } from './client/send-options';
+export {
+  REPLY_QUEUE_LENGTH_MAX,
+  REPLY_EXPECTED_COUNT_MAX,
+  REPLY_HELD_BYTES_MAX,
+} from './client/reply-queue';
 export {
   UnroutableError,
   PublishRejectedError,
