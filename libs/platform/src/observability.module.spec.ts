@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { CommonEnvironment, validateEnvironment } from './environment';
-import { logFormat } from './observability.module';
+import { cardMaskingStream, logFormat } from './observability.module';
 
 describe('log format', () => {
   it('is readable on a developer terminal and JSON when the output goes elsewhere', () => {
@@ -31,5 +31,22 @@ describe('log format', () => {
     expect(
       validateEnvironment(CommonEnvironment, { NODE_ENV: 'test', LOG_FORMAT: 'pretty' }).LOG_FORMAT,
     ).toBe('pretty');
+  });
+});
+
+describe('log lines', () => {
+  it('leave the process with card numbers masked, whatever field holds them', () => {
+    const written: string[] = [];
+    const stream = cardMaskingStream({ write: (line: string) => written.push(line) });
+    stream.write(
+      `${JSON.stringify({ level: 30, time: 1764767000000, req: { url: '/v1/payments?source=4242424242424242' }, msg: 'card 5555-5555-5555-4444 refused' })}\n`,
+    );
+    const [line] = written;
+    expect(line).not.toMatch(/4242424242424242|5555-5555-5555-4444/);
+    expect(JSON.parse(line ?? '')).toMatchObject({
+      time: 1764767000000,
+      req: { url: '/v1/payments?source=[card number removed]' },
+      msg: 'card [card number removed] refused',
+    });
   });
 });

@@ -3,7 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { randomUUID } from 'node:crypto';
 import { LoggerModule, type Params } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import { destination, type DestinationStream } from 'pino';
+import { maskCardNumbers } from '@clearline/contracts';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import { collectDefaultMetrics, register } from 'prom-client';
 import { BrokerHealthIndicator } from './broker-health.indicator';
@@ -61,6 +62,15 @@ async function prettyStream(): Promise<DestinationStream> {
   });
 }
 
+/**
+ * Every log line, whatever wrote it (a request's URL with its query, an error's message,
+ * a task's payload), with anything that looks like a card number masked before it leaves
+ * the process: a merchant who sends a card number by mistake never finds it in our logs.
+ */
+export function cardMaskingStream(next: DestinationStream): DestinationStream {
+  return { write: (line: string) => next.write(maskCardNumbers(line)) };
+}
+
 async function loggerParams(
   service: string,
   config: ConfigService<CommonEnvironment, true>,
@@ -89,7 +99,8 @@ async function loggerParams(
     },
     process.stdout.isTTY,
   );
-  return { pinoHttp: format === 'pretty' ? [options, await prettyStream()] : options };
+  const stream = format === 'pretty' ? await prettyStream() : destination({ dest: 1, sync: true });
+  return { pinoHttp: [options, cardMaskingStream(stream)] };
 }
 
 /**
