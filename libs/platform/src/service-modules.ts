@@ -63,6 +63,7 @@ export function serviceModules<E extends CommonEnvironment>(
         ...taskLaneOptions(config),
         confirmTimeoutMs: config.get('TASK_CONFIRM_TIMEOUT_MS', { infer: true }),
         publishBacklogCountMax: config.get('TASK_PUBLISH_BACKLOG_MAX', { infer: true }),
+        events: config.get('TASK_EVENTS', { infer: true }) === '1',
         outboxRelay: true,
         ...options.tasks,
       }),

@@ -14,6 +14,7 @@ import { BeatLifecycle } from './beat/beat-lifecycle';
 import type { BeatOptions } from './beat/beat-scheduler';
 import type { TaskSchedule } from './beat/task-schedule';
 import { BrokerConnection } from './broker/broker-connection';
+import { CeleryEventPublisher } from './celery/event-publisher';
 import { Publisher } from './broker/publisher';
 import { ReplyQueue } from './client/reply-queue';
 import { TaskClient } from './client/task-client';
@@ -80,6 +81,11 @@ export interface TasksModuleOptions {
   confirmTimeoutMs?: number;
   /** Messages held in memory while the broker is away (10,000 by default); more are refused. */
   publishBacklogCountMax?: number;
+  /**
+   * Celery's monitoring events (`task-sent` … `task-revoked`, worker heartbeats) on the
+   * `celeryev` exchange; on unless `false`. Celery's remote control answers either way.
+   */
+  events?: boolean;
 }
 
 export interface TasksModuleAsyncOptions {
@@ -197,6 +203,17 @@ export class TasksModule {
             }),
         },
         {
+          provide: CeleryEventPublisher,
+          inject: [PUBLISH_CONNECTION],
+          useFactory: (c: BrokerConnection) => {
+            // Events and remote-control answers go out on the publishing connection,
+            // opened at bootstrap; attach never fails the connection's set-up.
+            const events = new CeleryEventPublisher();
+            void c.onConnect((model) => events.attach(model));
+            return events;
+          },
+        },
+        {
           provide: ResultStore,
           inject: [DataSource, Publisher],
           // The publisher sends a finished task's workflow follow-ups right after commit.
@@ -216,6 +233,7 @@ export class TasksModule {
             ResultStore,
             ResultWaiter,
             DataSource,
+            CeleryEventPublisher,
           ],
           useFactory: (
             o: TasksModuleOptions,
@@ -224,9 +242,17 @@ export class TasksModule {
             s: ResultStore,
             w: ResultWaiter,
             ds: DataSource,
+            events: CeleryEventPublisher,
           ) =>
             // The reply queue (reply: 'rpc') lives on the publishing connection, declared on first use.
-            new TaskClient(p, s, w, ds, new ReplyQueue(c, o.serviceName)),
+            new TaskClient(
+              p,
+              s,
+              w,
+              ds,
+              new ReplyQueue(c, o.serviceName),
+              o.events === false ? null : events,
+            ),
         },
         {
           provide: OutboxRelay,
@@ -246,8 +272,22 @@ export class TasksModule {
         },
         {
           provide: TaskServer,
-          inject: [TASKS_OPTIONS, DataSource, ResultStore, Publisher],
-          useFactory: (o: TasksModuleOptions, ds: DataSource, s: ResultStore, p: Publisher) =>
+          inject: [
+            TASKS_OPTIONS,
+            DataSource,
+            ResultStore,
+            Publisher,
+            CeleryEventPublisher,
+            TaskControl,
+          ],
+          useFactory: (
+            o: TasksModuleOptions,
+            ds: DataSource,
+            s: ResultStore,
+            p: Publisher,
+            events: CeleryEventPublisher,
+            control: TaskControl,
+          ) =>
             new TaskServer(
               {
                 amqpUrl: o.amqpUrl,
@@ -264,6 +304,12 @@ export class TasksModule {
                   ? { timeLimitHardMsDefault: o.timeLimitHardMsDefault }
                   : {}),
                 ...(o.afterCommit ? { afterCommit: o.afterCommit } : {}),
+                // Celery's monitoring; a revoke through Celery's remote control is ours.
+                celery: {
+                  publisher: events,
+                  events: o.events !== false,
+                  revoke: (taskId, options) => control.revoke(taskId, options),
+                },
               },
               ds,
               s,

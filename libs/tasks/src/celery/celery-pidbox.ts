@@ -15,7 +15,7 @@
 export const PIDBOX_EXCHANGE = 'celery.pidbox';
 /** Where answers go (`reply.<control_exchange>.pidbox`); the only one a worker answers to. */
 export const PIDBOX_REPLY_EXCHANGE = 'reply.celery.pidbox';
-/** As `Mailbox._get_exchange` declares it: fanout, not durable, not auto-delete. */
+/** Both exchanges as kombu's `Mailbox` declares them: not durable, not auto-delete. */
 export const PIDBOX_EXCHANGE_OPTIONS = { durable: false, autoDelete: false, internal: false };
 /** Celery's `control_queue_expires` (10 s) as RabbitMQ's `x-expires`, in milliseconds. */
 export const PIDBOX_QUEUE_EXPIRES_MS = 10_000;

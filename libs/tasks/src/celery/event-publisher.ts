@@ -11,6 +11,7 @@ import {
   type CeleryEvent,
   type SentRoute,
 } from './celery-events';
+import { PIDBOX_EXCHANGE_OPTIONS } from './celery-pidbox';
 
 /** Why an event or a remote-control reply was not published. */
 export type DropReason = 'no-channel' | 'broker-blocked' | 'buffer-full';
@@ -28,9 +29,6 @@ export const celeryMetrics = {
     labelNames: ['reason'],
   }),
 };
-
-/** kombu's reply exchange of a pidbox (`reply.<namespace>.pidbox`): direct, not durable. */
-const REPLY_EXCHANGE_OPTIONS = { durable: false, autoDelete: false, internal: false };
 
 /**
  * Publishes Celery's monitoring events, and the answers to Celery's remote control, on
@@ -139,7 +137,7 @@ export class CeleryEventPublisher {
     }
     try {
       if (!this.replyExchanges.has(exchange)) {
-        await channel.assertExchange(exchange, 'direct', REPLY_EXCHANGE_OPTIONS);
+        await channel.assertExchange(exchange, 'direct', PIDBOX_EXCHANGE_OPTIONS);
         this.replyExchanges.add(exchange);
       }
     } catch (error) {

@@ -45,6 +45,8 @@ export class PidboxNode {
       );
       const queue = pidboxQueueName(this.worker.node);
       await channel.assertExchange(PIDBOX_EXCHANGE, 'fanout', PIDBOX_EXCHANGE_OPTIONS);
+      // The reply exchange too, as a Celery client would: whoever comes first, they agree.
+      await channel.assertExchange(PIDBOX_REPLY_EXCHANGE, 'direct', PIDBOX_EXCHANGE_OPTIONS);
       await channel.assertQueue(queue, PIDBOX_QUEUE_OPTIONS);
       await channel.bindQueue(queue, PIDBOX_EXCHANGE, '');
       const opened = channel;

@@ -1,6 +1,11 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import type { Publisher } from '../broker/publisher';
+import {
+  BrokerUnavailableError,
+  CONFIRM_TIMEOUT_MS_DEFAULT,
+  type Publisher,
+} from '../broker/publisher';
+import type { CeleryEventPublisher } from '../celery/event-publisher';
 import { GroupHandle } from '../canvas/group-handle';
 import type { Chain, Chord, Group, Signature, Workflow } from '../canvas/signature';
 import { WorkflowSender, type GroupIds } from '../canvas/workflow-sender';
@@ -26,6 +31,8 @@ export class TaskClient implements OnApplicationShutdown {
     dataSource?: DataSource,
     /** This client's reply queue, for `reply: 'rpc'` and `worker: 'celery'`. */
     private readonly replies: ReplyQueue | null = null,
+    /** Where Celery's `task-sent` events go; null when events are off. */
+    private readonly events: CeleryEventPublisher | null = null,
   ) {
     this.workflows = dataSource ? new WorkflowSender(publisher, dataSource, waiter) : null;
   }
@@ -86,6 +93,14 @@ export class TaskClient implements OnApplicationShutdown {
     const replies = this.replies;
     if (!replies) throw new Error('reply: rpc needs the reply queue of TasksModule');
     await replies.start();
+    // Never a task whose reply has nowhere to go: the queue must exist on this connection.
+    const readyTimeoutMs = options.confirmTimeoutMs ?? CONFIRM_TIMEOUT_MS_DEFAULT;
+    if (!(await replies.whenReady(readyTimeoutMs))) {
+      throw new BrokerUnavailableError(
+        `the reply queue ${replies.name} was not declared within ${readyTimeoutMs} ms: ` +
+          `${task} was not published`,
+      );
+    }
     const routed = buildTask(task, payload, { ...options, replyTo: replies.name });
     replies.expect(sentTask(routed, task));
     try {
@@ -97,14 +112,16 @@ export class TaskClient implements OnApplicationShutdown {
     return new TaskHandle<T>(routed.id, this.store, this.waiter, replies);
   }
 
-  private publish(routed: RoutedTask, options: SendOptions): Promise<void> {
-    return this.publisher.publish(
+  private async publish(routed: RoutedTask, options: SendOptions): Promise<void> {
+    await this.publisher.publish(
       routed.exchange,
       routed.routingKey,
       routed.encoded.content,
       routed.encoded.properties,
       options.confirmTimeoutMs !== undefined ? { timeoutMs: options.confirmTimeoutMs } : {},
     );
+    // Celery's task-sent, once the broker has the task; fire-and-forget.
+    this.events?.taskSent(routed.encoded.properties.headers as Record<string, unknown>, routed);
   }
 
   /** Ends the waits on the reply queue (the module closes the connection itself). */
