@@ -9,7 +9,10 @@
  *   default exchange with the queue's name (as Celery routes `queue=`), an eta it holds
  *   the task for, Python reprs of the arguments with a card number redacted.
  * - A Python exception comes back as a `TaskFailedError` with its type name and message.
- * - A queue no worker declared is refused at once (unroutable), never declared by us.
+ * - A queue no worker declared is refused at once (unroutable), never declared by us;
+ *   Celery's queue stays as Celery declared it (classic, durable, no arguments).
+ * - The reply queue is exclusive, auto-delete and bounded, and comes back with the
+ *   connection (cut through a TCP proxy): a call after the reconnect gets its reply.
  * - `npm run tasks -- call <task> --queue <q> --args … --kwargs … --wait S` prints the
  *   result as its last line, or exits 1 with the error (type and message) as JSON.
  * - The worker's log, from the moment it was ready, holds no warning or error: it
@@ -33,9 +36,12 @@ import {
   ensurePythonCelery,
   eventually,
   isolatedInfrastructure,
+  managementGet,
   PYTHON_CELERY_INSTALL_TIMEOUT_MS,
   startCeleryWorker,
   startTaskApp,
+  tcpProxy,
+  throughProxy,
   type CeleryWorker,
   type IsolatedInfrastructure,
   type TaskApp,
@@ -50,6 +56,15 @@ const READY_LINE = 'clearline-to-python worker ready';
 const FAILING_TASKS = new Set(['py.refuse', 'py.divide']);
 const RESULT_TIMEOUT_MS = 15_000;
 const CLI_TIMEOUT_MS = 60_000;
+
+interface ManagedQueue {
+  name: string;
+  durable: boolean;
+  exclusive: boolean;
+  auto_delete: boolean;
+  type?: string;
+  arguments: Record<string, unknown>;
+}
 
 interface CliRun {
   code: number | null;
@@ -205,6 +220,62 @@ describe('Clearline → Python Celery worker', () => {
     await expect(
       app!.client.send('py.add', {}, { worker: 'celery', queue: 'py.nobody', args: [1, 2] }),
     ).rejects.toBeInstanceOf(UnroutableError);
+  });
+
+  it('the reply queue is bounded and declared again when the connection comes back', async () => {
+    const broker = new URL(infra!.amqpUrl);
+    const proxy = await tcpProxy({ host: broker.hostname, port: Number(broker.port || 5672) });
+    const cutOff = await startTaskApp({
+      infra: infra!,
+      service: 'cutoff',
+      env: { AMQP_URL: throughProxy(infra!.amqpUrl, proxy) },
+      tasks: { beat: false, retention: false },
+    });
+    try {
+      const add = async (x: number, y: number): Promise<number> => {
+        // The send waits (within its deadline) for the reply queue on the new connection.
+        const handle = await cutOff.client.send<number>(
+          'py.add',
+          {},
+          {
+            worker: 'celery',
+            queue: QUEUE,
+            args: [x, y],
+            confirmTimeoutMs: 20_000,
+          },
+        );
+        sent.push({ task: 'py.add', id: handle.id });
+        return handle.result({ timeoutMs: RESULT_TIMEOUT_MS });
+      };
+      expect(await add(1, 2)).toBe(3);
+      const queues = await managementGet<ManagedQueue[]>(
+        `/queues/${encodeURIComponent(infra!.name)}`,
+      );
+      expect(
+        queues.find((queue) => queue.name.startsWith('clearline.reply.cutoff.')),
+      ).toMatchObject({
+        exclusive: true,
+        auto_delete: true,
+        durable: false,
+        arguments: { 'x-max-length': 10_000, 'x-queue-type': 'classic' },
+      });
+      // Celery's own queue, as the Python worker declared it: classic, durable, no arguments.
+      expect(queues.find((queue) => queue.name === QUEUE)).toMatchObject({
+        durable: true,
+        arguments: {},
+        type: 'classic',
+      });
+
+      proxy.cut();
+      await eventually(() => !cutOff.client.brokerStatus().connected, {
+        what: 'the client to see the connection lost',
+      });
+      proxy.heal();
+      expect(await add(4, 5)).toBe(9);
+    } finally {
+      await cutOff.close();
+      await proxy.close();
+    }
   });
 
   it('npm run tasks -- call prints the result as its last line, or exits 1 with the error', async () => {

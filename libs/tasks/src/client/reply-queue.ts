@@ -152,6 +152,8 @@ export class ReplyQueue {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private heldBytes = 0;
   private channel: Channel | null = null;
+  /** Sends waiting for the queue to be declared on the current connection. */
+  private readonly readyWaiters = new Set<() => void>();
   private started: Promise<void> | null = null;
   private closed = false;
 
@@ -175,6 +177,24 @@ export class ReplyQueue {
   /** Consuming now: the queue exists on the current connection. */
   get ready(): boolean {
     return this.channel !== null;
+  }
+
+  /**
+   * Resolves true once the queue is consumed on the current connection, false after
+   * `timeoutMs`: a task must not go out before the queue its reply goes to exists (after a
+   * reconnect, the publisher's channel is back before this queue is declared again).
+   */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.channel) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.readyWaiters.delete(done);
+        resolve(this.channel !== null);
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.readyWaiters.add(done);
+    });
   }
 
   /** Remembers a task before it is published, so a reply that comes first is kept. */
@@ -293,6 +313,7 @@ export class ReplyQueue {
       exclusive: true,
     });
     this.channel = channel;
+    for (const ready of [...this.readyWaiters]) ready();
   }
 
   private onMessage(channel: Channel, message: ConsumeMessage | null): void {
@@ -356,6 +377,7 @@ export class ReplyQueue {
     this.closed = true;
     const channel = this.channel;
     this.channel = null;
+    for (const ready of [...this.readyWaiters]) ready();
     for (const [taskId, waiters] of this.waiters) {
       for (const waiter of [...waiters]) waiter.fail(closedError(taskId));
     }
