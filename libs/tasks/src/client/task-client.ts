@@ -5,6 +5,7 @@ import {
   CONFIRM_TIMEOUT_MS_DEFAULT,
   type Publisher,
 } from '../broker/publisher';
+import type { CeleryEventPublisher } from '../celery/event-publisher';
 import { GroupHandle } from '../canvas/group-handle';
 import type { Chain, Chord, Group, Signature, Workflow } from '../canvas/signature';
 import { WorkflowSender, type GroupIds } from '../canvas/workflow-sender';
@@ -30,6 +31,8 @@ export class TaskClient implements OnApplicationShutdown {
     dataSource?: DataSource,
     /** This client's reply queue, for `reply: 'rpc'` and `worker: 'celery'`. */
     private readonly replies: ReplyQueue | null = null,
+    /** Where Celery's `task-sent` events go; null when events are off. */
+    private readonly events: CeleryEventPublisher | null = null,
   ) {
     this.workflows = dataSource ? new WorkflowSender(publisher, dataSource, waiter) : null;
   }
@@ -109,14 +112,16 @@ export class TaskClient implements OnApplicationShutdown {
     return new TaskHandle<T>(routed.id, this.store, this.waiter, replies);
   }
 
-  private publish(routed: RoutedTask, options: SendOptions): Promise<void> {
-    return this.publisher.publish(
+  private async publish(routed: RoutedTask, options: SendOptions): Promise<void> {
+    await this.publisher.publish(
       routed.exchange,
       routed.routingKey,
       routed.encoded.content,
       routed.encoded.properties,
       options.confirmTimeoutMs !== undefined ? { timeoutMs: options.confirmTimeoutMs } : {},
     );
+    // Celery's task-sent, once the broker has the task; fire-and-forget.
+    this.events?.taskSent(routed.encoded.properties.headers as Record<string, unknown>, routed);
   }
 
   /** Ends the waits on the reply queue (the module closes the connection itself). */
