@@ -6,9 +6,10 @@
  *   the worker says `worker-online` and sends `worker-heartbeat`s; a worker with
  *   TASK_EVENTS=0 sends none, yet answers remote control;
  * - remote control: `celery inspect ping|registered|stats|active|reserved|revoked` list our
- *   workers in Celery's shapes (the CLI's readable output too), and `celery control revoke`
+ *   workers in Celery's shapes (the CLI's readable output too), `celery control revoke`
  *   addressed to one worker revokes the task on every Clearline worker as
- *   `npm run tasks -- revoke` does: persisted in `task_revocations`, broadcast, REVOKED;
+ *   `npm run tasks -- revoke` does (persisted in `task_revocations`, broadcast, REVOKED),
+ *   and `celery control terminate` aborts a running one;
  * - declarations: Celery's and ours agree whichever comes first (RabbitMQ would refuse a
  *   different one with PRECONDITION_FAILED).
  *
@@ -407,6 +408,31 @@ describe('Celery monitoring and remote control of Clearline workers', () => {
         expired: false,
       });
     });
+  });
+
+  it('celery control terminate aborts a running task, which ends REVOKED', async () => {
+    gate.close();
+    const running = await monitored.client.send('gateway.monitor_hold', {});
+    await eventsOf(running.id, endsWith('task-started'), 'the task to terminate started');
+    const terminate = await celery(
+      infra.amqpUrl,
+      'control',
+      'terminate',
+      'TERM',
+      running.id,
+      '--json',
+      '-d',
+      monitoredNode,
+      '-t',
+      ADDRESSED_TIMEOUT_S,
+    );
+    expectSucceeded(terminate);
+    expect(repliesOf(terminate)).toEqual([{ [monitoredNode]: { ok: `terminate: ${running.id}` } }]);
+    expect(await running.settled({ timeoutMs: 30_000 })).toMatchObject({ state: 'REVOKED' });
+    const events = await eventsOf(running.id, endsWith('task-revoked'), 'the terminate');
+    expect(events.at(-1)).toMatchObject({ terminated: true, signum: '15', expired: false });
+    // The abandoned handler may finish now; its run is settled already.
+    gate.open();
   });
 
   it('publishes no event with TASK_EVENTS=0, and still answers remote control', async () => {
