@@ -108,3 +108,56 @@ describe('gateway environment: recovery', () => {
     }
   });
 });
+
+describe('gateway environment: webhook targets and sealed secrets', () => {
+  const base = { ADMIN_API_KEY: 'k' };
+  const key = Buffer.alloc(32, 7).toString('base64');
+
+  it('takes https public webhook hosts only by default; 1 allows http or private hosts', () => {
+    expect(validateEnvironment(GatewayEnvironment, base)).toMatchObject({
+      WEBHOOK_ALLOW_HTTP: '0',
+      WEBHOOK_ALLOW_PRIVATE: '0',
+    });
+    expect(
+      validateEnvironment(GatewayEnvironment, {
+        ...base,
+        WEBHOOK_ALLOW_HTTP: '1',
+        WEBHOOK_ALLOW_PRIVATE: '1',
+      }),
+    ).toMatchObject({ WEBHOOK_ALLOW_HTTP: '1', WEBHOOK_ALLOW_PRIVATE: '1' });
+    for (const name of ['WEBHOOK_ALLOW_HTTP', 'WEBHOOK_ALLOW_PRIVATE']) {
+      for (const value of ['yes', 'true', '2']) {
+        expect(() => validateEnvironment(GatewayEnvironment, { ...base, [name]: value })).toThrow(
+          new RegExp(name),
+        );
+      }
+    }
+  });
+
+  it('takes SECRETS_ENCRYPTION_KEY as 32 bytes of base64, naming it and never echoing it', () => {
+    expect(
+      validateEnvironment(GatewayEnvironment, { ...base, SECRETS_ENCRYPTION_KEY: key }),
+    ).toMatchObject({ SECRETS_ENCRYPTION_KEY: key });
+    const short = Buffer.alloc(16, 7).toString('base64');
+    for (const value of [short, `${key}A`, 'not base64 at all, not at all, no no no no!!']) {
+      const bad = (): unknown =>
+        validateEnvironment(GatewayEnvironment, { ...base, SECRETS_ENCRYPTION_KEY: value });
+      expect(bad).toThrow(/SECRETS_ENCRYPTION_KEY: must be 32 random bytes in base64/);
+      expect(bad).not.toThrow(value);
+    }
+  });
+
+  it('requires SECRETS_ENCRYPTION_KEY in production only', () => {
+    expect(validateEnvironment(GatewayEnvironment, base).SECRETS_ENCRYPTION_KEY).toBeUndefined();
+    expect(() =>
+      validateEnvironment(GatewayEnvironment, { ...base, NODE_ENV: 'production' }),
+    ).toThrow(/SECRETS_ENCRYPTION_KEY: .*required with NODE_ENV=production/);
+    expect(
+      validateEnvironment(GatewayEnvironment, {
+        ...base,
+        NODE_ENV: 'production',
+        SECRETS_ENCRYPTION_KEY: key,
+      }).SECRETS_ENCRYPTION_KEY,
+    ).toBe(key);
+  });
+});

@@ -1,7 +1,18 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  Matches,
+  Max,
+  Min,
+  Validate,
+  ValidatorConstraint,
+  type ValidationArguments,
+  type ValidatorConstraintInterface,
+} from 'class-validator';
 import { CommonEnvironment } from '@clearline/platform';
 import { PROCESSOR_NAMES, type ProcessorName } from '@clearline/processor';
+import { decodeSecretBoxKey } from './common/secret-box';
 
 /** What `REDIS_KEY_PREFIX` may hold. */
 export const REDIS_KEY_PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -17,6 +28,19 @@ export const SETTLEMENT_RUN_WAIT_MS_MAX = 60_000;
 
 /** The longest `OPERATION_RESUME_AFTER_MS` (a day). */
 export const OPERATION_RESUME_AFTER_MS_MAX = 24 * 3_600_000;
+
+/** `SECRETS_ENCRYPTION_KEY`: 32 bytes in base64 when set; required with NODE_ENV=production. */
+@ValidatorConstraint({ name: 'secretsEncryptionKey' })
+class SecretsEncryptionKey implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    if (value === undefined) return (args.object as GatewayEnvironment).NODE_ENV !== 'production';
+    return typeof value === 'string' && decodeSecretBoxKey(value) !== null;
+  }
+
+  defaultMessage(): string {
+    return 'must be 32 random bytes in base64 (openssl rand -base64 32); required with NODE_ENV=production';
+  }
+}
 
 export class GatewayEnvironment extends CommonEnvironment {
   @Type(() => Number)
@@ -96,6 +120,30 @@ export class GatewayEnvironment extends CommonEnvironment {
   @Min(1)
   @Max(1_000)
   WEBHOOK_MERCHANT_IN_FLIGHT_MAX = 4;
+
+  /**
+   * `1` lets merchants register `http://` webhook URLs (development, tests); `0`, the
+   * default, takes `https://` only.
+   */
+  @IsIn(['0', '1'], { message: 'must be 0 (https webhook URLs only) or 1 (http allowed too)' })
+  WEBHOOK_ALLOW_HTTP: '0' | '1' = '0';
+
+  /**
+   * `1` lets webhook URLs name loopback, private (RFC 1918, fc00::/7), link-local and
+   * CGNAT hosts, for development and tests whose endpoints are local; `0`, the default,
+   * refuses them at registration and at every delivery. Never metadata, multicast,
+   * broadcast, unspecified or documentation addresses. Warned about in production.
+   */
+  @IsIn(['0', '1'], { message: 'must be 0 (public webhook hosts only) or 1 (private allowed)' })
+  WEBHOOK_ALLOW_PRIVATE: '0' | '1' = '0';
+
+  /**
+   * Seals secrets kept at rest for idempotent replays (API keys, webhook secrets):
+   * AES-256-GCM, 32 bytes in base64. Required in production; elsewhere a key is generated
+   * per process (with a warning), so such replays fail after a restart.
+   */
+  @Validate(SecretsEncryptionKey)
+  SECRETS_ENCRYPTION_KEY?: string;
 
   /**
    * A payment's authorization, capture or cancel, or a refund, still in flight this long
