@@ -7,6 +7,8 @@ export enum IdempotencyErrorCode {
   KeyReused = 'idempotency_error',
   /** The first request with this key is still running. */
   KeyInUse = 'idempotency_key_in_use',
+  /** The stored response holds a sealed secret that no longer opens (the key changed). */
+  ReplayUnavailable = 'idempotency_replay_unavailable',
 }
 
 const HEADER_PARAM = 'Idempotency-Key';
@@ -26,6 +28,13 @@ export function idempotencyErrorHttp(code: IdempotencyErrorCode): HttpErrorShape
         status: 409,
         type: 'idempotency_error',
         code: 'idempotency_key_in_use',
+        param: HEADER_PARAM,
+      };
+    case IdempotencyErrorCode.ReplayUnavailable:
+      return {
+        status: 409,
+        type: 'idempotency_error',
+        code: 'idempotency_error',
         param: HEADER_PARAM,
       };
     default: {

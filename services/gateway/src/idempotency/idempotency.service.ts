@@ -7,6 +7,7 @@ import {
 import { DataSource, type EntityManager } from 'typeorm';
 import { GroupCommit } from '@clearline/persistence';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
+import { SecretBox, SecretBoxError } from '../common/secret-box';
 import {
   IdempotencyRepository,
   type ClaimInput,
@@ -31,6 +32,15 @@ export type ClaimOutcome =
   | { kind: 'claimed'; claim: IdempotencyClaim }
   | { kind: 'replay'; status: number; body: string; headers: Readonly<Record<string, string>> };
 
+/** How a response is kept for replays. */
+export interface StoreOptions {
+  /**
+   * The response shows a secret once (a new API key, a webhook secret): it is stored
+   * sealed (`SecretBox`, bound to the claim), never in clear, and opened for a replay.
+   */
+  sealed?: boolean;
+}
+
 export interface RequestFingerprint {
   method: string;
   path: string;
@@ -40,6 +50,11 @@ export interface RequestFingerprint {
 /** A key released between our failed claim and our read is tried again this many times. */
 const CLAIM_ATTEMPTS_MAX = 3;
 const SWEEP_INTERVAL_MS = 10 * 60 * 1_000;
+
+/** What a sealed response is bound to: its claim, so it cannot be moved to another row. */
+function sealContext(claim: ClaimInput): string {
+  return `idempotency\u0000${claim.scope}\u0000${claim.key}\u0000${claim.requestHash}`;
+}
 
 /** JSON that carries bigint amounts as decimal strings instead of throwing. */
 export function responseJson(body: unknown): string {
@@ -65,6 +80,7 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
   constructor(
     private readonly repository: IdempotencyRepository,
     private readonly dataSource: DataSource,
+    private readonly secrets: SecretBox,
   ) {}
 
   /** Claims `key` for this request, or says what to answer instead (replay, 409, 422). */
@@ -96,7 +112,7 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
         return {
           kind: 'replay',
           status: existing.status_code,
-          body: existing.response_body ?? 'null',
+          body: this.replayBody(input, existing.response_body ?? 'null'),
           headers: existing.response_headers ?? {},
         };
       }
@@ -119,10 +135,12 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     status: number,
     body: unknown,
     headers: Readonly<Record<string, string>> = {},
+    { sealed = false }: StoreOptions = {},
   ): Promise<void> {
+    const json = responseJson(body);
     const response: StoredResponse = {
       statusCode: status,
-      responseBody: responseJson(body),
+      responseBody: sealed ? this.secrets.seal(json, sealContext(claim)) : json,
       responseHeaders: Object.keys(headers).length === 0 ? null : JSON.stringify(headers),
     };
     const stored = manager
@@ -156,14 +174,38 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     claim: IdempotencyClaim | null,
     status: number,
     work: (manager: EntityManager) => Promise<T>,
+    options: StoreOptions = {},
   ): Promise<T> {
     const result = await this.dataSource.transaction('READ COMMITTED', async (manager) => {
       const done = await work(manager);
-      if (claim) await this.complete(manager, claim, status, done);
+      if (claim) await this.complete(manager, claim, status, done, {}, options);
       return done;
     });
     if (claim) claim.completed = true;
     return result;
+  }
+
+  /**
+   * A stored body as the replay answers it: a sealed one opened. One that cannot be
+   * opened (sealed with another `SECRETS_ENCRYPTION_KEY`, e.g. a per-process key before a
+   * restart) is refused with a clear 409, not answered with something else.
+   */
+  private replayBody(claim: ClaimInput, stored: string): string {
+    if (!SecretBox.isSealed(stored)) return stored;
+    try {
+      return this.secrets.open(stored, sealContext(claim));
+    } catch (error) {
+      if (!(error instanceof SecretBoxError)) throw error;
+      this.logger.warn(
+        `idempotency key ${claim.key}: stored response not opened: ${error.message}`,
+      );
+      throw new IdempotencyError(
+        'The first response to this Idempotency-Key showed a secret that can no longer be ' +
+          'shown again (SECRETS_ENCRYPTION_KEY changed since); the request took effect: ' +
+          'retrieve the object, or roll the secret with a new key',
+        IdempotencyErrorCode.ReplayUnavailable,
+      );
+    }
   }
 
   onApplicationBootstrap(): void {

@@ -16,6 +16,8 @@ import { toApiKeyDto, toCreatedMerchantDto, toMerchantDto } from './merchant.map
 import { MerchantsService } from './merchants.service';
 
 const NO_SUCH_MERCHANT = 'No such merchant.';
+/** Answers that show a secret once are kept for replays sealed, never in clear. */
+const SHOWS_A_SECRET = { sealed: true } as const;
 
 @ApiTags('admin')
 @OperatorAuth()
@@ -33,8 +35,11 @@ export class MerchantsController {
     @Body() body: CreateMerchantDto,
     @Idempotency() claim: IdempotencyClaim | null,
   ): Promise<CreatedMerchantDto> {
-    return this.idempotency.transaction(claim, HttpStatus.CREATED, async (manager) =>
-      toCreatedMerchantDto(await this.merchants.create(manager, body)),
+    return this.idempotency.transaction(
+      claim,
+      HttpStatus.CREATED,
+      async (manager) => toCreatedMerchantDto(await this.merchants.create(manager, body)),
+      SHOWS_A_SECRET,
     );
   }
 
@@ -70,8 +75,11 @@ export class MerchantsController {
     @Body() _body: NoParameters,
     @Idempotency() claim: IdempotencyClaim | null,
   ): Promise<ApiKeyDto> {
-    return this.idempotency.transaction(claim, HttpStatus.CREATED, async (manager) =>
-      toApiKeyDto(await this.merchants.rollApiKey(manager, id)),
+    return this.idempotency.transaction(
+      claim,
+      HttpStatus.CREATED,
+      async (manager) => toApiKeyDto(await this.merchants.rollApiKey(manager, id)),
+      SHOWS_A_SECRET,
     );
   }
 }
