@@ -19,7 +19,8 @@
  * Clearline workers run in this process: `monitored` (events on, one handler slot, so a
  * task held at a gate keeps the next one waiting, reserved) and `quiet` (TASK_EVENTS=0).
  * Events of one worker arrive in the order it published them (one channel), so order is
- * asserted by arrival. "None arrive" is checked after a later event of the other worker
+ * asserted by arrival; `task-sent`, sent by the client once the broker confirmed the
+ * task, has no fixed place among them. "None arrive" is checked after a later event of the other worker
  * has arrived, on a task the quiet worker finished before it was sent.
  */
 import { hostname } from 'node:os';
@@ -142,12 +143,18 @@ describe('Celery monitoring and remote control of Clearline workers', () => {
   let monitoredNode: string;
   let quietNode: string;
 
-  /** The events of a task once `done` holds for them (each wait has a deadline). */
+  /**
+   * A task's events once `done` holds for the worker's (in the order the worker sent
+   * them) and its `task-sent` arrived too: our client sends that one once the broker
+   * confirmed the task, when the worker may have received and started it already.
+   */
   const eventsOf = (taskId: string, done: (events: ReceivedEvent[]) => boolean, what: string) =>
     eventually(
       () => {
         const events = receiver.ofTask(taskId);
-        return done(events) && events;
+        const worker = events.filter((e) => e.type !== 'task-sent');
+        const sent = events.find((e) => e.type === 'task-sent');
+        return done(worker) && sent !== undefined && { worker, sent };
       },
       { what: `${what} (receiver said: ${receiver.log || 'nothing'})` },
     );
@@ -196,14 +203,9 @@ describe('Celery monitoring and remote control of Clearline workers', () => {
     ]);
 
     const okEvents = await eventsOf(ok.id, endsWith('task-succeeded'), 'the success');
-    // task-sent comes from the client's connection, the rest from the worker's publisher.
-    expect(types(okEvents.filter((e) => e.type !== 'task-sent'))).toEqual([
-      'task-received',
-      'task-started',
-      'task-succeeded',
-    ]);
-    const byType = Object.fromEntries(okEvents.map((e) => [e.type, e]));
-    expect(byType['task-sent']).toMatchObject({
+    expect(types(okEvents.worker)).toEqual(['task-received', 'task-started', 'task-succeeded']);
+    const byType = Object.fromEntries(okEvents.worker.map((e) => [e.type, e]));
+    expect(okEvents.sent).toMatchObject({
       hostname: `gen${process.pid}@${hostname()}`,
       name: 'gateway.monitor_capture',
       kwargs: "{'payment_id': 'pay_1'}",
@@ -231,22 +233,18 @@ describe('Celery monitoring and remote control of Clearline workers', () => {
       utcoffset: anyNumber(),
     });
     // The worker's Lamport clock moves forward with each event it sends.
-    const clocks = okEvents.filter((e) => e.type !== 'task-sent').map((e) => e.clock);
+    const clocks = okEvents.worker.map((e) => e.clock);
     expect([...clocks].sort((a, b) => a - b)).toEqual(clocks);
 
     const failedEvents = await eventsOf(failed.id, endsWith('task-failed'), 'the failure');
-    expect(types(failedEvents.filter((e) => e.type !== 'task-sent'))).toEqual([
-      'task-received',
-      'task-started',
-      'task-failed',
-    ]);
-    expect(failedEvents.at(-1)).toMatchObject({
+    expect(types(failedEvents.worker)).toEqual(['task-received', 'task-started', 'task-failed']);
+    expect(failedEvents.worker.at(-1)).toMatchObject({
       exception: `CardDeclined("card declined: it's expired")`,
       traceback: including('CardDeclined'),
     });
 
     const retriedEvents = await eventsOf(retried.id, endsWith('task-succeeded'), 'the retry');
-    expect(types(retriedEvents.filter((e) => e.type !== 'task-sent'))).toEqual([
+    expect(types(retriedEvents.worker)).toEqual([
       'task-received',
       'task-started',
       'task-retried',
@@ -254,9 +252,7 @@ describe('Celery monitoring and remote control of Clearline workers', () => {
       'task-started',
       'task-succeeded',
     ]);
-    const [firstReceived, , retry, againReceived, , succeeded] = retriedEvents.filter(
-      (e) => e.type !== 'task-sent',
-    );
+    const [firstReceived, , retry, againReceived, , succeeded] = retriedEvents.worker;
     expect(firstReceived).toMatchObject({ retries: 0 });
     expect(retry).toMatchObject({ exception: "Error('processor busy')" });
     expect(againReceived).toMatchObject({ retries: 1, eta: anyString() });
@@ -397,11 +393,8 @@ describe('Celery monitoring and remote control of Clearline workers', () => {
       expect(record).toMatchObject({ state: 'REVOKED', errorType: 'TaskRevokedError' });
       expect(runs.get(waiting)).toBeUndefined();
       const events = await eventsOf(waiting, endsWith('task-revoked'), 'the revoke');
-      expect(types(events.filter((e) => e.type !== 'task-sent'))).toEqual([
-        'task-received',
-        'task-revoked',
-      ]);
-      expect(events.at(-1)).toMatchObject({
+      expect(types(events.worker)).toEqual(['task-received', 'task-revoked']);
+      expect(events.worker.at(-1)).toMatchObject({
         hostname: monitoredNode,
         terminated: false,
         signum: null,
@@ -430,7 +423,7 @@ describe('Celery monitoring and remote control of Clearline workers', () => {
     expect(repliesOf(terminate)).toEqual([{ [monitoredNode]: { ok: `terminate: ${running.id}` } }]);
     expect(await running.settled({ timeoutMs: 30_000 })).toMatchObject({ state: 'REVOKED' });
     const events = await eventsOf(running.id, endsWith('task-revoked'), 'the terminate');
-    expect(events.at(-1)).toMatchObject({ terminated: true, signum: '15', expired: false });
+    expect(events.worker.at(-1)).toMatchObject({ terminated: true, signum: '15', expired: false });
     // The abandoned handler may finish now; its run is settled already.
     gate.open();
   });
