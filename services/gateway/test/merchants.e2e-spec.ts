@@ -258,8 +258,11 @@ describe('merchants and keys', () => {
         pricing: { percent_bps: 250, fixed: 25 },
         created: merchant.created,
       });
-      const moved = await patch(merchant.id, { webhook_url: 'http://localhost:8080/new' });
-      expect(moved.body).toMatchObject({ name: 'After', webhook_url: 'http://localhost:8080/new' });
+      const moved = await patch(merchant.id, { webhook_url: 'https://after.example:8443/new' });
+      expect(moved.body).toMatchObject({
+        name: 'After',
+        webhook_url: 'https://after.example:8443/new',
+      });
       const both = await patch(merchant.id, { name: 'Both', webhook_url: 'https://b.example/h' });
       expect(both.body).toMatchObject({ name: 'Both', webhook_url: 'https://b.example/h' });
       const nothing = await patch(merchant.id, {});

@@ -100,6 +100,9 @@ describe('webhook isolation: a merchant whose endpoint never answers', () => {
     await new Promise<void>((resolve) => fast.listen(0, '127.0.0.1', resolve));
     const fastUrl = `http://127.0.0.1:${(fast.address() as AddressInfo).port}/hook`;
     h = await startPayments({
+      // The endpoints are local: http on 127.0.0.1, which production refuses.
+      WEBHOOK_ALLOW_HTTP: '1',
+      WEBHOOK_ALLOW_PRIVATE: '1',
       // Long enough that only a stall behind A's deliveries could turn B's 200 into a 202.
       PAYMENT_WAIT_MS: '10000',
       WEBHOOK_CONNECT_TIMEOUT_MS: '2000',
@@ -204,7 +207,7 @@ describe('webhook isolation: a merchant whose endpoint never answers', () => {
       { what: "A's timed-out attempts to be recorded" },
     );
     for (const attempt of failed) {
-      expect(attempt.error).toMatch(/no response within 5000 ms/);
+      expect(attempt.error).toBe('timeout');
       expect(attempt.duration_ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
       expect(attempt.duration_ms).toBeLessThanOrEqual(TIMEOUT_MS + DURATION_SLACK_MS);
     }

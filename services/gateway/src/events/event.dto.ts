@@ -3,6 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
 import { ListQuery } from '../http/pagination';
 import { INT32, ListDto, UNIX_SECONDS } from '../http/openapi';
+import { WEBHOOK_ATTEMPT_ERRORS, type WebhookAttemptError } from './event.model';
 
 /** The events' path: the list's `url`. */
 export const EVENTS_URL = '/v1/events';
@@ -37,10 +38,18 @@ export class WebhookAttemptDto {
 
   @ApiProperty({
     type: String,
+    enum: WEBHOOK_ATTEMPT_ERRORS,
     nullable: true,
-    description: 'Why no status came back (timeout, refused).',
+    description:
+      'Why the attempt failed (null when it succeeded): `timeout` (no connection or no ' +
+      'answer in time), `dns_failed` (the host did not resolve), `connection_failed` ' +
+      '(refused, reset, unreachable, or not HTTP), `tls_error` (the TLS handshake failed), ' +
+      '`http_status` (a status other than 2xx; see `status_code`), `redirect_refused` (a ' +
+      '3xx: redirects are not followed), `address_refused` (the host is or resolved to a ' +
+      'loopback, private, link-local or metadata address), `url_refused` (the URL is no ' +
+      'longer allowed). More reasons may be added.',
   })
-  error!: string | null;
+  error!: WebhookAttemptError | null;
 
   @ApiProperty({ description: 'A 2xx answer.' })
   succeeded!: boolean;

@@ -1,4 +1,4 @@
-import type { Event, WebhookAttempt } from './event.model';
+import type { Event, WebhookAttempt, WebhookAttemptError } from './event.model';
 
 /** An `events` row. */
 export interface EventRow {
@@ -15,7 +15,8 @@ export interface WebhookAttemptRow {
   attempt: number;
   url: string;
   status_code: number | null;
-  error: string | null;
+  /** One of WEBHOOK_ATTEMPT_ERRORS (a CHECK constraint holds the column to them). */
+  error: WebhookAttemptError | null;
   succeeded: boolean;
   duration_ms: number;
   attempted_at: Date;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { WebhookAttempt } from './event.model';
+import type { WebhookAttempt, WebhookAttemptError } from './event.model';
 import { toWebhookAttempt, type WebhookAttemptRow } from './event.rows';
 
 const COLUMNS = 'event_id, attempt, url, status_code, error, succeeded, duration_ms, attempted_at';
@@ -9,7 +9,7 @@ export interface NewWebhookAttempt {
   eventId: string;
   url: string;
   statusCode: number | null;
-  error: string | null;
+  error: WebhookAttemptError | null;
   succeeded: boolean;
   durationMs: number;
 }

@@ -16,6 +16,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { INT32, INT64, UNIX_SECONDS } from '../http/openapi';
+import { WEBHOOK_PORTS_DESCRIPTION } from '../webhooks/webhook-target';
+import { PREVIOUS_WEBHOOK_SECRET_S_MAX } from './merchant.model';
 
 export const MERCHANT_NAME_LENGTH_MAX = 200;
 export const WEBHOOK_URL_LENGTH_MAX = 2_048;
@@ -33,11 +35,18 @@ const WEBHOOK_URL_PROPERTY = {
   nullable: true,
   maxLength: WEBHOOK_URL_LENGTH_MAX,
   example: 'https://acme.example/webhooks',
+  description:
+    'Where events are POSTed; null: nowhere. `https` (`http` only where the deployment ' +
+    `allows it), no user name or password, port ${WEBHOOK_PORTS_DESCRIPTION}, and a ` +
+    'public host: one that is or resolves to a loopback, private, link-local, CGNAT, ' +
+    'multicast, documentation or cloud metadata address is refused (400 ' +
+    '`parameter_invalid`), now and at every delivery. Redirects are not followed.',
 } as const;
 
 /**
  * A webhook URL as the merchant routes take it: an absolute http(s) URL of at most
- * WEBHOOK_URL_LENGTH_MAX characters, or null (none). Absent is allowed too.
+ * WEBHOOK_URL_LENGTH_MAX characters, or null (none). Absent is allowed too. Where it may
+ * point is this deployment's policy, checked after this by `WebhookUrlPipe`.
  */
 const IsWebhookUrl = (): PropertyDecorator =>
   applyDecorators(
@@ -174,6 +183,49 @@ export class ApiKeyDto {
 
   @ApiProperty({ type: [String], description: 'The keys this roll revoked.' })
   revoked!: string[];
+
+  @ApiProperty(UNIX_SECONDS)
+  created!: number;
+}
+
+/** `POST /v1/webhook_secret/roll`. */
+export class RollWebhookSecretDto {
+  @ApiPropertyOptional({
+    ...INT32,
+    minimum: 0,
+    maximum: PREVIOUS_WEBHOOK_SECRET_S_MAX,
+    default: 0,
+    description:
+      'How long, in seconds, the replaced secret keeps signing deliveries beside the new ' +
+      'one (each delivery then carries two `v1` signatures), so an endpoint can switch ' +
+      'without rejecting one. 0 (the default) ends it at once: for a secret that leaked.',
+  })
+  @Optional()
+  @IsInt()
+  @Min(0)
+  @Max(PREVIOUS_WEBHOOK_SECRET_S_MAX)
+  previous_secret_expires_in?: number;
+}
+
+export class WebhookSecretDto {
+  @ApiProperty({ enum: ['webhook_secret'] })
+  object!: 'webhook_secret';
+
+  @ApiProperty({ description: 'The merchant id.' })
+  merchant!: string;
+
+  @ApiProperty({
+    description: 'The new signing secret (Clearline-Signature); shown once.',
+    example: 'whsec_…',
+  })
+  secret!: string;
+
+  @ApiProperty({
+    ...UNIX_SECONDS,
+    nullable: true,
+    description: 'Until when the replaced secret also signs deliveries; null: it no longer does.',
+  })
+  previous_secret_expires!: number | null;
 
   @ApiProperty(UNIX_SECONDS)
   created!: number;

@@ -1,6 +1,11 @@
 import { unixSeconds, type Plain } from '../http/wire';
-import type { ApiKeyDto, CreatedMerchantDto, MerchantDto } from './merchant.dto';
-import type { CreatedMerchant, Merchant, RolledApiKey } from './merchant.model';
+import type { ApiKeyDto, CreatedMerchantDto, MerchantDto, WebhookSecretDto } from './merchant.dto';
+import type {
+  CreatedMerchant,
+  Merchant,
+  RolledApiKey,
+  RolledWebhookSecret,
+} from './merchant.model';
 
 /** The REST merchant object, without its secrets. */
 export function toMerchantDto(merchant: Merchant): Plain<MerchantDto> {
@@ -33,5 +38,17 @@ export function toApiKeyDto(rolled: RolledApiKey): ApiKeyDto {
     prefix: rolled.key.prefix,
     revoked: rolled.revoked,
     created: unixSeconds(rolled.key.createdAt),
+  };
+}
+
+/** A new webhook secret, shown once. */
+export function toWebhookSecretDto(rolled: RolledWebhookSecret): WebhookSecretDto {
+  return {
+    object: 'webhook_secret',
+    merchant: rolled.merchantId,
+    secret: rolled.secret,
+    previous_secret_expires:
+      rolled.previousExpiresAt === null ? null : unixSeconds(rolled.previousExpiresAt),
+    created: unixSeconds(rolled.createdAt),
   };
 }

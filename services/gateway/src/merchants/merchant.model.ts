@@ -13,6 +13,11 @@ export interface Merchant {
   webhookUrl: string | null;
   /** Signs webhooks (`whsec_…`). */
   webhookSecret: string;
+  /**
+   * The secret a roll replaced, still signing deliveries (beside the current one) until
+   * it expires; null when none is.
+   */
+  previousWebhookSecret: { secret: string; expiresAt: Date } | null;
   pricing: Pricing;
   createdAt: Date;
 }
@@ -31,6 +36,17 @@ export interface ApiKey {
 export interface CreatedMerchant {
   merchant: Merchant;
   apiKey: string;
+}
+
+/** The longest the previous webhook secret may keep signing after a roll: a day, as at Stripe. */
+export const PREVIOUS_WEBHOOK_SECRET_S_MAX = 24 * 3_600;
+
+/** A merchant's new webhook secret (returned once), and until when the previous one signs too. */
+export interface RolledWebhookSecret {
+  merchantId: string;
+  secret: string;
+  previousExpiresAt: Date | null;
+  createdAt: Date;
 }
 
 /** A new API key, its secret (returned once), and the ids of the keys it replaced. */

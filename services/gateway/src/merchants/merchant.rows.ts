@@ -6,6 +6,8 @@ export interface MerchantRow {
   name: string;
   webhook_url: string | null;
   webhook_secret: string;
+  previous_webhook_secret: string | null;
+  previous_webhook_secret_expires_at: Date | null;
   pricing_percent_bps: number;
   pricing_fixed: string;
   created_at: Date;
@@ -26,6 +28,13 @@ export function toMerchant(row: MerchantRow): Merchant {
     name: row.name,
     webhookUrl: row.webhook_url,
     webhookSecret: row.webhook_secret,
+    previousWebhookSecret:
+      row.previous_webhook_secret !== null && row.previous_webhook_secret_expires_at !== null
+        ? {
+            secret: row.previous_webhook_secret,
+            expiresAt: row.previous_webhook_secret_expires_at,
+          }
+        : null,
     pricing: { percentBps: row.pricing_percent_bps, fixed: BigInt(row.pricing_fixed) },
     createdAt: row.created_at,
   };

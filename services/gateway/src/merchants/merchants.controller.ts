@@ -14,6 +14,7 @@ import {
 } from './merchant.dto';
 import { toApiKeyDto, toCreatedMerchantDto, toMerchantDto } from './merchant.mapper';
 import { MerchantsService } from './merchants.service';
+import { WebhookUrlPipe } from './webhook-url.pipe';
 
 const NO_SUCH_MERCHANT = 'No such merchant.';
 /** Answers that show a secret once are kept for replays sealed, never in clear. */
@@ -32,7 +33,7 @@ export class MerchantsController {
   @ApiOperation({ summary: 'Create a merchant with its first API key (shown once)' })
   @ApiCreatedResponse({ type: CreatedMerchantDto })
   create(
-    @Body() body: CreateMerchantDto,
+    @Body(WebhookUrlPipe) body: CreateMerchantDto,
     @Idempotency() claim: IdempotencyClaim | null,
   ): Promise<CreatedMerchantDto> {
     return this.idempotency.transaction(
@@ -62,7 +63,10 @@ export class MerchantsController {
   })
   @ApiOkResponse({ type: MerchantDto, description: 'The merchant as changed.' })
   @ApiNotFound(NO_SUCH_MERCHANT)
-  async update(@Param('id') id: string, @Body() body: UpdateMerchantDto): Promise<MerchantDto> {
+  async update(
+    @Param('id') id: string,
+    @Body(WebhookUrlPipe) body: UpdateMerchantDto,
+  ): Promise<MerchantDto> {
     return toMerchantDto(await this.merchants.update(id, body));
   }
 

@@ -5,11 +5,23 @@ import { ApiKeysRepository } from './api-keys.repository';
 import { MerchantsController } from './merchants.controller';
 import { MerchantsRepository } from './merchants.repository';
 import { MerchantsService } from './merchants.service';
+import { WebhookSecretController } from './webhook-secret.controller';
+import { WebhookSecretsService } from './webhook-secrets.service';
+import { WebhookUrlPipe } from './webhook-url.pipe';
+import { WebhookTargets } from '../webhooks/webhook-targets';
 
 @Module({
   imports: [IdempotencyModule],
-  controllers: [MerchantsController],
-  providers: [MerchantsService, MerchantsRepository, ApiKeysRepository, ApiKeyCache],
-  exports: [MerchantsService, MerchantsRepository, ApiKeysRepository, ApiKeyCache],
+  controllers: [MerchantsController, WebhookSecretController],
+  providers: [
+    MerchantsService,
+    MerchantsRepository,
+    ApiKeysRepository,
+    ApiKeyCache,
+    WebhookSecretsService,
+    WebhookTargets,
+    WebhookUrlPipe,
+  ],
+  exports: [MerchantsService, MerchantsRepository, ApiKeysRepository, ApiKeyCache, WebhookTargets],
 })
 export class MerchantsModule {}

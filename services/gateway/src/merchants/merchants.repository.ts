@@ -22,7 +22,8 @@ export interface MerchantChanges {
 /** TypeORM answers UPDATE … RETURNING with `[rows, affected]`. */
 type Updated<Row> = [Row[], number];
 
-const COLUMNS = `id, name, webhook_url, webhook_secret, pricing_percent_bps, pricing_fixed, created_at`;
+const COLUMNS = `id, name, webhook_url, webhook_secret, previous_webhook_secret,
+  previous_webhook_secret_expires_at, pricing_percent_bps, pricing_fixed, created_at`;
 
 /** All SQL for merchants. */
 @Injectable()
@@ -52,6 +53,31 @@ export class MerchantsRepository {
     const rows = await manager.query<MerchantRow[]>(
       `SELECT ${COLUMNS} FROM merchants WHERE id = $1 FOR UPDATE`,
       [id],
+    );
+    return rows[0] && toMerchant(rows[0]);
+  }
+
+  /**
+   * Replaces the webhook secret. The current one becomes the previous, signing too until
+   * `previousForMs` from now, or is dropped at once when that is 0; a previous one still
+   * kept from an earlier roll is dropped either way. Undefined when there is no such
+   * merchant.
+   */
+  async rollWebhookSecret(
+    manager: EntityManager,
+    id: string,
+    secret: string,
+    previousForMs: number,
+  ): Promise<Merchant | undefined> {
+    const [rows] = await manager.query<Updated<MerchantRow>>(
+      `UPDATE merchants
+          SET previous_webhook_secret = CASE WHEN $3::bigint > 0 THEN webhook_secret END,
+              previous_webhook_secret_expires_at =
+                CASE WHEN $3::bigint > 0 THEN now() + $3::bigint * interval '1 millisecond' END,
+              webhook_secret = $2
+        WHERE id = $1
+       RETURNING ${COLUMNS}`,
+      [id, secret, previousForMs],
     );
     return rows[0] && toMerchant(rows[0]);
   }

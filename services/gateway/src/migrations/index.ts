@@ -6,6 +6,7 @@ import { StoreIdempotentResponseHeaders1796232764701 } from './1796232764701-Sto
 import { TrackOperationResumes1796269766139 } from './1796269766139-TrackOperationResumes';
 import { KeepProcessorReferences1796273219924 } from './1796273219924-KeepProcessorReferences';
 import { CreateReconciliations1796280904875 } from './1796280904875-CreateReconciliations';
+import { HardenWebhooks1796291655028 } from './1796291655028-HardenWebhooks';
 
 /** The gateway's migrations, in order. Landed migrations are never edited: append. */
 export const GATEWAY_MIGRATIONS = [
@@ -16,6 +17,7 @@ export const GATEWAY_MIGRATIONS = [
   TrackOperationResumes1796269766139,
   KeepProcessorReferences1796273219924,
   CreateReconciliations1796280904875,
+  HardenWebhooks1796291655028,
 ];
 
 /** The gateway's migrations with their owner, for the checksum checks. */

@@ -41,3 +41,16 @@ describe('webhook signature', () => {
     ).toBe(true);
   });
 });
+
+describe('webhook signature after a roll with a grace period', () => {
+  it('carries one v1 per secret, the new one first: an endpoint with either verifies', () => {
+    const rolled = 'whsec_new_secret';
+    const header = signatureHeader([rolled, secret], t, body);
+    expect(header).toBe(
+      `t=${t},v1=${computeSignature(rolled, t, body)},v1=${computeSignature(secret, t, body)}`,
+    );
+    expect(verifySignature(header, body, rolled, { nowS: t })).toBe(true);
+    expect(verifySignature(header, body, secret, { nowS: t })).toBe(true);
+    expect(verifySignature(header, body, 'whsec_other', { nowS: t })).toBe(false);
+  });
+});

@@ -9,9 +9,19 @@ export function computeSignature(secret: string, timestampS: number, body: strin
   return createHmac('sha256', secret).update(`${timestampS}.${body}`).digest('hex');
 }
 
-/** The `Clearline-Signature` header: `t=<unix seconds>,v1=<hex>` (Stripe's scheme). */
-export function signatureHeader(secret: string, timestampS: number, body: string): string {
-  return `t=${timestampS},v1=${computeSignature(secret, timestampS, body)}`;
+/**
+ * The `Clearline-Signature` header: `t=<unix seconds>,v1=<hex>` (Stripe's scheme), with
+ * one `v1` per secret: after a roll with a grace period, the new secret's first and the
+ * replaced one's second, so an endpoint with either verifies.
+ */
+export function signatureHeader(
+  secrets: string | readonly string[],
+  timestampS: number,
+  body: string,
+): string {
+  const all = typeof secrets === 'string' ? [secrets] : secrets;
+  const signatures = all.map((secret) => `v1=${computeSignature(secret, timestampS, body)}`);
+  return [`t=${timestampS}`, ...signatures].join(',');
 }
 
 /**

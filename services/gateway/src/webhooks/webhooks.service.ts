@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { toEventPayload } from '../events/event.mapper';
@@ -6,14 +6,34 @@ import { EventsRepository } from '../events/events.repository';
 import type { WebhookAttempt } from '../events/event.model';
 import { WebhookAttemptsRepository } from '../events/webhook-attempts.repository';
 import type { GatewayEnvironment } from '../gateway.env';
+import type { Merchant } from '../merchants/merchant.model';
 import { MerchantsRepository } from '../merchants/merchants.repository';
 import { MerchantSlots } from './merchant-slots';
 import { WebhookPoster, type PostOutcome } from './webhook-post';
 import { SIGNATURE_HEADER, signatureHeader } from './webhook-signature';
+import { WebhookTargets } from './webhook-targets';
 import { WebhookError, WebhookErrorCode } from './webhooks.exception';
 
 /** Events whose merchant is remembered, so a deferral needs no query (an event never changes merchant). */
 const REMEMBERED_EVENTS_MAX = 10_000;
+
+/** A URL as our logs show it: without credentials, query or fragment (they may hold secrets). */
+function loggedUrl(url: string): string {
+  try {
+    const { origin, pathname } = new URL(url);
+    return `${origin}${pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/** The secrets that sign a delivery now: the current one, and a rolled one until it expires. */
+function signingSecrets(merchant: Merchant, now: Date): string[] {
+  const previous = merchant.previousWebhookSecret;
+  return previous && previous.expiresAt > now
+    ? [merchant.webhookSecret, previous.secret]
+    : [merchant.webhookSecret];
+}
 
 const deliveries = new Counter({
   name: 'clearline_webhook_deliveries_total',
@@ -54,12 +74,15 @@ export interface Deferral {
 
 /**
  * POSTs an event to its merchant's endpoint, signed, and records the attempt. Every
- * attempt is bounded (`WEBHOOK_CONNECT_TIMEOUT_MS`, `WEBHOOK_TIMEOUT_MS`) and one merchant
- * has at most `WEBHOOK_MERCHANT_IN_FLIGHT_MAX` attempts in flight in this process; a
- * delivery over the limit is deferred, not attempted.
+ * attempt is bounded (`WEBHOOK_CONNECT_TIMEOUT_MS`, `WEBHOOK_TIMEOUT_MS`), goes only to a
+ * target the policy allows (`WebhookTargets`, checked against the address connected to)
+ * and one merchant has at most `WEBHOOK_MERCHANT_IN_FLIGHT_MAX` attempts in flight in
+ * this process; a delivery over the limit is deferred, not attempted. An attempt that
+ * fails is recorded with a generic reason; its error's text goes to our logs only.
  */
 @Injectable()
 export class WebhooksService implements OnModuleDestroy {
+  private readonly logger = new Logger(WebhooksService.name);
   private readonly poster: WebhookPoster;
   private readonly slots: MerchantSlots;
   private readonly timeoutMs: number;
@@ -70,13 +93,17 @@ export class WebhooksService implements OnModuleDestroy {
     private readonly events: EventsRepository,
     private readonly attempts: WebhookAttemptsRepository,
     private readonly merchants: MerchantsRepository,
+    targets: WebhookTargets,
     config: ConfigService<GatewayEnvironment, true>,
   ) {
     this.timeoutMs = config.get('WEBHOOK_TIMEOUT_MS', { infer: true });
-    this.poster = new WebhookPoster({
-      connectTimeoutMs: config.get('WEBHOOK_CONNECT_TIMEOUT_MS', { infer: true }),
-      timeoutMs: this.timeoutMs,
-    });
+    this.poster = new WebhookPoster(
+      {
+        connectTimeoutMs: config.get('WEBHOOK_CONNECT_TIMEOUT_MS', { infer: true }),
+        timeoutMs: this.timeoutMs,
+      },
+      targets.policy,
+    );
     this.slots = new MerchantSlots(config.get('WEBHOOK_MERCHANT_IN_FLIGHT_MAX', { infer: true }));
   }
 
@@ -113,7 +140,8 @@ export class WebhooksService implements OnModuleDestroy {
     }
     let posted: PostOutcome;
     try {
-      posted = await this.post(url, JSON.stringify(toEventPayload(event)), merchant.webhookSecret);
+      const body = JSON.stringify(toEventPayload(event));
+      posted = await this.post(url, body, signingSecrets(merchant, new Date()));
     } finally {
       release();
     }
@@ -125,14 +153,23 @@ export class WebhooksService implements OnModuleDestroy {
     url: string,
     posted: PostOutcome,
   ): Promise<Delivery> {
-    const succeeded =
-      posted.statusCode !== null && posted.statusCode >= 200 && posted.statusCode < 300;
-    const attempt = await this.attempts.insert({ eventId, url, succeeded, ...posted });
+    const { statusCode, failure, durationMs } = posted;
+    const succeeded = failure === null;
+    const attempt = await this.attempts.insert({
+      eventId,
+      url,
+      statusCode,
+      error: failure,
+      succeeded,
+      durationMs,
+    });
     deliveries.inc({ outcome: succeeded ? 'succeeded' : 'failed' });
     if (!succeeded) {
+      const what = `webhook ${eventId} attempt ${attempt.attempt} to ${loggedUrl(url)}: ${failure}`;
+      this.logger.warn(`${what}: ${posted.detail ?? 'no detail'}`);
       // Kept: the retry comes back through the delay levels and may meet a busy merchant.
       throw new WebhookError(
-        `webhook ${eventId} attempt ${attempt.attempt} to ${url}: ${posted.error ?? `HTTP ${String(posted.statusCode)}`}`,
+        statusCode === null ? what : `${what} (HTTP ${statusCode})`,
         WebhookErrorCode.DeliveryFailed,
       );
     }
@@ -158,7 +195,7 @@ export class WebhooksService implements OnModuleDestroy {
     if (oldest.done !== true) this.merchantOfEvent.delete(oldest.value);
   }
 
-  private async post(url: string, body: string, secret: string): Promise<PostOutcome> {
+  private async post(url: string, body: string, secrets: string[]): Promise<PostOutcome> {
     const timestampS = Math.floor(Date.now() / 1_000);
     const stopTimer = deliveryDuration.startTimer();
     inFlight.inc();
@@ -168,7 +205,7 @@ export class WebhooksService implements OnModuleDestroy {
         {
           'Content-Type': 'application/json; charset=utf-8',
           'User-Agent': 'Clearline-Webhooks/1',
-          [SIGNATURE_HEADER]: signatureHeader(secret, timestampS, body),
+          [SIGNATURE_HEADER]: signatureHeader(secrets, timestampS, body),
         },
         body,
       );
