@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { validateEnvironment } from '@clearline/platform';
-import { GatewayEnvironment } from './gateway.env';
+import { GatewayEnvironment, rateLimitRedisFailure } from './gateway.env';
+
+/** An operators' key long enough to be accepted (32 characters at least). */
+const ADMIN_API_KEY = 'sk_admin_0123456789abcdef0123456789abcdef';
 
 describe('gateway environment', () => {
   it('requires ADMIN_API_KEY and names it, without echoing values', () => {
@@ -15,7 +18,7 @@ describe('gateway environment', () => {
   });
 
   it('defaults the port, Redis and its key prefix, the rate limit, the processor and the payment wait', () => {
-    const env = validateEnvironment(GatewayEnvironment, { ADMIN_API_KEY: 'sk_admin_x' });
+    const env = validateEnvironment(GatewayEnvironment, { ADMIN_API_KEY });
     expect(env).toMatchObject({
       GATEWAY_PORT: 3000,
       REDIS_URL: 'redis://127.0.0.1:6379',
@@ -27,7 +30,7 @@ describe('gateway environment', () => {
   });
 
   it('refuses an unknown processor or a payment wait out of range', () => {
-    const base = { ADMIN_API_KEY: 'k' };
+    const base = { ADMIN_API_KEY };
     expect(() =>
       validateEnvironment(GatewayEnvironment, { ...base, PAYMENT_PROCESSOR: 'stripe' }),
     ).toThrow(/PAYMENT_PROCESSOR/);
@@ -39,7 +42,7 @@ describe('gateway environment', () => {
   });
 
   it('refuses a bad rate limit or Redis URL', () => {
-    const base = { ADMIN_API_KEY: 'k' };
+    const base = { ADMIN_API_KEY };
     expect(() =>
       validateEnvironment(GatewayEnvironment, { ...base, RATE_LIMIT_PER_S: '0' }),
     ).toThrow(/RATE_LIMIT_PER_S/);
@@ -52,7 +55,7 @@ describe('gateway environment', () => {
   });
 
   it('takes a Redis key prefix per deployment, and refuses one that could break Cluster hash tags', () => {
-    const base = { ADMIN_API_KEY: 'k' };
+    const base = { ADMIN_API_KEY };
     expect(
       validateEnvironment(GatewayEnvironment, { ...base, REDIS_KEY_PREFIX: 'eu-1.prod:' }),
     ).toMatchObject({ REDIS_KEY_PREFIX: 'eu-1.prod:' });
@@ -65,7 +68,7 @@ describe('gateway environment', () => {
 });
 
 describe('gateway environment: webhooks', () => {
-  const base = { ADMIN_API_KEY: 'k' };
+  const base = { ADMIN_API_KEY };
 
   it('bounds every webhook attempt by default: 2 s to connect, 5 s in all, 4 per merchant', () => {
     expect(validateEnvironment(GatewayEnvironment, base)).toMatchObject({
@@ -89,7 +92,7 @@ describe('gateway environment: webhooks', () => {
 });
 
 describe('gateway environment: recovery', () => {
-  const base = { ADMIN_API_KEY: 'k' };
+  const base = { ADMIN_API_KEY };
 
   it('resumes operations in flight for a minute by default, and takes another bound', () => {
     expect(validateEnvironment(GatewayEnvironment, base)).toMatchObject({
@@ -110,7 +113,7 @@ describe('gateway environment: recovery', () => {
 });
 
 describe('gateway environment: webhook targets and sealed secrets', () => {
-  const base = { ADMIN_API_KEY: 'k' };
+  const base = { ADMIN_API_KEY };
   const key = Buffer.alloc(32, 7).toString('base64');
 
   it('takes https public webhook hosts only by default; 1 allows http or private hosts', () => {
@@ -159,5 +162,60 @@ describe('gateway environment: webhook targets and sealed secrets', () => {
         SECRETS_ENCRYPTION_KEY: key,
       }).SECRETS_ENCRYPTION_KEY,
     ).toBe(key);
+  });
+});
+
+describe('gateway environment: authentication and rate limits', () => {
+  const base = { ADMIN_API_KEY };
+
+  it('refuses an ADMIN_API_KEY shorter than 32 characters, naming it, never echoing it', () => {
+    for (const key of ['sk_admin_short', 'x'.repeat(31)]) {
+      const start = (): unknown => validateEnvironment(GatewayEnvironment, { ADMIN_API_KEY: key });
+      expect(start).toThrow(/ADMIN_API_KEY: must be set: 32 to 512 characters/);
+      expect(start).not.toThrow(new RegExp(key));
+    }
+    expect(
+      validateEnvironment(GatewayEnvironment, { ADMIN_API_KEY: 'x'.repeat(32) }),
+    ).toBeDefined();
+  });
+
+  it('limits failed authentications per address by default: 30 a minute, 10 on admin routes', () => {
+    expect(validateEnvironment(GatewayEnvironment, base)).toMatchObject({
+      AUTH_FAILURE_LIMIT_PER_MIN: 30,
+      ADMIN_AUTH_FAILURE_LIMIT_PER_MIN: 10,
+    });
+    for (const name of ['AUTH_FAILURE_LIMIT_PER_MIN', 'ADMIN_AUTH_FAILURE_LIMIT_PER_MIN']) {
+      for (const value of ['0', '-1', 'many', '1.5']) {
+        expect(() => validateEnvironment(GatewayEnvironment, { ...base, [name]: value })).toThrow(
+          new RegExp(name),
+        );
+      }
+    }
+  });
+
+  it('fails rate limits closed without Redis in production, open elsewhere, unless told', () => {
+    const policy = (env: Record<string, string>): string =>
+      rateLimitRedisFailure(validateEnvironment(GatewayEnvironment, { ...base, ...env }));
+    expect(policy({ NODE_ENV: 'production', SECRETS_ENCRYPTION_KEY: 'A'.repeat(43) + '=' })).toBe(
+      'closed',
+    );
+    expect(policy({ NODE_ENV: 'development' })).toBe('open');
+    expect(policy({ NODE_ENV: 'test', RATE_LIMIT_REDIS_FAILURE: 'closed' })).toBe('closed');
+    expect(() =>
+      validateEnvironment(GatewayEnvironment, { ...base, RATE_LIMIT_REDIS_FAILURE: 'maybe' }),
+    ).toThrow(/RATE_LIMIT_REDIS_FAILURE/);
+  });
+
+  it('takes TRUST_PROXY as a hop count or a list of proxy addresses, and refuses "trust all"', () => {
+    for (const value of ['1', '10.0.0.0/8,loopback', '']) {
+      expect(
+        validateEnvironment(GatewayEnvironment, { ...base, TRUST_PROXY: value }),
+      ).toBeDefined();
+    }
+    for (const value of ['true', '11', 'proxy.internal', '10.0.0.0/40']) {
+      expect(() =>
+        validateEnvironment(GatewayEnvironment, { ...base, TRUST_PROXY: value }),
+      ).toThrow(/TRUST_PROXY/);
+    }
   });
 });

@@ -2,6 +2,7 @@ import { Type } from 'class-transformer';
 import {
   IsIn,
   IsInt,
+  IsOptional,
   Matches,
   Max,
   Min,
@@ -13,6 +14,7 @@ import {
 import { CommonEnvironment } from '@clearline/platform';
 import { PROCESSOR_NAMES, type ProcessorName } from '@clearline/processor';
 import { decodeSecretBoxKey } from './common/secret-box';
+import { parseTrustProxy, TRUST_PROXY_HOPS_MAX } from './rate-limit/client-address';
 
 /** What `REDIS_KEY_PREFIX` may hold. */
 export const REDIS_KEY_PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -28,6 +30,24 @@ export const SETTLEMENT_RUN_WAIT_MS_MAX = 60_000;
 
 /** The longest `OPERATION_RESUME_AFTER_MS` (a day). */
 export const OPERATION_RESUME_AFTER_MS_MAX = 24 * 3_600_000;
+
+/** The shortest `ADMIN_API_KEY`: 32 characters, so it cannot be guessed. */
+export const ADMIN_API_KEY_LENGTH_MIN = 32;
+
+/** `TRUST_PROXY`: what `parseTrustProxy` reads. */
+@ValidatorConstraint({ name: 'trustProxy' })
+class TrustProxyValue implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseTrustProxy(value) !== null;
+  }
+
+  defaultMessage(): string {
+    return (
+      `must be a number of proxies (1 to ${TRUST_PROXY_HOPS_MAX}) or a comma list of ` +
+      'proxy addresses, subnets (10.0.0.0/8) and loopback, linklocal, uniquelocal'
+    );
+  }
+}
 
 /** `SECRETS_ENCRYPTION_KEY`: 32 bytes in base64 when set; required with NODE_ENV=production. */
 @ValidatorConstraint({ name: 'secretsEncryptionKey' })
@@ -50,10 +70,13 @@ export class GatewayEnvironment extends CommonEnvironment {
   GATEWAY_PORT = 3000;
 
   /**
-   * The operators' bearer key for `/v1/admin`. Required: `npm start` generates one in
-   * development; production takes it from a secret. There is no default on purpose.
+   * The operators' bearer key for `/v1/admin`, at least 32 characters. Required: `npm
+   * start` generates one in development; production takes it from a secret. There is no
+   * default on purpose.
    */
-  @Matches(/^\S{1,512}$/, { message: 'must be set: 1 to 512 characters, no spaces' })
+  @Matches(new RegExp(`^\\S{${ADMIN_API_KEY_LENGTH_MIN},512}$`), {
+    message: `must be set: ${ADMIN_API_KEY_LENGTH_MIN} to 512 characters, no spaces (openssl rand -hex 24)`,
+  })
   ADMIN_API_KEY!: string;
 
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
@@ -75,6 +98,46 @@ export class GatewayEnvironment extends CommonEnvironment {
   @Min(1)
   @Max(1_000_000)
   RATE_LIMIT_PER_S = 100;
+
+  /**
+   * What rate limits do when Redis cannot answer within 250 ms: `closed` answers 503
+   * `service_unavailable` with `Retry-After`, `open` lets the request through and logs a
+   * warning (at most every 10 s). Unset: closed with NODE_ENV=production, else open.
+   */
+  @IsIn(['open', 'closed'], { message: 'must be open or closed' })
+  @IsOptional()
+  RATE_LIMIT_REDIS_FAILURE?: 'open' | 'closed';
+
+  /**
+   * Failed merchant authentications (no key, a malformed, unknown or revoked key) one
+   * client address may make per minute; past it the address answers 429 on merchant
+   * routes for a minute, except for keys this process has just verified.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  AUTH_FAILURE_LIMIT_PER_MIN = 30;
+
+  /**
+   * Failed authentications on `/v1/admin` one client address may make per minute; past
+   * it every admin request from the address answers 429 for a minute, the right key too.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  ADMIN_AUTH_FAILURE_LIMIT_PER_MIN = 10;
+
+  /**
+   * Which proxies in front of the gateway name the client in `X-Forwarded-For` (the
+   * address failed authentications are counted against): unset trusts none (the socket's
+   * peer is the client); a number trusts that many proxies; a comma list trusts proxies
+   * at those addresses or subnets.
+   */
+  @Validate(TrustProxyValue)
+  @IsOptional()
+  TRUST_PROXY?: string;
 
   /** The card processor payments go to; `sandbox` knows the test tokens. */
   @IsIn(PROCESSOR_NAMES)
@@ -166,4 +229,11 @@ export class GatewayEnvironment extends CommonEnvironment {
   @Min(100)
   @Max(SETTLEMENT_RUN_WAIT_MS_MAX)
   SETTLEMENT_RUN_WAIT_MS = 15_000;
+}
+
+/** `RATE_LIMIT_REDIS_FAILURE`, or its default: closed in production, open elsewhere. */
+export function rateLimitRedisFailure(
+  env: Pick<GatewayEnvironment, 'NODE_ENV' | 'RATE_LIMIT_REDIS_FAILURE'>,
+): 'open' | 'closed' {
+  return env.RATE_LIMIT_REDIS_FAILURE ?? (env.NODE_ENV === 'production' ? 'closed' : 'open');
 }

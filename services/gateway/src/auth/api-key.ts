@@ -6,6 +6,13 @@ export const API_KEY_PREFIX = 'sk_test_';
 const API_KEY_RANDOM_LENGTH = 32;
 /** What may be shown of a key once it is issued: its prefix and four characters. */
 const DISPLAY_LENGTH = API_KEY_PREFIX.length + 4;
+/**
+ * The shape of every key `issueApiKey` makes. A token of another shape is refused
+ * without a lookup: it cannot be a key.
+ */
+export const API_KEY_PATTERN = new RegExp(
+  `^${API_KEY_PREFIX}[0-9A-Za-z]{${API_KEY_RANDOM_LENGTH}}$`,
+);
 
 export interface IssuedApiKey {
   /** The secret, shown once and never stored. */

@@ -48,6 +48,7 @@ describe('the HTTP answer of every error code', () => {
         request_invalid: '400 invalid_request_error request_invalid field',
         resource_missing: '404 invalid_request_error resource_missing field',
         rate_limit: '429 rate_limit_error rate_limit field',
+        service_unavailable: '503 api_error service_unavailable null',
       },
       auth: {
         api_key_missing: '401 authentication_error api_key_missing null',

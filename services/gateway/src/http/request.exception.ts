@@ -1,5 +1,10 @@
 import { DomainError } from '../common/domain-error';
-import { invalidRequest, resourceMissing, type HttpErrorShape } from './api-error';
+import {
+  invalidRequest,
+  resourceMissing,
+  SERVICE_UNAVAILABLE_SHAPE,
+  type HttpErrorShape,
+} from './api-error';
 
 /**
  * The ways a request fails before any feature looks at it: its body, its parameters,
@@ -23,8 +28,10 @@ export enum RequestErrorCode {
   RequestInvalid = 'request_invalid',
   /** No such route, or a list cursor that names none of the caller's objects. */
   ResourceMissing = 'resource_missing',
-  /** Too many requests with this API key. */
+  /** Too many requests with this API key, or failed authentications from this address. */
   RateLimit = 'rate_limit',
+  /** The request's rate cannot be checked now (Redis away, RATE_LIMIT_REDIS_FAILURE=closed). */
+  RateUnchecked = 'service_unavailable',
 }
 
 /**
@@ -47,6 +54,8 @@ export function requestErrorHttp(code: RequestErrorCode, param: string | null): 
       return resourceMissing(param);
     case RequestErrorCode.RateLimit:
       return { status: 429, type: 'rate_limit_error', code, param };
+    case RequestErrorCode.RateUnchecked:
+      return SERVICE_UNAVAILABLE_SHAPE;
     default: {
       const unknown: never = code;
       throw new Error(`no HTTP shape for request error code ${String(unknown)}`);

@@ -10,10 +10,15 @@ import { toApiKey, type ApiKeyRow } from './merchant.rows';
 export class ApiKeysRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** The active key with this digest (revoked keys are never found). */
+  /**
+   * The active key with this digest (revoked keys are never found). Read `FOR SHARE`: a
+   * key a roll is revoking is answered when the roll commits or rolls back, never as it
+   * was before (ApiKeyCache relies on it to cache no revoked key).
+   */
   async findActive(keyHash: string): Promise<Pick<ApiKeyRow, 'id' | 'merchant_id'> | undefined> {
     const rows = await this.dataSource.query<Pick<ApiKeyRow, 'id' | 'merchant_id'>[]>(
-      `SELECT id, merchant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+      `SELECT id, merchant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL
+          FOR SHARE`,
       [keyHash],
     );
     return rows[0];

@@ -49,8 +49,9 @@ export class MerchantsService {
     const merchant = await this.merchants.lock(manager, merchantId);
     if (!merchant) throw MerchantError.notFound(merchantId);
     const revoked = await this.apiKeys.revokeAll(manager, merchantId);
-    // Forgotten here at once (and again by expiry): the old key must stop working now.
-    this.keyCache.forgetMerchant(merchantId);
+    // Now, while this transaction holds the revoked rows: lookups from here on wait for
+    // its outcome, and no lookup begun before is cached (see ApiKeyCache).
+    this.keyCache.keysRevoked(merchantId);
     const issued = issueApiKey();
     const key = await this.apiKeys.insert(manager, merchantId, issued);
     return { key, apiKey: issued.secret, revoked };

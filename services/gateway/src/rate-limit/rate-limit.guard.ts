@@ -4,6 +4,8 @@ import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { RequestAuth } from '../auth/request-auth';
 import { RequestError, RequestErrorCode } from '../http/request.exception';
 import type { GatewayRequest } from '../http/http-types';
+import { rateUnchecked } from './auth-failure-limiter';
+import { RateLimitUnavailableError } from './redis-throttler.storage';
 
 /**
  * Who a request is counted against: a merchant's API key (a rolled key starts a fresh
@@ -27,10 +29,20 @@ export function requestTracker(request: Record<string, unknown>, adminKey: strin
  * @nestjs/throttler, counted per API key (the auth guard runs first and names it, the
  * module's `getTracker` turns it into the tracker) and across routes; public routes
  * (health, metrics) are not limited. Over the limit, the answer is the gateway's 429
- * error with `Retry-After`.
+ * error with `Retry-After`; when Redis cannot answer and RATE_LIMIT_REDIS_FAILURE is
+ * closed, 503 `service_unavailable` with `Retry-After`.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    try {
+      return await super.canActivate(context);
+    } catch (error) {
+      if (error instanceof RateLimitUnavailableError) throw rateUnchecked();
+      throw error;
+    }
+  }
+
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return Promise.resolve(true);
     const request = context.switchToHttp().getRequest<GatewayRequest>();

@@ -5,7 +5,8 @@ import {
   type ThrottlerModuleOptions,
   type ThrottlerOptions,
 } from '@nestjs/throttler';
-import type { GatewayEnvironment } from '../gateway.env';
+import { rateLimitRedisFailure, type GatewayEnvironment } from '../gateway.env';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 import { RateLimitClock } from './rate-limit.clock';
 import { RateLimitGuard, requestTracker } from './rate-limit.guard';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
@@ -59,12 +60,16 @@ export class RateLimitClockModule {}
             url: config.get('REDIS_URL', { infer: true }),
             keyPrefix: config.get('REDIS_KEY_PREFIX', { infer: true }),
             clock,
+            whenRedisFails: rateLimitRedisFailure({
+              NODE_ENV: config.get('NODE_ENV', { infer: true }),
+              RATE_LIMIT_REDIS_FAILURE: config.get('RATE_LIMIT_REDIS_FAILURE', { infer: true }),
+            }),
           }),
         };
       },
     }),
   ],
-  providers: [RateLimitGuard],
-  exports: [RateLimitGuard],
+  providers: [RateLimitGuard, AuthFailureLimiter],
+  exports: [RateLimitGuard, AuthFailureLimiter],
 })
 export class RateLimitModule {}

@@ -20,7 +20,7 @@ export interface RedisConnectionOptions {
  * ignores it in `redisOptions`.)
  *
  * Commands are not queued while Redis is away: a caller fails at once and decides
- * what that means (the rate limit lets the request through).
+ * what that means (the rate limit: RATE_LIMIT_REDIS_FAILURE).
  */
 export function connectRedis(options: RedisConnectionOptions): Redis {
   return new Redis(options.url, {

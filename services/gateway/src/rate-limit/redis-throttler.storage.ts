@@ -58,6 +58,24 @@ end
 return {hits, left, 0, 0}
 `;
 
+/**
+ * Whether a caller is blocked, without counting a hit: the ms left of the block
+ * `THROTTLE_SCRIPT` set (a throttler with a block duration), or 0. KEYS[1] the block
+ * marker; ARGV now ms or ''.
+ */
+export const BLOCKED_SCRIPT = `
+local now = tonumber(ARGV[1])
+if not now then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+local blockedUntil = tonumber(redis.call('GET', KEYS[1]))
+if blockedUntil and blockedUntil > now then
+  return blockedUntil - now
+end
+return 0
+`;
+
 interface ThrottleCommand {
   clearlineThrottle(
     windowKey: string,
@@ -68,17 +86,29 @@ interface ThrottleCommand {
     nowMs: string,
     graceMs: number,
   ): Promise<[number, number, number, number]>;
+  clearlineBlocked(blockKey: string, nowMs: string): Promise<number>;
 }
 
-/** A rate-limit check waits this long for Redis before letting the request through. */
-const COMMAND_TIMEOUT_MS = 250;
+/**
+ * What a rate limit does when Redis cannot answer: `open` lets the request through (and
+ * logs a warning, at most every 10 s), `closed` refuses it (`RateLimitUnavailableError`).
+ */
+export type RedisFailurePolicy = 'open' | 'closed';
+
+/** Redis did not answer a rate-limit check in time and the policy is `closed`. */
+export class RateLimitUnavailableError extends Error {
+  override readonly name = 'RateLimitUnavailableError';
+}
+
+/** A rate-limit check waits this long for Redis before its failure policy decides. */
+export const RATE_LIMIT_COMMAND_TIMEOUT_MS = 250;
 /**
  * How long a counter outlives its window before Redis collects it. Only a caller's clock
  * that runs behind Redis's (a test's) needs it; it bounds memory all the same.
  */
 export const KEY_GRACE_MS = 10_000;
 const WARN_INTERVAL_MS = 10_000;
-/** How long start-up waits for Redis before serving without it (fail open). */
+/** How long start-up waits for Redis before serving without it (as the policy says). */
 const CONNECT_WAIT_MS = 3_000;
 
 export interface RedisThrottlerStorageOptions {
@@ -87,6 +117,17 @@ export interface RedisThrottlerStorageOptions {
   keyPrefix: string;
   /** Where the time comes from (Redis's clock unless a test says otherwise). */
   clock?: RateLimitClock;
+  /** `RATE_LIMIT_REDIS_FAILURE`; `open` unless given. */
+  whenRedisFails?: RedisFailurePolicy;
+}
+
+/**
+ * The start of a caller's keys. The hash tag keeps the window and block keys in one slot
+ * of a Redis Cluster (the deployment's prefix, put before them by the client, has no
+ * braces).
+ */
+function keyBase(throttlerName: string, key: string): string {
+  return `rate:{${throttlerName}:${key}}`;
 }
 
 function seconds(ms: number): number {
@@ -97,8 +138,10 @@ function seconds(ms: number): number {
  * @nestjs/throttler's storage in Redis, so every gateway replica counts against the
  * same limits (@nest-lab/throttler-storage-redis does not support Nest 12).
  *
- * If Redis is unreachable the request is let through (fail open) and a warning is
- * logged at most every 10 s: a rate limiter must not take the payment API down.
+ * If Redis is unreachable, or does not answer within RATE_LIMIT_COMMAND_TIMEOUT_MS, the
+ * policy decides: `open` lets the request through and logs a warning at most every
+ * 10 s (the rate limit must not take the payment API down); `closed` throws
+ * `RateLimitUnavailableError` (no request goes unlimited), which the guards answer 503.
  */
 export class RedisThrottlerStorage
   implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown
@@ -106,19 +149,26 @@ export class RedisThrottlerStorage
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   private readonly redis: Redis & ThrottleCommand;
   private readonly clock: RateLimitClock;
-  private lastWarningAt = 0;
+  private readonly whenRedisFails: RedisFailurePolicy;
+  /** When each kind of warning was last logged: connection errors, and what the policy did. */
+  private readonly lastWarningAt: Record<'connection' | 'policy', number> = {
+    connection: 0,
+    policy: 0,
+  };
 
   constructor(options: RedisThrottlerStorageOptions) {
     this.clock = options.clock ?? new RateLimitClock();
+    this.whenRedisFails = options.whenRedisFails ?? 'open';
     this.redis = connectRedis({
       url: options.url,
       keyPrefix: options.keyPrefix,
       connectionName: 'clearline-gateway-rate-limit',
-      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      commandTimeoutMs: RATE_LIMIT_COMMAND_TIMEOUT_MS,
     }) as Redis & ThrottleCommand;
     this.redis.defineCommand('clearlineThrottle', { numberOfKeys: 2, lua: THROTTLE_SCRIPT });
+    this.redis.defineCommand('clearlineBlocked', { numberOfKeys: 1, lua: BLOCKED_SCRIPT });
     this.redis.on('error', (error: Error) => {
-      this.warn(`Redis: ${error.message}`);
+      this.warn('connection', `Redis: ${error.message}`);
     });
   }
 
@@ -136,8 +186,14 @@ export class RedisThrottlerStorage
       ),
     ]);
     clearTimeout(timer);
-    if (!connected)
-      this.warn('Redis is not reachable yet: rate limits are not enforced until it is');
+    if (!connected) {
+      this.warn(
+        'policy',
+        this.whenRedisFails === 'open'
+          ? 'Redis is not reachable yet: rate limits are not enforced until it is'
+          : 'Redis is not reachable yet: rate-limited requests answer 503 until it is',
+      );
+    }
   }
 
   async increment(
@@ -147,9 +203,7 @@ export class RedisThrottlerStorage
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottleRecord> {
-    // The hash tag keeps both keys in one slot of a Redis Cluster (the deployment's
-    // prefix, put before them by the client, has no braces).
-    const base = `rate:{${throttlerName}:${key}}`;
+    const base = keyBase(throttlerName, key);
     const now = this.clock.nowMs();
     try {
       const [hits, ttlMs, blocked, blockMs] = await this.redis.clearlineThrottle(
@@ -168,8 +222,25 @@ export class RedisThrottlerStorage
         timeToBlockExpire: blocked === 1 ? Math.max(1, seconds(blockMs)) : 0,
       };
     } catch (error) {
-      this.warn(`rate limit not enforced, Redis failed: ${String(error)}`);
+      this.redisFailed(error);
       return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+    }
+  }
+
+  /**
+   * How long the caller is still blocked by a throttler with a block duration, in ms (0
+   * if not), without counting a hit: for a check that must come before costly work.
+   */
+  async blockedForMs(key: string, throttlerName: string): Promise<number> {
+    const now = this.clock.nowMs();
+    try {
+      return await this.redis.clearlineBlocked(
+        `${keyBase(throttlerName, key)}:block`,
+        now === null ? '' : String(now),
+      );
+    } catch (error) {
+      this.redisFailed(error);
+      return 0;
     }
   }
 
@@ -177,10 +248,20 @@ export class RedisThrottlerStorage
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  private warn(message: string): void {
+  /** Applies the failure policy: throws when closed, else warns (rate-limited) and returns. */
+  private redisFailed(error: unknown): void {
+    if (this.whenRedisFails === 'closed') {
+      this.warn('policy', `rate-limited requests refused, Redis failed: ${String(error)}`);
+      throw new RateLimitUnavailableError(`Redis failed: ${String(error)}`);
+    }
+    this.warn('policy', `rate limit not enforced, Redis failed: ${String(error)}`);
+  }
+
+  /** Logs at most one warning of each kind every WARN_INTERVAL_MS: an outage is not a flood. */
+  private warn(kind: 'connection' | 'policy', message: string): void {
     const now = Date.now();
-    if (now - this.lastWarningAt < WARN_INTERVAL_MS) return;
-    this.lastWarningAt = now;
+    if (now - this.lastWarningAt[kind] < WARN_INTERVAL_MS) return;
+    this.lastWarningAt[kind] = now;
     this.logger.warn(message);
   }
 }
