@@ -7,11 +7,11 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  IsUrl,
   Max,
   MaxLength,
   Min,
   MinLength,
+  ValidateBy,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
@@ -53,8 +53,32 @@ const IsWebhookUrl = (): PropertyDecorator =>
     IsOptional(),
     IsString(),
     MaxLength(WEBHOOK_URL_LENGTH_MAX),
-    IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }),
+    ValidateBy({
+      name: 'isWebhookUrl',
+      validator: {
+        validate: isHttpUrl,
+        defaultMessage: () => 'webhook_url must be an absolute http(s) URL',
+      },
+    }),
   );
+
+/** No spaces or control characters: the URL parser would drop them silently. */
+const URL_UNSAFE_CHARACTER = /[\s\p{Cc}]/u;
+
+/**
+ * An absolute http(s) URL as the WHATWG URL parser reads it: the parser deliveries use,
+ * so what is checked is what is connected to (another parser could read the host of
+ * `https://2130706433/` or `https://0x7f.1/` otherwise than Node does: 127.0.0.1).
+ */
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string' || URL_UNSAFE_CHARACTER.test(value)) return false;
+  try {
+    const { protocol, hostname } = new URL(value);
+    return (protocol === 'https:' || protocol === 'http:') && hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 export class PricingDto {
   @ApiProperty({

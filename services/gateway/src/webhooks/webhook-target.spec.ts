@@ -24,7 +24,6 @@ describe('checkUrl', () => {
     ['https://user@merchant.example/hooks', 'url_refused'],
     ['https://merchant.example:22/hooks', 'url_refused'],
     ['https://merchant.example:1023/hooks', 'url_refused'],
-    ['https://localhost/hooks', 'address_refused'],
     ['https://api.localhost/hooks', 'address_refused'],
     ['https://intranet/hooks', 'address_refused'],
     ['https://printer.local/hooks', 'address_refused'],
@@ -68,6 +67,13 @@ describe('checkUrl', () => {
 });
 
 describe('checkResolved', () => {
+  it('refuses localhost by what it resolves to, like any name', () => {
+    expect(verdict('https://localhost/hooks', PRODUCTION)).toBeNull();
+    expect(
+      checkResolved('localhost', [{ address: '127.0.0.1', family: 4 }], PRODUCTION)?.reason,
+    ).toBe('address_refused');
+  });
+
   it('refuses a name if any address is refused, saying it resolves there', () => {
     const addresses = [
       { address: '8.8.8.8', family: 4 },

@@ -64,11 +64,17 @@ function allowed(kind: AddressClass, policy: WebhookTargetPolicy): boolean {
   return kind === 'public' || (policy.allowPrivate && PRIVATE_ADDRESS_CLASSES.includes(kind));
 }
 
-/** The class a host name stands for by itself, before any lookup; null for an ordinary name. */
+/**
+ * The class a host name stands for by itself, before any lookup; null for a name whose
+ * addresses decide. `localhost` itself is such a name: every resolver answers loopback
+ * for it, and that answer is refused like any other; its subdomains are loopback by
+ * RFC 6761 even where the system resolver does not know them.
+ */
 function nameClass(name: string): AddressClass | null {
   const host = name.endsWith('.') ? name.slice(0, -1) : name;
   if (METADATA_NAMES.has(host)) return 'metadata';
-  if (host === 'localhost' || host.endsWith('.localhost')) return 'loopback';
+  if (host === 'localhost') return null;
+  if (host.endsWith('.localhost')) return 'loopback';
   // A single label is completed by the resolver's search domains: an internal name.
   if (!host.includes('.') || INTERNAL_SUFFIXES.some((suffix) => host.endsWith(suffix))) {
     return 'private';
