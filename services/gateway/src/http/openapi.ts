@@ -124,7 +124,9 @@ const ERROR_MEANINGS = {
   404: 'invalid_request_error `resource_missing`: no such object.',
   409:
     'idempotency_error `idempotency_key_in_use`: the first request with this ' +
-    'Idempotency-Key is still running; retry later.',
+    'Idempotency-Key is still running; retry later. Or `idempotency_error`: the first ' +
+    'answer showed a secret (kept encrypted) that can no longer be shown, as the ' +
+    'encryption key changed since; the request took effect, retrieve or roll instead.',
   413: 'invalid_request_error `body_too_large`: the body is larger than 100 kB.',
   422:
     'idempotency_error `idempotency_error`: this Idempotency-Key was first used with ' +
