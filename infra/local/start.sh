@@ -79,6 +79,11 @@ if [[ -z ${ADMIN_API_KEY:-} ]]; then
   fi
   ADMIN_KEY_GENERATED=1
 fi
+# The gateway refuses a shorter key; say so before anything starts.
+if ((${#ADMIN_API_KEY} < 32)); then
+  fail 'ADMIN_API_KEY: must be at least 32 characters (unset it to have one generated)'
+  exit 1
+fi
 export ADMIN_API_KEY
 
 declare -A PORT=(

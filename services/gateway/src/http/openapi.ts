@@ -132,8 +132,8 @@ const ERROR_MEANINGS = {
     'idempotency_error `idempotency_error`: this Idempotency-Key was first used with ' +
     'another request (method, path or body).',
   429:
-    'rate_limit_error `rate_limit`: too many requests with this API key; retry after ' +
-    '`Retry-After` seconds.',
+    'rate_limit_error `rate_limit`: too many requests with this API key, or too many ' +
+    'failed authentications from this client address; retry after `Retry-After` seconds.',
   500:
     'api_error: a fault of ours; the message carries an `err_…` id that is in our logs. ' +
     'Safe to retry with the same Idempotency-Key (a 5xx frees it).',
@@ -306,8 +306,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       type: 'http',
       scheme: 'bearer',
       description:
-        'The operators’ key (`ADMIN_API_KEY`), sent as `Authorization: Bearer <key>`. ' +
-        'An opaque string, not a JWT.',
+        'The operators’ key (`ADMIN_API_KEY`, 32 characters at least), sent as ' +
+        '`Authorization: Bearer <key>`. An opaque string, not a JWT.',
     })
     .build();
   excludeControllersWithoutRoutes(app);
