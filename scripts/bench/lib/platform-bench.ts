@@ -44,7 +44,12 @@ export async function startPlatform(
   const running: ServiceProcess[] = [];
   const env: Record<BenchService, Record<string, string>> = {
     ledger: { TASK_PREFETCH: '3000' },
-    gateway: { ADMIN_API_KEY: adminKey, RATE_LIMIT_PER_S: '1000000' },
+    gateway: {
+      ADMIN_API_KEY: adminKey,
+      RATE_LIMIT_PER_S: '1000000',
+      // Production (NODE_ENV=production) requires a key for the secrets kept for replays.
+      SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    },
     refund: { PAYMENT_PROCESSOR: 'sandbox' },
     settlement: {},
   };
