@@ -57,6 +57,10 @@ export LEDGER_PORT=${LEDGER_PORT:-3001}
 export REFUND_PORT=${REFUND_PORT:-3002}
 export SETTLEMENT_PORT=${SETTLEMENT_PORT:-3003}
 export NODE_ENV=${NODE_ENV:-development}
+# A development machine's webhook endpoints are local (http://localhost:…): allow them,
+# unless the environment says otherwise. Production leaves both unset (https, public).
+export WEBHOOK_ALLOW_PRIVATE=${WEBHOOK_ALLOW_PRIVATE:-1}
+export WEBHOOK_ALLOW_HTTP=${WEBHOOK_ALLOW_HTTP:-1}
 
 # Logs: the services write to a pipe (the prefixing sed below), never to the terminal,
 # so they cannot see one; this script can. On a terminal in development they print
