@@ -4,14 +4,13 @@ import { enqueueTask } from '@clearline/tasks';
 import type { EntityManager } from 'typeorm';
 import { issueApiKey } from '../auth/api-key';
 import { ApiKeyCache } from '../auth/api-key-cache';
-import { newId, randomBase62 } from '@clearline/contracts';
+import { newId } from '@clearline/contracts';
 import { ApiKeysRepository } from './api-keys.repository';
 import { DEFAULT_PRICING, type CreateMerchantDto, type UpdateMerchantDto } from './merchant.dto';
 import type { CreatedMerchant, Merchant, RolledApiKey } from './merchant.model';
 import { MerchantError } from './merchants.exception';
 import { MerchantsRepository } from './merchants.repository';
-
-const WEBHOOK_SECRET_RANDOM_LENGTH = 32;
+import { newWebhookSecret } from './webhook-secrets.service';
 
 /** Merchants and their keys; the use cases that write run in the caller's transaction. */
 @Injectable()
@@ -33,7 +32,7 @@ export class MerchantsService {
       id: newId('mer'),
       name: input.name,
       webhookUrl: input.webhook_url ?? null,
-      webhookSecret: `whsec_${randomBase62(WEBHOOK_SECRET_RANDOM_LENGTH)}`,
+      webhookSecret: newWebhookSecret(),
       pricingPercentBps: pricing.percent_bps,
       pricingFixed: pricing.fixed,
     });
