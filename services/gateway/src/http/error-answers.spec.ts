@@ -57,8 +57,12 @@ describe('the HTTP answer of every error code', () => {
       idempotency: {
         idempotency_error: '422 idempotency_error idempotency_error Idempotency-Key',
         idempotency_key_in_use: '409 idempotency_error idempotency_key_in_use Idempotency-Key',
+        idempotency_replay_unavailable: '409 idempotency_error idempotency_error Idempotency-Key',
       },
-      merchants: { merchant_not_found: '404 invalid_request_error resource_missing id' },
+      merchants: {
+        merchant_not_found: '404 invalid_request_error resource_missing id',
+        webhook_url_refused: '400 invalid_request_error parameter_invalid webhook_url',
+      },
       payments: {
         payment_not_found: '404 invalid_request_error resource_missing id',
         source_unknown: '400 invalid_request_error parameter_invalid source',
