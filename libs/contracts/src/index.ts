@@ -8,3 +8,4 @@ export * from './refund-settled';
 export * from './settlement';
 export { newId, randomBase62 } from './ids';
 export * from './card-number';
+export * from './services';

@@ -1,3 +1,4 @@
+import type { ServiceName } from './services';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -19,6 +20,19 @@ export const LEDGER_TASK = {
   openMerchant: 'ledger.open_merchant',
   check: 'ledger.check',
 } as const;
+
+/**
+ * Who may send the ledger's tasks (by broker user; the ledger itself always may): money
+ * and balances move only for the services whose contracts move them.
+ */
+export const LEDGER_SENDERS = {
+  /** Transfers, accounts, lookups and balances: the payment, refund and settlement paths. */
+  money: ['gateway', 'refund', 'settlement'],
+  /** A merchant's accounts are opened when the gateway creates the merchant. */
+  openMerchant: ['gateway'],
+  /** The invariant check, a read-only report: any service (the operators' API is the gateway's). */
+  check: ['gateway', 'ledger', 'refund', 'settlement'],
+} as const satisfies Record<string, readonly ServiceName[]>;
 
 /** Transfers per `ledger.create_transfers` task, and accounts per `ledger.create_accounts`. */
 export const LEDGER_BATCH_SIZE_MAX = 1_000;

@@ -18,6 +18,7 @@ import { CreateTaskTables1764000000000 } from './migrations/1764000000000-Create
 import { CreateTaskCanvas1796300000000 } from './migrations/1796300000000-CreateTaskCanvas';
 import { CreateTaskControl1796300100000 } from './migrations/1796300100000-CreateTaskControl';
 import { CreateTaskSchedules1796300200000 } from './migrations/1796300200000-CreateTaskSchedules';
+import { AddTaskOutboxSender1796300300000 } from './migrations/1796300300000-AddTaskOutboxSender';
 
 // ------------------------------------------------------------------- the Nest module
 export { TasksModule, type TasksModuleOptions, type TasksModuleAsyncOptions } from './tasks.module';
@@ -101,6 +102,10 @@ export type { DeadLetterReason } from './dead-letters/dead-letter';
 export {
   buildTopology,
   celeryTopology,
+  declareTopology,
+  servicePermissions,
+  ownTopology,
+  type BrokerPermissions,
   type CeleryTopology,
   toDefinitions,
   TASK_EXCHANGE,
@@ -179,6 +184,7 @@ export const TASK_MIGRATIONS = [
   CreateTaskCanvas1796300000000,
   CreateTaskControl1796300100000,
   CreateTaskSchedules1796300200000,
+  AddTaskOutboxSender1796300300000,
 ];
 
 /**

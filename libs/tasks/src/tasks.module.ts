@@ -23,6 +23,7 @@ import { TaskControl } from './control/task-control';
 import { workerName } from './control/worker-control';
 import { DeadLetterAdmin } from './dead-letters/dead-letter-admin';
 import { OutboxRelay } from './outbox/outbox-relay';
+import { outboxSender } from './outbox/task-outbox';
 import type { TaskMessage } from './protocol/celery-message';
 import { ResultStore } from './results/result-store';
 import { ResultWaiter } from './results/result-waiter';
@@ -184,12 +185,16 @@ export class TasksModule {
         {
           provide: PUBLISH_CONNECTION,
           inject: [TASKS_OPTIONS],
-          useFactory: (o: TasksModuleOptions) =>
-            new BrokerConnection({
+          useFactory: (o: TasksModuleOptions) => {
+            const connection = new BrokerConnection({
               url: o.amqpUrl,
               connectionName: `${o.serviceName}-publish`,
               topology: buildTopology(o.workQueues),
-            }),
+            });
+            // Outbox rows written in this process are relayed by this user only.
+            outboxSender.user = connection.user;
+            return connection;
+          },
         },
         {
           provide: Publisher,

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { ensureServiceUsers } from './service-users';
 import {
   databaseUrl,
   dropDatabase,
@@ -23,6 +24,7 @@ export default async function globalSetup(): Promise<void> {
     await dropDatabase(client, template);
     await client.query(`CREATE DATABASE "${template}"`);
   });
+  await ensureServiceUsers();
   execFileSync(process.execPath, ['-r', '@swc-node/register', 'scripts/migrate.ts'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl(template) },

@@ -6,6 +6,7 @@ export {
   databaseUrl,
   deleteVhost,
   dropDatabase,
+  management,
   managementGet,
   TEST_INFRA,
   withAdminDatabase,
@@ -55,3 +56,5 @@ export {
   type CeleryWorker,
   type CeleryWorkerOptions,
 } from './python-celery';
+export { amqpUrlAs, envAs, TEST_SERVICE_USER_PASSWORD } from './broker-users';
+export { sendAs } from './send-as';

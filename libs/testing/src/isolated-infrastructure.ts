@@ -10,6 +10,7 @@ import {
   templateDatabase,
   withAdminDatabase,
 } from './infrastructure';
+import { prepareVhostForServices } from './broker-users';
 import { deleteRedisKeys } from './redis';
 
 /** A vhost, a migrated database and a Redis key prefix that belong to one test file only. */
@@ -30,6 +31,7 @@ export async function isolatedInfrastructure(): Promise<IsolatedInfrastructure> 
   const run = runId();
   const name = `${run}_${randomBytes(4).toString('hex')}`;
   await createVhost(name);
+  await prepareVhostForServices(name, amqpUrl(name));
   await withAdminDatabase((client) =>
     client.query(`CREATE DATABASE "${name}" TEMPLATE "${templateDatabase(run)}"`),
   );

@@ -1,3 +1,4 @@
+import { envAs } from './broker-users';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
@@ -82,7 +83,12 @@ export async function startService(
   const child = spawn(
     process.execPath,
     [...nodeArgs, '-r', '@swc-node/register', resolve(ROOT, `services/${service}/src/main.ts`)],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // As in production, the service connects to the broker as its own user.
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...envAs(env, service) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   const tail = outputTail(child);
   const state = { exited: false };

@@ -16,6 +16,7 @@ import {
   type TasksModuleOptions,
 } from '@clearline/tasks';
 import { DataSource } from 'typeorm';
+import { envAs } from './broker-users';
 import type { IsolatedInfrastructure } from './isolated-infrastructure';
 
 export interface TaskAppOptions {
@@ -50,7 +51,8 @@ export async function startTaskApp(options: TaskAppOptions): Promise<TaskApp> {
       ...serviceModules({
         service: options.service ?? 'test',
         environment: CommonEnvironment,
-        env: { ...options.infra.env, ...options.env },
+        // A service's handlers connect as the service's own broker user, as in production.
+        env: envAs({ ...options.infra.env, ...options.env }, options.service ?? 'test'),
         ...(options.tasks ? { tasks: options.tasks } : {}),
       }),
       ...(options.imports ?? []),

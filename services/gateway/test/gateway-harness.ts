@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
   apiClient,
+  envAs,
   isolatedInfrastructure,
   testAdminKey,
   type ApiClient,
@@ -45,7 +46,8 @@ export async function startGateway(
   const infra = replicaOf?.infra ?? given ?? (await isolatedInfrastructure());
   const adminKey = replicaOf?.adminKey ?? testAdminKey();
   const app = await createGatewayApp({
-    env: { ...infra.env, ADMIN_API_KEY: adminKey, ...env },
+    // As in production, the gateway connects to the broker as its own user.
+    env: envAs({ ...infra.env, ADMIN_API_KEY: adminKey, ...env }, 'gateway'),
   });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

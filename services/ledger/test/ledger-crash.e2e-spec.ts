@@ -70,7 +70,8 @@ describe('ledger worker killed mid-batch', () => {
 
   beforeAll(async () => {
     infra = await isolatedInfrastructure();
-    [producer, ledger] = await Promise.all([startTaskApp({ infra }), start()]);
+    // The producer sends as the gateway: only the services its contract names may move money.
+    [producer, ledger] = await Promise.all([startTaskApp({ infra, service: 'gateway' }), start()]);
     const accounts = [...Array.from({ length: ACCOUNTS }, (_v, i) => `crash:${i}`), GATE].map(
       (id) => ({ id, currency: 'EUR', code: 400, owner: 'crash-test' }),
     );

@@ -41,6 +41,20 @@ async function queueDeclared(amqpUrl: string, queue: string): Promise<boolean> {
   }
 }
 
+/**
+ * Removes the queue the test vhost was prepared with, so a ledger that started would
+ * have declared it again (a service declares its own queues).
+ */
+async function removeQueue(amqpUrl: string, queue: string): Promise<void> {
+  const connection = await connect(amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(queue);
+  } finally {
+    await connection.close();
+  }
+}
+
 describe('ledger start-up migration check', () => {
   let infra: IsolatedInfrastructure;
   let db: Client;
@@ -69,6 +83,7 @@ describe('ledger start-up migration check', () => {
       'CreateLedgerTables1764100000000',
     ]);
     try {
+      await removeQueue(infra.amqpUrl, 'ledger');
       const start = startServiceOnFreePort('ledger', env);
       await expect(start).rejects.toThrow(
         `CreateLedgerTables1764100000000 (ledger): changed since it was applied (checksum ${original} applied, ${today} in the code)`,
@@ -94,6 +109,7 @@ describe('ledger start-up migration check', () => {
       [gone],
     );
     try {
+      await removeQueue(infra.amqpUrl, 'ledger');
       const start = startServiceOnFreePort('ledger', env);
       await expect(start).rejects.toThrow(
         `${gone} (ledger): applied to this database, missing from the code`,

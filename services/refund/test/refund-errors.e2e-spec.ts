@@ -28,6 +28,7 @@ import {
   isolatedInfrastructure,
   SERVICE_START_TIMEOUT_MS,
   startServiceOnFreePort,
+  sendAs,
   startTaskApp,
   type IsolatedInfrastructure,
   type ServiceProcess,
@@ -135,7 +136,8 @@ describe('refund task errors', () => {
     if (ledger.status === 'rejected') throw ledger.reason;
     db = new Client({ connectionString: infra.databaseUrl });
     await db.connect();
-    await (await app.client.send(LEDGER_TASK.openMerchant, { merchant_id: M })).result();
+    // Only the gateway may open a merchant's accounts.
+    await sendAs(infra, 'gateway', LEDGER_TASK.openMerchant, { merchant_id: M });
   }, SERVICE_START_TIMEOUT_MS);
 
   afterEach(async () => {

@@ -25,6 +25,7 @@ import {
   isolatedInfrastructure,
   SERVICE_START_TIMEOUT_MS,
   startServiceOnFreePort,
+  sendAs,
   startTaskApp,
   type IsolatedInfrastructure,
   type ServiceProcess,
@@ -123,7 +124,8 @@ describe('refund processing', () => {
     if (ledger.status === 'fulfilled') ledgerService = ledger.value;
     if (refund.status === 'rejected') throw refund.reason;
     if (ledger.status === 'rejected') throw ledger.reason;
-    await (await app.client.send(LEDGER_TASK.openMerchant, { merchant_id: M })).result();
+    // Only the gateway may open a merchant's accounts.
+    await sendAs(infra, 'gateway', LEDGER_TASK.openMerchant, { merchant_id: M });
   }, SERVICE_START_TIMEOUT_MS);
 
   afterEach(async () => {

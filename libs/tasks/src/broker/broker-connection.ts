@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import { serviceOfUser } from '@clearline/contracts';
 import { declareTopology, type Topology } from '../topology';
+import { ownTopology } from '../topology/broker-permissions';
 
 export type ConnectListener = (model: ChannelModel) => Promise<void>;
 
@@ -42,6 +44,14 @@ export class BrokerConnection {
     return this.current !== null;
   }
 
+  /**
+   * The user this connection logs in as (the URL's, else amqplib's default, guest): what
+   * RabbitMQ accepts as the `user_id` of everything published on it.
+   */
+  get user(): string {
+    return decodeURIComponent(new URL(this.options.url).username) || 'guest';
+  }
+
   async connect(): Promise<void> {
     if (this.connection) return;
     const url = new URL(this.options.url);
@@ -71,11 +81,22 @@ export class BrokerConnection {
 
   private async setup(model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
-    await declareTopology(channel, this.options.topology);
+    await declareTopology(channel, this.declaredTopology());
     await channel.close();
     for (const listener of this.listeners) await listener(model);
     this.current = model;
     this.logger.log('connected');
+  }
+
+  /**
+   * What this connection declares: a service's own broker user (`clearline-<service>`)
+   * may only declare its own queues (broker-permissions.ts), so it declares those and
+   * relies on the rest having been declared by an operator; any other user (an operator,
+   * a developer's guest) declares the whole topology.
+   */
+  private declaredTopology(): Topology {
+    const service = serviceOfUser(this.user);
+    return service === null ? this.options.topology : ownTopology(this.options.topology, service);
   }
 
   async close(): Promise<void> {

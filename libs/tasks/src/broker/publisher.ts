@@ -186,7 +186,13 @@ export class Publisher {
         exchange,
         routingKey,
         content,
-        properties: { ...properties, persistent: true, mandatory: true },
+        // RabbitMQ checks user_id against the connection: the sender cannot be forged.
+        properties: {
+          ...properties,
+          userId: this.connection.user,
+          persistent: true,
+          mandatory: true,
+        },
         returned: false,
         written: false,
         settled: false,
@@ -326,6 +332,11 @@ export class Publisher {
 
   get connected(): boolean {
     return this.channel !== null;
+  }
+
+  /** The broker user every message of this publisher is sent as (its `user_id`). */
+  get user(): string {
+    return this.connection.user;
   }
 
   /** Messages waiting in memory for a channel (the broker is away); at most `backlogCountMax`. */

@@ -9,7 +9,8 @@ export type DeadLetterReason =
   | 'invalid-payload'
   | 'failed'
   | 'retries-exhausted'
-  | 'delivery-limit';
+  | 'delivery-limit'
+  | 'unauthorized-sender';
 
 export const DEAD_LETTER_HEADERS = {
   reason: 'x-clearline-reason',
@@ -19,6 +20,8 @@ export const DEAD_LETTER_HEADERS = {
   originalExchange: 'x-clearline-original-exchange',
   originalRoutingKey: 'x-clearline-original-routing-key',
   failedAt: 'x-clearline-failed-at',
+  /** The broker user that sent the original (its `user_id`); the copy is sent by the worker. */
+  sender: 'x-clearline-sender',
 } as const;
 
 const ERROR_TEXT_MAX = 4_096;
@@ -43,6 +46,7 @@ export async function publishDeadLetter(
     [DEAD_LETTER_HEADERS.originalExchange]: message.fields.exchange,
     [DEAD_LETTER_HEADERS.originalRoutingKey]: message.fields.routingKey,
     [DEAD_LETTER_HEADERS.failedAt]: new Date().toISOString(),
+    [DEAD_LETTER_HEADERS.sender]: (message.properties.userId as string | undefined) ?? null,
   };
   const { properties } = message;
   await publisher.publish(DEAD_LETTER_EXCHANGE, queue, message.content, {

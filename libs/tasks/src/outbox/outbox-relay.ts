@@ -155,9 +155,12 @@ export class OutboxRelay {
       // thousands of wake-ups a second under load (measured by bench:settlement).
       await manager.query(`SET LOCAL enable_bitmapscan = off`);
       const rows: OutboxRow[] = await manager.query(
+        // Only this process's own rows (and rows that name no sender): the task's user_id
+        // must be the service that wrote it.
         `SELECT id, exchange, routing_key, body, properties FROM task_outbox
-          WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.options.batchSizeMax ?? 500],
+          WHERE sent_at IS NULL AND sender IN ('', $2)
+          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.options.batchSizeMax ?? 500, this.publisher.user],
       );
       if (rows.length === 0) return 0;
       const outcomes = await Promise.allSettled(

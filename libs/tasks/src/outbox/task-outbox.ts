@@ -26,8 +26,23 @@ export interface EmbeddedOutboxTask extends OutboxTask {
   embed?: Partial<CeleryEmbed>;
 }
 
-const OUTBOX_COLUMNS = ['task_id', 'task', 'exchange', 'routing_key', 'body', 'properties'];
-const OUTBOX_TYPES = ['text', 'text', 'text', 'text', 'bytea', 'jsonb'];
+const OUTBOX_COLUMNS = [
+  'task_id',
+  'task',
+  'exchange',
+  'routing_key',
+  'body',
+  'properties',
+  'sender',
+];
+const OUTBOX_TYPES = ['text', 'text', 'text', 'text', 'bytea', 'jsonb', 'text'];
+
+/**
+ * The broker user this process publishes as (TasksModule sets it when it connects): each
+ * outbox row names it, and only a relay of the same user sends the row, so the task's
+ * `user_id` is the service that wrote it. Empty: any relay sends the row.
+ */
+export const outboxSender = { user: '' };
 
 /**
  * Outbox rows for a statement that writes rows of its own too: the caller's rows and
@@ -93,7 +108,7 @@ export class OutboxStatement {
   ): OutboxStatement {
     const keys = options.keys ?? tasks.map(() => null);
     if (keys.length !== tasks.length) throw new Error('outbox: one key per task');
-    const columns: unknown[][] = [[...keys], [], [], [], [], [], []];
+    const columns: unknown[][] = [[...keys], [], [], [], [], [], [], []];
     const taskIds: string[] = [];
     for (const { task, payload, options: sendOptions, embed } of tasks) {
       const routed = buildTask(task, payload, embed ? { ...sendOptions, embed } : sendOptions);
@@ -105,6 +120,7 @@ export class OutboxStatement {
         routed.routingKey,
         routed.encoded.content,
         JSON.stringify(routed.encoded.properties),
+        outboxSender.user,
       ];
       row.forEach((value, i) => columns[i + 1]?.push(value));
     }

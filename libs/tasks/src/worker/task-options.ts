@@ -1,3 +1,4 @@
+import type { ServiceName } from '@clearline/contracts';
 import type { ClassConstructor } from 'class-transformer';
 import type { RateLimit, RateLimitScope } from '../control/rate-limit';
 
@@ -13,6 +14,13 @@ export interface TaskHandlerOptions {
   queue?: string;
   /** Payload class; the payload is validated with class-validator before the handler runs. */
   payload?: ClassConstructor<object>;
+  /**
+   * The services that may send this task (by the broker user that published it, AMQP
+   * `user_id`, which RabbitMQ checks); the service consuming it may always send it again
+   * (retries, delays). A message from anyone else is dead-lettered `unauthorized-sender`
+   * and changes nothing (no run, no result row, no reply). Unset: anyone on the vhost.
+   */
+  senders?: readonly ServiceName[];
   /**
    * Errors worth retrying (transient); anything else fails the task at once (FAILURE,
    * dead letter `failed`). Classes match by `instanceof`; predicates are called with

@@ -26,6 +26,7 @@ import { delayRoute } from '../topology';
 import { DeferRequested, TaskBatchContext, TaskContext } from './task-context';
 import { taskMetrics } from './task-metrics';
 import { isRetryable, retryDelayMs, shouldRetry, type TaskHandlerOptions } from './task-options';
+import { serviceOfUser } from '@clearline/contracts';
 import { readCommitted } from '@clearline/persistence';
 import { RetryRequested, TaskRevokedError } from '../control/control-errors';
 import { decideRequestedRetry, publishRetry } from '../control/requested-retry';
@@ -68,6 +69,11 @@ const ETA_TOLERANCE_MS = 5;
 
 export class PayloadValidationError extends Error {
   override readonly name = 'PayloadValidationError';
+}
+
+/** A task from a sender its contract does not name; dead-lettered `unauthorized-sender`. */
+export class UnauthorizedSenderError extends Error {
+  override readonly name = 'UnauthorizedSenderError';
 }
 
 function describe(errors: ValidationError[], path = ''): string[] {
@@ -120,6 +126,12 @@ export class TaskRunner {
       );
       return 'ack';
     }
+    const refused = this.unauthorizedSender(delivery, message, registered.options);
+    if (refused) {
+      // Nothing is recorded: a stranger must not write the state of a task id it guessed.
+      await this.deadLetter(delivery, queue, 'unauthorized-sender', refused, null);
+      return 'ack';
+    }
     if (message.expires && message.expires.getTime() <= Date.now()) {
       await this.record(message, queue, 'REVOKED', {
         errorType: 'TaskExpired',
@@ -146,6 +158,29 @@ export class TaskRunner {
       await this.deadLetter(delivery, queue, 'invalid-payload', asError(error), message);
       return 'ack';
     }
+  }
+
+  /**
+   * Why this message's sender may not send its task, or null when it may: the task names
+   * its senders and the message's `user_id` (checked by RabbitMQ against the publishing
+   * connection) is neither one of them nor this worker's own user.
+   */
+  private unauthorizedSender(
+    delivery: Message,
+    message: TaskMessage,
+    options: TaskHandlerOptions,
+  ): UnauthorizedSenderError | null {
+    const { senders } = options;
+    if (senders === undefined) return null;
+    const user = delivery.properties.userId as unknown;
+    const sender = typeof user === 'string' && user.length > 0 ? user : null;
+    if (sender !== null && sender === this.deps.publisher.user) return null;
+    const service = serviceOfUser(sender);
+    if (service !== null && senders.includes(service)) return null;
+    return new UnauthorizedSenderError(
+      `${sender === null ? 'a message with no user_id' : `broker user ${sender}`} may not send ` +
+        `${message.task} (its senders: ${senders.join(', ')})`,
+    );
   }
 
   private async validatePayload(options: TaskHandlerOptions, payload: unknown): Promise<unknown> {

@@ -41,7 +41,7 @@ const run = (context: TaskContext, payload: PaymentTaskPayload): TaskRun => ({
 export class PaymentsConsumer {
   constructor(private readonly processing: PaymentProcessingService) {}
 
-  @Task(PAYMENT_TASK.authorize, { payload: PaymentTaskPayload, ...PAYMENT_TASK_RETRY })
+  @Task(PAYMENT_TASK.authorize, { senders: [], payload: PaymentTaskPayload, ...PAYMENT_TASK_RETRY })
   async authorize(
     @Payload() payload: PaymentTaskPayload,
     @Ctx() context: TaskContext,
@@ -51,7 +51,11 @@ export class PaymentsConsumer {
     );
   }
 
-  @Task(PAYMENT_TASK.capture, { payload: CapturePaymentTaskPayload, ...PAYMENT_TASK_RETRY })
+  @Task(PAYMENT_TASK.capture, {
+    senders: [],
+    payload: CapturePaymentTaskPayload,
+    ...PAYMENT_TASK_RETRY,
+  })
   async capture(
     @Payload() payload: CapturePaymentTaskPayload,
     @Ctx() context: TaskContext,
@@ -65,7 +69,7 @@ export class PaymentsConsumer {
     );
   }
 
-  @Task(PAYMENT_TASK.cancel, { payload: PaymentTaskPayload, ...PAYMENT_TASK_RETRY })
+  @Task(PAYMENT_TASK.cancel, { senders: [], payload: PaymentTaskPayload, ...PAYMENT_TASK_RETRY })
   async cancel(
     @Payload() payload: PaymentTaskPayload,
     @Ctx() context: TaskContext,

@@ -13,6 +13,7 @@ export class RecoveryConsumer {
 
   // Nobody awaits a sweep: no result row per run (failures are still recorded).
   @Task(RESUME_OPERATIONS_TASK, {
+    senders: [],
     retryOn: [isTransientDatabaseError],
     retryCountMax: 1,
     retryBackoffMs: 1_000,

@@ -18,6 +18,7 @@ export class RefundsConsumer {
   constructor(private readonly refunds: RefundRequestsService) {}
 
   @Task(REFUND_TASK.settled, {
+    senders: ['refund'],
     payload: RefundSettledPayload,
     retryOn: [isTransientDatabaseError, isTransientRefundRequestError],
     retryCountMax: 5,

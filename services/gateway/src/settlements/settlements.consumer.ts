@@ -18,6 +18,7 @@ export class SettlementsConsumer {
   constructor(private readonly events: SettlementEventsService) {}
 
   @Task(SETTLEMENT_TASK.event, {
+    senders: ['settlement'],
     payload: SettlementEventPayload,
     retryOn: [isTransientDatabaseError],
     retryCountMax: 5,

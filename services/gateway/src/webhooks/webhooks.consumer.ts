@@ -15,7 +15,7 @@ export class WebhooksConsumer {
    * A delivery over its merchant's in-flight limit is deferred (`ctx.defer`): sent round
    * again later without spending one of its retries and without holding a handler slot.
    */
-  @Task(DELIVER_WEBHOOK_TASK, { payload: DeliverWebhookPayload, ...WEBHOOK_RETRY })
+  @Task(DELIVER_WEBHOOK_TASK, { senders: [], payload: DeliverWebhookPayload, ...WEBHOOK_RETRY })
   async deliver(
     @Payload() payload: DeliverWebhookPayload,
     @Ctx() ctx: TaskContext,

@@ -9,7 +9,7 @@ export class LedgerExpiryConsumer {
   constructor(private readonly expiry: LedgerExpiryService) {}
 
   // Nobody awaits a sweep: no result row per second (failures are still recorded).
-  @Task(EXPIRE_PENDINGS_TASK, { ...LEDGER_WRITE_RETRY, ignoreResult: true })
+  @Task(EXPIRE_PENDINGS_TASK, { senders: [], ...LEDGER_WRITE_RETRY, ignoreResult: true })
   async expirePendings(): Promise<{ expired: number }> {
     return { expired: await this.expiry.expireDue() };
   }

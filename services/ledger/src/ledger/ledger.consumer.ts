@@ -5,6 +5,7 @@ import {
   CreateAccountsPayload,
   CreateTransfersPayload,
   LEDGER_BATCH_SIZE_MAX,
+  LEDGER_SENDERS,
   LEDGER_TASK,
   LookupPayload,
   OpenMerchantPayload,
@@ -49,6 +50,7 @@ export class LedgerConsumer {
    * transaction, up to LEDGER_BATCH_SIZE_MAX x 10 transfers, then all are acknowledged.
    */
   @Task(LEDGER_TASK.createTransfers, {
+    senders: LEDGER_SENDERS.money,
     payload: CreateTransfersPayload,
     batch: {
       sizeMax: LEDGER_BATCH_SIZE_MAX * 10,
@@ -71,6 +73,7 @@ export class LedgerConsumer {
   }
 
   @Task(LEDGER_TASK.createAccounts, {
+    senders: LEDGER_SENDERS.money,
     payload: CreateAccountsPayload,
     transactional: true,
     ...LEDGER_WRITE_RETRY,
@@ -89,6 +92,7 @@ export class LedgerConsumer {
 
   /** A new merchant's accounts in every currency; sent by the gateway when it creates one. */
   @Task(LEDGER_TASK.openMerchant, {
+    senders: LEDGER_SENDERS.openMerchant,
     payload: OpenMerchantPayload,
     transactional: true,
     ...LEDGER_WRITE_RETRY,
@@ -100,23 +104,27 @@ export class LedgerConsumer {
     return { results: await this.ledger.openMerchant(context.manager, payload.merchant_id) };
   }
 
-  @Task(LEDGER_TASK.lookupAccounts, { payload: LookupPayload })
+  @Task(LEDGER_TASK.lookupAccounts, { senders: LEDGER_SENDERS.money, payload: LookupPayload })
   lookupAccounts(@Payload() payload: LookupPayload): Promise<AccountView[]> {
     return this.queries.lookupAccounts(payload.ids);
   }
 
-  @Task(LEDGER_TASK.lookupTransfers, { payload: LookupPayload })
+  @Task(LEDGER_TASK.lookupTransfers, { senders: LEDGER_SENDERS.money, payload: LookupPayload })
   lookupTransfers(@Payload() payload: LookupPayload): Promise<TransferView[]> {
     return this.queries.lookupTransfers(payload.ids);
   }
 
   // Pure queries: their callers wait for the answer; a stored row per call would only grow.
-  @Task(LEDGER_TASK.balances, { payload: BalancesPayload, ignoreResult: true })
+  @Task(LEDGER_TASK.balances, {
+    senders: LEDGER_SENDERS.money,
+    payload: BalancesPayload,
+    ignoreResult: true,
+  })
   balances(@Payload() payload: BalancesPayload): Promise<BalancesResult> {
     return this.queries.balances(payload.owner, payload.currency);
   }
 
-  @Task(LEDGER_TASK.check, { ignoreResult: true })
+  @Task(LEDGER_TASK.check, { senders: LEDGER_SENDERS.check, ignoreResult: true })
   check(): Promise<LedgerCheckResult> {
     return this.queries.check();
   }

@@ -27,7 +27,11 @@ export const REFUND_RETRY = {
 export class RefundsConsumer {
   constructor(private readonly refunds: RefundProcessingService) {}
 
-  @Task(REFUND_TASK.process, { payload: ProcessRefundPayload, ...REFUND_RETRY })
+  @Task(REFUND_TASK.process, {
+    senders: ['gateway'],
+    payload: ProcessRefundPayload,
+    ...REFUND_RETRY,
+  })
   async process(
     @Payload() payload: ProcessRefundPayload,
     @Ctx() context: TaskContext,

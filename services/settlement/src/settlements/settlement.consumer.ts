@@ -36,6 +36,7 @@ export class SettlementConsumer {
   ) {}
 
   @Task(SETTLEMENT_TASK.startRun, {
+    senders: ['gateway'],
     payload: StartSettlementRunPayload,
     transactional: true,
     retryOn: [isTransientDatabaseError],
@@ -48,7 +49,11 @@ export class SettlementConsumer {
     return this.runs.start(context.manager, payload.cut_off);
   }
 
-  @Task(SETTLEMENT_TASK.settleMerchant, { payload: SettleMerchantPayload, ...SETTLEMENT_RETRY })
+  @Task(SETTLEMENT_TASK.settleMerchant, {
+    senders: [],
+    payload: SettleMerchantPayload,
+    ...SETTLEMENT_RETRY,
+  })
   settleMerchant(
     @Payload() payload: SettleMerchantPayload,
     @Ctx() context: TaskContext,
@@ -57,6 +62,7 @@ export class SettlementConsumer {
   }
 
   @Task(SETTLEMENT_TASK.finalizeRun, {
+    senders: [],
     payload: FinalizeSettlementRunPayload,
     transactional: true,
     retryOn: [isTransientDatabaseError],
@@ -69,7 +75,7 @@ export class SettlementConsumer {
     return this.runs.finalize(context.manager, payload.run_id);
   }
 
-  @Task(SETTLEMENT_TASK.payPayout, { payload: PayPayoutPayload, ...SETTLEMENT_RETRY })
+  @Task(SETTLEMENT_TASK.payPayout, { senders: [], payload: PayPayoutPayload, ...SETTLEMENT_RETRY })
   payPayout(@Payload() payload: PayPayoutPayload): Promise<{ payout_id: string; status: string }> {
     return this.payouts.pay(payload.payout_id);
   }
