@@ -111,6 +111,30 @@ else
   exit 1
 fi
 
+# ------------------------------------------------------------------ broker users
+
+# Each service connects as its own broker user (clearline-<service>), limited to its own
+# queues, and the operator (AMQP_URL's user) declares the topology: what a deployment
+# does (scripts/broker-setup.ts). In development every service user gets one password.
+export CLEARLINE_SERVICE_AMQP_PASSWORD=${CLEARLINE_SERVICE_AMQP_PASSWORD:-clearline-dev}
+broker_log=$(mktemp "${TMPDIR:-/tmp}/clearline-broker.XXXXXX")
+if npm run --silent broker:setup >"$broker_log" 2>&1 </dev/null; then
+  rm -f "$broker_log"
+  ok "broker users and topology ready"
+else
+  fail "npm run broker:setup failed:"
+  sed 's/^/    /' "$broker_log" >&2
+  rm -f "$broker_log"
+  exit 1
+fi
+
+# AMQP_URL with the service's own user (and its password) instead of the operator's.
+service_amqp_url() {
+  local password_var="AMQP_PASSWORD_${1^^}"
+  local password=${!password_var:-$CLEARLINE_SERVICE_AMQP_PASSWORD}
+  sed -E "s#^(amqps?://)([^@/]*@)?#\1clearline-$1:${password}@#" <<<"$AMQP_URL"
+}
+
 # A port that already answers would make the readiness checks below lie.
 for svc in "${SERVICES[@]}"; do
   if timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "${PORT[$svc]}" >/dev/null 2>&1; then
@@ -153,11 +177,11 @@ launch() {
     { node -r @swc-node/register "services/$1/src/main.ts" 2>&1; status=$?; exit $status; } 2>/dev/null |
       (trap "" TERM INT; exec sed -u "s/^/$2/")'
   if have setsid; then
-    setsid bash -c "$script" _ "$svc" "$prefix" </dev/null &
+    AMQP_URL=$(service_amqp_url "$svc") setsid bash -c "$script" _ "$svc" "$prefix" </dev/null &
   else
     # Job control puts the background job in its own process group.
     set -m
-    bash -c "$script" _ "$svc" "$prefix" </dev/null &
+    AMQP_URL=$(service_amqp_url "$svc") bash -c "$script" _ "$svc" "$prefix" </dev/null &
     set +m
   fi
   LEADER[$svc]=$!

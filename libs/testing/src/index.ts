@@ -56,5 +56,11 @@ export {
   type CeleryWorker,
   type CeleryWorkerOptions,
 } from './python-celery';
-export { amqpUrlAs, envAs, TEST_SERVICE_USER_PASSWORD } from './broker-users';
+export {
+  amqpUrlAs,
+  envAs,
+  prepareVhostForServices,
+  TEST_SERVICE_USER_PASSWORD,
+} from './broker-users';
+export { ensureServiceUsers } from './service-users';
 export { sendAs } from './send-as';

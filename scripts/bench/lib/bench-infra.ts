@@ -6,6 +6,8 @@ import {
   databaseUrl,
   deleteVhost,
   dropDatabase,
+  ensureServiceUsers,
+  prepareVhostForServices,
   withAdminDatabase,
 } from '@clearline/testing';
 
@@ -20,6 +22,9 @@ export interface BenchInfra {
 export async function benchInfra(name: string): Promise<BenchInfra> {
   const id = `clearline_bench_${name}_${randomBytes(3).toString('hex')}`;
   await createVhost(id);
+  // Services run as their own broker users, as in production (libs/testing broker-users).
+  await ensureServiceUsers();
+  await prepareVhostForServices(id, amqpUrl(id));
   await withAdminDatabase((client) => client.query(`CREATE DATABASE "${id}"`));
   await runMigrations(databaseUrl(id));
   return {
