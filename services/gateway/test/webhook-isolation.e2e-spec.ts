@@ -33,10 +33,12 @@ const STORM_INTERVAL_MS = 100;
  * ledger process, A's storm itself in this very process, and other test runs) two
  * scheduler hiccups could double a p99 that small without any queueing behind webhooks;
  * the stall this test guards against costs seconds per payment, so the floor hides
- * nothing. Both runs are taken within seconds of each other; a benchmark started on the
- * machine between them can still fail the test, and says so in the figures it prints.
+ * nothing (a stalled payment waits the full PAYMENT_WAIT_MS). Both runs are taken within
+ * seconds of each other, but another jest run or a benchmark on this machine meanwhile
+ * has pushed B's p99 just past 2 × 49 ms (to 100 ms): 150 ms of floor absorbs that and
+ * still fails a payment that queued behind even one webhook delivery (TIMEOUT_MS, 5 s).
  */
-const P99_FLOOR_MS = 50;
+const P99_FLOOR_MS = 150;
 /** Timers and a loaded machine may end an attempt a little after its bound. */
 const DURATION_SLACK_MS = 1_500;
 
