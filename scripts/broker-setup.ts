@@ -13,9 +13,8 @@
  * (the management API, with the operator's credentials). Idempotent: run it before every
  * start, as migrations are.
  */
-import { connect } from 'amqplib';
-import { SERVICES, serviceUser, WORK_QUEUES, type ServiceName } from '@clearline/contracts';
-import { buildTopology, declareTopology, servicePermissions } from '@clearline/tasks';
+import { SERVICES, serviceUser, type ServiceName } from '@clearline/contracts';
+import { prepareServiceBroker } from '@clearline/tasks';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -56,25 +55,12 @@ async function management(base: URL, method: 'PUT', path: string, body: unknown)
 export async function setUpBroker(): Promise<void> {
   const amqpUrl = required('AMQP_URL');
   const api = new URL(required('RABBITMQ_MANAGEMENT_URL'));
+  await prepareServiceBroker({
+    amqpUrl,
+    put: (path, body) => management(api, 'PUT', path, body),
+    passwordOf,
+  });
   const vhost = decodeURIComponent(new URL(amqpUrl).pathname.slice(1)) || '/';
-  for (const service of SERVICES) {
-    const user = encodeURIComponent(serviceUser(service));
-    await management(api, 'PUT', `/users/${user}`, { password: passwordOf(service), tags: '' });
-    await management(
-      api,
-      'PUT',
-      `/permissions/${encodeURIComponent(vhost)}/${user}`,
-      servicePermissions(service),
-    );
-  }
-  const connection = await connect(amqpUrl);
-  try {
-    const channel = await connection.createChannel();
-    await declareTopology(channel, buildTopology(WORK_QUEUES));
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
   console.log(
     `broker users ${SERVICES.map(serviceUser).join(', ')} and the topology on vhost ${vhost}: ready`,
   );

@@ -105,6 +105,8 @@ export {
   declareTopology,
   servicePermissions,
   ownTopology,
+  prepareServiceBroker,
+  type ManagementPut,
   type BrokerPermissions,
   type CeleryTopology,
   toDefinitions,

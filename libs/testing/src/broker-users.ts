@@ -1,36 +1,17 @@
-import { connect } from 'amqplib';
-import { isServiceName, SERVICES, serviceUser, WORK_QUEUES } from '@clearline/contracts';
+import { isServiceName, serviceUser } from '@clearline/contracts';
 import { TEST_SERVICE_USER_PASSWORD } from './service-users';
-import { buildTopology, declareTopology, servicePermissions } from '@clearline/tasks';
+import { prepareServiceBroker } from '@clearline/tasks';
 import { management, TEST_INFRA } from './infrastructure';
 
 export { TEST_SERVICE_USER_PASSWORD };
 
 /**
- * The services' own broker users in tests, as in production (service-users.ts): each
- * test file's vhost gets their permissions and the whole topology, declared by the
- * operator user.
+ * The services' own broker users in tests, as in production (service-users.ts): gives
+ * each its permissions on a test file's vhost, and declares the whole topology there as
+ * the operator.
  */
-
-/** Gives each service user its permissions on `vhost` and declares the topology there. */
-export async function prepareVhostForServices(vhost: string, amqpUrl: string): Promise<void> {
-  await Promise.all(
-    SERVICES.map((service) =>
-      management(
-        'PUT',
-        `/permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(serviceUser(service))}`,
-        servicePermissions(service),
-      ),
-    ),
-  );
-  const connection = await connect(amqpUrl);
-  try {
-    const channel = await connection.createChannel();
-    await declareTopology(channel, buildTopology(WORK_QUEUES));
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
+export async function prepareVhostForServices(_vhost: string, amqpUrl: string): Promise<void> {
+  await prepareServiceBroker({ amqpUrl, put: (path, body) => management('PUT', path, body) });
 }
 
 /** `amqpUrl` logged in as the service's own user, when it names the operator user. */
