@@ -73,16 +73,20 @@ export function inspectInput(input: unknown, root = ''): RequestError | null {
 }
 
 /**
- * Runs {@link inspectInput} on every HTTP request's body and query, after authentication
- * and the rate limit (so refused input still counts) and before the idempotency
- * interceptor and the validation pipe.
+ * Runs {@link inspectInput} on every HTTP request's path parameters, query and body,
+ * after authentication and the rate limit (so refused input still counts) and before the
+ * idempotency interceptor and the validation pipe.
  */
 @Injectable()
 export class InputInspectionGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<{ body?: unknown; query?: unknown }>();
-    const problem = inspectInput(request.query) ?? inspectInput(request.body);
+    const request = context
+      .switchToHttp()
+      .getRequest<{ params?: unknown; body?: unknown; query?: unknown }>();
+    // Path ids too: one with a NUL would reach PostgreSQL (a 500).
+    const problem =
+      inspectInput(request.params) ?? inspectInput(request.query) ?? inspectInput(request.body);
     if (problem) throw problem;
     return true;
   }

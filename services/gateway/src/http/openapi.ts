@@ -114,7 +114,9 @@ const ERROR_MEANINGS = {
     'invalid_request_error: a parameter is missing (`parameter_missing`), unknown ' +
     '(`parameter_unknown`) or invalid (`parameter_invalid`, `amount_too_large`), the body ' +
     'is not JSON (`body_malformed`), or the object is not in a state that allows this ' +
-    '(`payment_unexpected_state`, `charge_already_refunded`). `param` names the parameter.',
+    '(`payment_unexpected_state`, `charge_already_refunded`). `param` names the parameter. ' +
+    'On every route, a path, query string (any parameter) or body holding a NUL character, a ' +
+    'value that looks like a card number, or nesting deeper than 32 is `parameter_invalid`.',
   401:
     'authentication_error: no API key (`api_key_missing`), or not a valid key for this ' +
     'route (`api_key_invalid`).',
@@ -233,10 +235,10 @@ function isReference(value: object): value is ReferenceObject {
 function declareGlobalBehaviour(method: string, operation: OperationObject): void {
   const { responses } = operation;
   const parameters = (operation.parameters ??= []);
-  const hasQuery = parameters.some((p) => !isReference(p) && p.in === 'query');
   const idempotent = (IDEMPOTENT_METHODS as readonly string[]).includes(method.toUpperCase());
-  const statuses: ErrorStatus[] = [];
-  if (operation.requestBody !== undefined || hasQuery || idempotent) statuses.push(400);
+  // Every route can answer 400: the input inspection refuses a path or query string
+  // (documented parameters or not) holding a NUL, a card number or deep nesting first.
+  const statuses: ErrorStatus[] = [400];
   if (operation.security !== undefined && operation.security.length > 0) statuses.push(401);
   if (operation.requestBody !== undefined) statuses.push(413);
   if (idempotent) {

@@ -55,7 +55,11 @@ function reconciliationReply(outcome: ReconcileOutcome): HttpReply {
 /** The response, ready for a CSV attachment written into it. */
 function csvResponse(response: GatewayResponse, filename: string): GatewayResponse {
   response.setHeader('Content-Type', `${CSV_MEDIA_TYPE}; charset=utf-8`);
-  response.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
+  // The name carries the caller's id as typed: a header takes no control or non-Latin-1
+  // character (Node throws, a 500) and a quote would end the parameter, so only the
+  // characters ids are made of are kept.
+  const safe = filename.replace(/[^A-Za-z0-9._-]/g, '_');
+  response.setHeader('Content-Disposition', `attachment; filename="${safe}"`);
   return response;
 }
 
