@@ -240,7 +240,8 @@ function declareGlobalBehaviour(method: string, operation: OperationObject): voi
   // (documented parameters or not) holding a NUL, a card number or deep nesting first.
   const statuses: ErrorStatus[] = [400];
   if (operation.security !== undefined && operation.security.length > 0) statuses.push(401);
-  if (operation.requestBody !== undefined) statuses.push(413);
+  // The body limit is the body parser's, ahead of every route, whether it takes a body or not.
+  statuses.push(413);
   if (idempotent) {
     statuses.push(409, 422);
     parameters.push(IDEMPOTENCY_KEY_PARAMETER);

@@ -1,6 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { OperatorAuth } from '../auth/auth.decorators';
+import { ApiCursorNotFound } from '../http/openapi';
 import { toListObject, type ListObject } from '../http/pagination';
 import {
   ListOperationsQuery,
@@ -30,6 +31,7 @@ export class RecoveryController {
     ].join('\n'),
   })
   @ApiOkResponse({ type: OperationListDto })
+  @ApiCursorNotFound()
   operations(@Query() query: ListOperationsQuery): Promise<ListObject<OperationDto>> {
     return toListObject(
       LISTED,
