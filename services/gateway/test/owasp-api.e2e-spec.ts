@@ -77,11 +77,10 @@ function undocumented(document: OpenAPIObject, value: unknown, raw: Schema, at =
   return Object.entries(value).flatMap(([key, child]) => {
     const path = `${at}${key}`;
     if (FORBIDDEN_FIELD.test(key)) return [`${path} (forbidden name)`];
+    // A map (`metadata`) declares its values, not its keys: those are the merchant's.
     const declared =
       properties?.[key] ?? (typeof extra === 'object' ? (extra as Schema) : undefined);
-    // A free-form map (metadata) is the merchant's own data: its keys are not ours.
-    if (declared === undefined)
-      return extra === true || (properties === undefined && extra !== undefined) ? [] : [path];
+    if (declared === undefined) return extra === true ? [] : [path];
     return undocumented(document, child, declared, `${path}.`);
   });
 }
