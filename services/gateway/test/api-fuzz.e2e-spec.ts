@@ -29,6 +29,8 @@ import { card, startPayments, type PaymentsHarness } from './payments-harness';
 
 const FUZZ_RUNS = Number(process.env['FUZZ_RUNS'] ?? '25');
 const FUZZ_SEED = Number(process.env['FUZZ_SEED'] ?? '20261203');
+/** Room for the longest run asked for: each run is one request per operation (~1 s). */
+const FUZZ_TIMEOUT_MS = 120_000 + FUZZ_RUNS * 2_000;
 const METHODS = ['get', 'post', 'patch', 'put', 'delete'] as const;
 const TABLES = ['payments', 'refunds', 'merchants', 'api_keys', 'events', 'idempotency_keys'];
 /** Error codes the idempotency layer does not keep (validation refusals free the key). */
@@ -426,39 +428,46 @@ describe('API fuzzing (every operation of the OpenAPI document)', () => {
     return { ids, hints };
   }
 
-  it('answers every generated request with a documented status and body, never a 5xx, and a rejected one changes nothing', async () => {
-    const { ids, hints } = await known();
-    const operations = operationsOf(document);
-    expect(operations.length).toBeGreaterThan(20);
-    for (const [index, operation] of operations.entries()) {
-      const name = `${operation.method} ${operation.path}`;
-      const key = operation.admin ? h.gw.adminKey : merchant.api_key;
-      await fc.assert(
-        fc.asyncProperty(requestsOf(document, operation, ids, hints), async (request) => {
-          const before = await counts();
-          const reply = await h.gw.call(operation.method, request.path, {
-            key,
-            headers: request.headers,
-            ...(request.body === undefined ? {} : { raw: request.body }),
-          });
-          await settle(reply);
-          expect({ name, problems: problemsOf(operation, reply) }).toEqual({ name, problems: [] });
-          if (reply.status < 400 || reply.status === 402) return;
-          const after = await counts();
-          const code = (reply.body as { error?: { code?: string } }).error?.code ?? '';
-          const kept = 'idempotency-key' in request.headers && !NOT_KEPT.includes(code);
-          // A refusal the API replays (404, 409, a state error) is kept under its key.
-          if (kept && after['idempotency_keys'] === (before['idempotency_keys'] ?? 0) + 1) {
-            after['idempotency_keys'] = before['idempotency_keys'] ?? 0;
-          }
-          expect({ name, status: reply.status, rows: after }).toEqual({
-            name,
-            status: reply.status,
-            rows: before,
-          });
-        }),
-        { numRuns: FUZZ_RUNS, seed: FUZZ_SEED + index, endOnFailure: true },
-      );
-    }
-  }, 600_000);
+  it(
+    'answers every generated request with a documented status and body, never a 5xx, and a rejected one changes nothing',
+    async () => {
+      const { ids, hints } = await known();
+      const operations = operationsOf(document);
+      expect(operations.length).toBeGreaterThan(20);
+      for (const [index, operation] of operations.entries()) {
+        const name = `${operation.method} ${operation.path}`;
+        const key = operation.admin ? h.gw.adminKey : merchant.api_key;
+        await fc.assert(
+          fc.asyncProperty(requestsOf(document, operation, ids, hints), async (request) => {
+            const before = await counts();
+            const reply = await h.gw.call(operation.method, request.path, {
+              key,
+              headers: request.headers,
+              ...(request.body === undefined ? {} : { raw: request.body }),
+            });
+            await settle(reply);
+            expect({ name, problems: problemsOf(operation, reply) }).toEqual({
+              name,
+              problems: [],
+            });
+            if (reply.status < 400 || reply.status === 402) return;
+            const after = await counts();
+            const code = (reply.body as { error?: { code?: string } }).error?.code ?? '';
+            const kept = 'idempotency-key' in request.headers && !NOT_KEPT.includes(code);
+            // A refusal the API replays (404, 409, a state error) is kept under its key.
+            if (kept && after['idempotency_keys'] === (before['idempotency_keys'] ?? 0) + 1) {
+              after['idempotency_keys'] = before['idempotency_keys'] ?? 0;
+            }
+            expect({ name, status: reply.status, rows: after }).toEqual({
+              name,
+              status: reply.status,
+              rows: before,
+            });
+          }),
+          { numRuns: FUZZ_RUNS, seed: FUZZ_SEED + index, endOnFailure: true },
+        );
+      }
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
