@@ -135,6 +135,15 @@ service_amqp_url() {
   sed -E "s#^(amqps?://)([^@/]*@)?#\1clearline-$1:${password}@#" <<<"$AMQP_URL"
 }
 
+# DATABASE_URL with the service's own role (clearline_<service>, made by infra/local/up.sh,
+# granted its tables by the migrations) instead of the operator's.
+export CLEARLINE_SERVICE_DB_PASSWORD=${CLEARLINE_SERVICE_DB_PASSWORD:-clearline-dev}
+service_database_url() {
+  local password_var="DATABASE_PASSWORD_${1^^}"
+  local password=${!password_var:-$CLEARLINE_SERVICE_DB_PASSWORD}
+  sed -E "s#^(postgres(ql)?://)([^@/]*@)?#\1clearline_$1:${password}@#" <<<"$DATABASE_URL"
+}
+
 # A port that already answers would make the readiness checks below lie.
 for svc in "${SERVICES[@]}"; do
   if timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "${PORT[$svc]}" >/dev/null 2>&1; then
@@ -177,11 +186,11 @@ launch() {
     { node -r @swc-node/register "services/$1/src/main.ts" 2>&1; status=$?; exit $status; } 2>/dev/null |
       (trap "" TERM INT; exec sed -u "s/^/$2/")'
   if have setsid; then
-    AMQP_URL=$(service_amqp_url "$svc") setsid bash -c "$script" _ "$svc" "$prefix" </dev/null &
+    AMQP_URL=$(service_amqp_url "$svc") DATABASE_URL=$(service_database_url "$svc") setsid bash -c "$script" _ "$svc" "$prefix" </dev/null &
   else
     # Job control puts the background job in its own process group.
     set -m
-    AMQP_URL=$(service_amqp_url "$svc") bash -c "$script" _ "$svc" "$prefix" </dev/null &
+    AMQP_URL=$(service_amqp_url "$svc") DATABASE_URL=$(service_database_url "$svc") bash -c "$script" _ "$svc" "$prefix" </dev/null &
     set +m
   fi
   LEADER[$svc]=$!

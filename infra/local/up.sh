@@ -398,3 +398,31 @@ SQL
     die "role $CL_USER cannot log in to database $CL_DB on $PG_HOST:$PG_PORT (check pg_hba.conf)"
   ok "PostgreSQL role $CL_USER and database $CL_DB created"
 fi
+
+# Each service works as its own PostgreSQL role (clearline_<service>), granted its tables
+# by the migrations; made here, with a login, since the migrating role may not make roles.
+SERVICE_DB_PASSWORD=${CLEARLINE_SERVICE_DB_PASSWORD:-clearline-dev}
+SERVICE_ROLES=(clearline_gateway clearline_ledger clearline_refund clearline_settlement)
+roles_in=$(printf "'%s'," "${SERVICE_ROLES[@]}")
+if [[ $PG_STATE != docker ]] &&
+  [[ $(psql -X -w -q "$APP_DSN" -tAc "select count(*) from pg_roles where rolname in (${roles_in%,}) and rolcanlogin" 2>/dev/null </dev/null) != "${#SERVICE_ROLES[@]}" ]]; then
+  : >"$LOG"
+  for role in "${SERVICE_ROLES[@]}"; do
+    pg_super >>"$LOG" 2>&1 <<SQL || die "creating the PostgreSQL role $role failed"
+SELECT format('CREATE ROLE %I', '$role')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role')
+\gexec
+ALTER ROLE "$role" WITH LOGIN PASSWORD '$SERVICE_DB_PASSWORD';
+SQL
+  done
+  ok "PostgreSQL service roles ${SERVICE_ROLES[*]} created"
+fi
+# The operator's role sees what every service's session waits on (pg_stat_activity shows
+# other roles' wait events only to members of pg_read_all_stats): tests and on-call alike.
+if [[ $PG_STATE != docker ]] &&
+  [[ $(psql -X -w -q "$APP_DSN" -tAc "select pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')" 2>/dev/null </dev/null) != t ]]; then
+  : >"$LOG"
+  pg_super >>"$LOG" 2>&1 <<<"GRANT pg_read_all_stats TO \"$CL_USER\";" ||
+    die "granting pg_read_all_stats to $CL_USER failed"
+  ok "PostgreSQL role $CL_USER reads every session's activity"
+fi

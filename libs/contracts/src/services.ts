@@ -26,3 +26,11 @@ export function serviceOfUser(user: string | null | undefined): ServiceName | nu
 export function isServiceName(name: string): name is ServiceName {
   return (SERVICES as readonly string[]).includes(name);
 }
+
+/**
+ * The PostgreSQL role a service works as: it may touch its own tables (and read what its
+ * contract reads of others'), never DDL; migrations run as the database owner and grant.
+ */
+export function serviceDatabaseRole(service: ServiceName): string {
+  return `clearline_${service}`;
+}

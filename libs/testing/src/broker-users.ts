@@ -1,5 +1,5 @@
-import { isServiceName, serviceUser } from '@clearline/contracts';
-import { TEST_SERVICE_USER_PASSWORD } from './service-users';
+import { isServiceName, serviceDatabaseRole, serviceUser } from '@clearline/contracts';
+import { TEST_SERVICE_DB_PASSWORD, TEST_SERVICE_USER_PASSWORD } from './service-users';
 import { prepareServiceBroker } from '@clearline/tasks';
 import { management, TEST_INFRA } from './infrastructure';
 
@@ -25,8 +25,27 @@ export function amqpUrlAs(amqpUrl: string, service: string): string {
   return url.toString();
 }
 
-/** A service's environment with its own broker user (unless the test chose another). */
+/** `databaseUrl` logged in as the service's own role, when it names the operator user. */
+export function databaseUrlAs(databaseUrl: string, service: string): string {
+  if (!isServiceName(service)) return databaseUrl;
+  const url = new URL(databaseUrl);
+  const operator = decodeURIComponent(new URL(TEST_INFRA.databaseAdminUrl).username);
+  if (decodeURIComponent(url.username) !== operator) return databaseUrl;
+  url.username = serviceDatabaseRole(service);
+  url.password = encodeURIComponent(TEST_SERVICE_DB_PASSWORD);
+  return url.toString();
+}
+
+/**
+ * A service's environment with its own broker user and database role (unless the test
+ * chose others), as in production.
+ */
 export function envAs(env: Record<string, string>, service: string): Record<string, string> {
   const amqp = env['AMQP_URL'];
-  return amqp === undefined ? env : { ...env, AMQP_URL: amqpUrlAs(amqp, service) };
+  const database = env['DATABASE_URL'];
+  return {
+    ...env,
+    ...(amqp === undefined ? {} : { AMQP_URL: amqpUrlAs(amqp, service) }),
+    ...(database === undefined ? {} : { DATABASE_URL: databaseUrlAs(database, service) }),
+  };
 }

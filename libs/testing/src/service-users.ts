@@ -21,3 +21,10 @@ export async function ensureServiceUsers(): Promise<void> {
     ),
   );
 }
+
+/**
+ * The password of the services' PostgreSQL roles (clearline_<service>), which
+ * infra/local/up.sh makes with this development default (CLEARLINE_SERVICE_DB_PASSWORD).
+ */
+export const TEST_SERVICE_DB_PASSWORD =
+  process.env['CLEARLINE_SERVICE_DB_PASSWORD'] ?? 'clearline-dev';

@@ -37,7 +37,10 @@ export interface TaskApp {
   server: TaskServer;
   store: ResultStore;
   deadLetters: DeadLetterAdmin;
+  /** The service's own connection: it works as the service's database role. */
   dataSource: DataSource;
+  /** The test's connection, as the operator (to read or tamper with any table). */
+  db: DataSource;
   close(): Promise<void>;
 }
 
@@ -64,6 +67,11 @@ export async function startTaskApp(options: TaskAppOptions): Promise<TaskApp> {
 
   const app = await NestFactory.create(TestServiceModule, { logger: ['error', 'warn'] });
   const server = app.get(TaskServer);
+  const db = await new DataSource({
+    type: 'postgres',
+    url: options.infra.env['DATABASE_URL'] ?? '',
+    extra: { max: 4, application_name: 'clearline-test' },
+  }).initialize();
   app.connectMicroservice<MicroserviceOptions>({ strategy: server }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   await app.init();
@@ -74,6 +82,10 @@ export async function startTaskApp(options: TaskAppOptions): Promise<TaskApp> {
     store: app.get(ResultStore),
     deadLetters: app.get(DeadLetterAdmin),
     dataSource: app.get(DataSource),
-    close: () => app.close(),
+    db,
+    close: async () => {
+      await db.destroy();
+      await app.close();
+    },
   };
 }

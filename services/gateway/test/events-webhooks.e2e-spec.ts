@@ -214,7 +214,7 @@ describe('events and webhooks', () => {
   it('records no delivery for a merchant without a webhook URL', async () => {
     const merchant = await gw.createMerchant();
     const event = await record(merchant.id, 'payment.succeeded', { id: 'pay_quiet' });
-    const db = gw.app.get(DataSource);
+    const db = gw.db;
     const tasks = await db.query<unknown[]>(
       `SELECT 1 FROM task_outbox WHERE task = 'gateway.deliver_webhook' AND convert_from(body, 'UTF8') LIKE $1`,
       [`%${event.id}%`],

@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DataSource } from 'typeorm';
 import {
   apiClient,
   envAs,
@@ -28,6 +29,11 @@ export {
 export interface GatewayHarness extends ApiClient {
   infra: IsolatedInfrastructure;
   app: NestExpressApplication;
+  /**
+   * The test's own connection to the database, as the operator: the gateway itself works
+   * as its role and may not read the ledger's or write another service's tables.
+   */
+  db: DataSource;
   close(): Promise<void>;
 }
 
@@ -46,16 +52,23 @@ export async function startGateway(
   const infra = replicaOf?.infra ?? given ?? (await isolatedInfrastructure());
   const adminKey = replicaOf?.adminKey ?? testAdminKey();
   const app = await createGatewayApp({
-    // As in production, the gateway connects to the broker as its own user.
+    // As in production, the gateway connects as its own broker user and database role.
     env: envAs({ ...infra.env, ADMIN_API_KEY: adminKey, ...env }, 'gateway'),
   });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
+  const db = await new DataSource({
+    type: 'postgres',
+    url: infra.databaseUrl,
+    extra: { max: 4, application_name: 'clearline-test' },
+  }).initialize();
   return {
     ...apiClient(`http://127.0.0.1:${port}`, adminKey),
     infra,
     app,
+    db,
     close: async () => {
+      await db.destroy();
       await app.close();
       if (owned) await infra.destroy();
     },

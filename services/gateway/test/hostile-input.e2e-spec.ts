@@ -19,7 +19,7 @@ describe('hostile input', () => {
   beforeAll(async () => {
     h = await startPayments();
     merchant = await h.gw.createMerchant();
-    db = h.gw.app.get(DataSource);
+    db = h.gw.db;
   });
 
   afterAll(async () => {

@@ -9,7 +9,6 @@
  * ledger's transfers and the events are counted in the database.
  */
 import { TaskClient } from '@clearline/tasks';
-import { DataSource } from 'typeorm';
 import type { CreatedMerchant } from './gateway-harness';
 import { card, startPayments, type Payment, type PaymentsHarness } from './payments-harness';
 
@@ -157,7 +156,7 @@ describe('payments: capture and cancel', () => {
       status: 'succeeded',
       amount_captured: 100,
     });
-    const db = h.gw.app.get(DataSource);
+    const db = h.gw.db;
     const events = await db.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM events WHERE merchant_id = $1`,
       [shop.id],

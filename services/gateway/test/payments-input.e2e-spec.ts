@@ -26,7 +26,7 @@ describe('payments: input and idempotency', () => {
   beforeAll(async () => {
     h = await startPayments();
     merchant = await h.gw.createMerchant();
-    db = h.gw.app.get(DataSource);
+    db = h.gw.db;
   });
 
   afterAll(async () => {

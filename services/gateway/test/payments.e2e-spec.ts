@@ -11,7 +11,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eventually } from '@clearline/testing';
-import { DataSource } from 'typeorm';
 import { verifySignature } from '../src/webhooks/webhook-signature';
 import {
   anyNumber,
@@ -157,7 +156,7 @@ describe('payments', () => {
       const reply = await h.pay(merchant, card('tok_nope'));
       expect(reply.status).toBe(400);
       expect(reply.body.error).toMatchObject({ code: 'parameter_invalid', param: 'source' });
-      const db = h.gw.app.get(DataSource);
+      const db = h.gw.db;
       const rows = await db.query<unknown[]>(`SELECT 1 FROM payments WHERE source = 'tok_nope'`);
       expect(rows).toEqual([]);
     });

@@ -31,7 +31,7 @@ describe('recovery: unknown outcomes and the sweeper', () => {
   beforeAll(async () => {
     h = await startPayments({ OPERATION_RESUME_AFTER_MS: String(RESUME_AFTER_MS) });
     merchant = await h.gw.createMerchant();
-    db = h.gw.app.get(DataSource);
+    db = h.gw.db;
   });
 
   afterAll(async () => {

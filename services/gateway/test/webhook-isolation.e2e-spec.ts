@@ -18,7 +18,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { register } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { eventually, type CreatedMerchant } from '@clearline/testing';
 import { card, startPayments, type PaymentsHarness } from './payments-harness';
 
@@ -195,7 +194,7 @@ describe('webhook isolation: a merchant whose endpoint never answers', () => {
   );
 
   it("records A's attempts as failed at the timeout, and still delivers B's webhooks", async () => {
-    const db = h.gw.app.get(DataSource);
+    const db = h.gw.db;
     const failed = await eventually(
       async () => {
         const rows = await db.query<{ error: string | null; duration_ms: number }[]>(

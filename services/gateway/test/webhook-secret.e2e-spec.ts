@@ -68,7 +68,7 @@ describe('rolling the webhook secret', () => {
     endpointUrl = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`;
     // The endpoint is local: http on 127.0.0.1, which production refuses.
     gw = await startGateway({ WEBHOOK_ALLOW_HTTP: '1', WEBHOOK_ALLOW_PRIVATE: '1' });
-    db = gw.app.get(DataSource);
+    db = gw.db;
   });
 
   afterAll(async () => {

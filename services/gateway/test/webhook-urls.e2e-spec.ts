@@ -95,7 +95,7 @@ describe('webhook URLs with the production policy', () => {
     await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
     port = (endpoint.address() as AddressInfo).port;
     gw = await startGateway({ WEBHOOK_ALLOW_HTTP: '0', WEBHOOK_ALLOW_PRIVATE: '0' });
-    db = gw.app.get(DataSource);
+    db = gw.db;
   });
 
   afterAll(async () => {

@@ -62,7 +62,7 @@ describe('ledger worker killed mid-batch', () => {
   const start = (): Promise<ServiceProcess> =>
     startServiceOnFreePort('ledger', { ...infra.env, TASK_PREFETCH: String(PREFETCH) });
   const committed = async (): Promise<number> => {
-    const [{ n }] = await producer.dataSource.query<[{ n: number }]>(
+    const [{ n }] = await producer.db.query<[{ n: number }]>(
       `SELECT count(*)::int AS n FROM ledger_transfers WHERE id LIKE 'crash_%'`,
     );
     return n;
@@ -104,7 +104,7 @@ describe('ledger worker killed mid-batch', () => {
         }
         await eventually(
           async () => {
-            const [{ waiting }] = await producer.dataSource.query<[{ waiting: number }]>(
+            const [{ waiting }] = await producer.db.query<[{ waiting: number }]>(
               `SELECT count(*)::int AS waiting FROM pg_stat_activity
               WHERE datname = current_database() AND wait_event_type = 'Lock'`,
             );
@@ -147,7 +147,7 @@ describe('ledger worker killed mid-batch', () => {
       expected.set(t.credit_account_id ?? '', credit);
     }
     const rows: { id: string; debits_posted: string; credits_posted: string }[] =
-      await producer.dataSource.query(
+      await producer.db.query(
         `SELECT id, debits_posted, credits_posted FROM ledger_accounts WHERE owner = 'crash-test'`,
       );
     for (const row of rows) {

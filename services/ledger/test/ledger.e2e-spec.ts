@@ -328,19 +328,27 @@ describe('ledger service', () => {
         code: 2,
       },
     ]);
+    // The ledger's own role may not even try: it has no UPDATE or DELETE on transfers.
     await expect(
       ledger.dataSource.query(`UPDATE ledger_transfers SET amount = 2 WHERE id = $1`, [t]),
-    ).rejects.toThrow(/append-only/);
+    ).rejects.toThrow(/permission denied for table ledger_transfers/);
     await expect(
       ledger.dataSource.query(`DELETE FROM ledger_transfers WHERE id = $1`, [t]),
+    ).rejects.toThrow(/permission denied for table ledger_transfers/);
+    // And the owner of the tables is stopped by the triggers.
+    await expect(
+      ledger.db.query(`UPDATE ledger_transfers SET amount = 2 WHERE id = $1`, [t]),
     ).rejects.toThrow(/append-only/);
-    await expect(ledger.dataSource.query(`TRUNCATE ledger_transfers CASCADE`)).rejects.toThrow(
+    await expect(
+      ledger.db.query(`DELETE FROM ledger_transfers WHERE id = $1`, [t]),
+    ).rejects.toThrow(/append-only/);
+    await expect(ledger.db.query(`TRUNCATE ledger_transfers CASCADE`)).rejects.toThrow(
       /append-only/,
     );
     await expect(
-      ledger.dataSource.query(`DELETE FROM ledger_accounts WHERE id = $1`, [pending]),
+      ledger.db.query(`DELETE FROM ledger_accounts WHERE id = $1`, [pending]),
     ).rejects.toThrow(/never deleted/);
-    await expect(ledger.dataSource.query(`TRUNCATE ledger_accounts CASCADE`)).rejects.toThrow(
+    await expect(ledger.db.query(`TRUNCATE ledger_accounts CASCADE`)).rejects.toThrow(
       /never deleted/,
     );
   });

@@ -43,7 +43,7 @@ describe('refund processing', () => {
   let ledgerService: ServiceProcess | undefined;
 
   const balance = async (role: 'pending' | 'available', currency = 'USD'): Promise<bigint> => {
-    const [row] = await app.dataSource.query<{ cpo: string; dpo: string; dp: string }[]>(
+    const [row] = await app.db.query<{ cpo: string; dpo: string; dp: string }[]>(
       `SELECT credits_posted AS cpo, debits_posted AS dpo, debits_pending AS dp
          FROM ledger_accounts WHERE id = $1`,
       [merchantAccountId(M, role, currency)],
@@ -102,7 +102,7 @@ describe('refund processing', () => {
   };
 
   const settledMessages = async (refundId: string): Promise<number> => {
-    const [row] = await app.dataSource.query<{ n: number }[]>(
+    const [row] = await app.db.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM task_outbox WHERE task = $1 AND task_id = $2`,
       [REFUND_TASK.settled, `${refundId}:settled`],
     );
@@ -149,14 +149,14 @@ describe('refund processing', () => {
       processor_reference: `sandbox_re_${id}`,
     });
     expect(before - (await balance('pending'))).toBe(2_000n);
-    const [job] = await app.dataSource.query<{ status: string; funded_from: string }[]>(
+    const [job] = await app.db.query<{ status: string; funded_from: string }[]>(
       `SELECT status, funded_from FROM refund_jobs WHERE refund_id = $1`,
       [id],
     );
     expect(job).toEqual({ status: 'succeeded', funded_from: 'pending' });
     expect(await settledMessages(id)).toBe(1);
     // The outcome tells the gateway the processor's refund id, for the refund to keep.
-    const [message] = await app.dataSource.query<{ body: string }[]>(
+    const [message] = await app.db.query<{ body: string }[]>(
       `SELECT convert_from(body, 'UTF8') AS body FROM task_outbox WHERE task = $1 AND task_id = $2`,
       [REFUND_TASK.settled, `${id}:settled`],
     );
@@ -198,7 +198,7 @@ describe('refund processing', () => {
         ),
       { what: 'the malformed refund task in the dead-letter queue' },
     );
-    const [jobs] = await app.dataSource.query<{ n: number }[]>(
+    const [jobs] = await app.db.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM refund_jobs WHERE refund_id = 're_bad'`,
     );
     expect(jobs?.n).toBe(0);
@@ -214,7 +214,7 @@ describe('refund processing', () => {
       processor_reference: null,
     });
     expect(await balance('pending')).toBe(before);
-    const [voided] = await app.dataSource.query<{ status: string }[]>(
+    const [voided] = await app.db.query<{ status: string }[]>(
       `SELECT status FROM ledger_pending_transfers WHERE id = $1`,
       [`${id}:hold`],
     );
@@ -226,7 +226,7 @@ describe('refund processing', () => {
     const payment = await capturedPayment(700);
     const { id, taskId, result } = await refund(payment, 700, 'tok_processorUnavailable');
     expect(result.status).toBe('succeeded');
-    const [record] = await app.dataSource.query<{ retries: number }[]>(
+    const [record] = await app.db.query<{ retries: number }[]>(
       `SELECT retries FROM task_results WHERE id = $1`,
       [taskId],
     );
@@ -243,12 +243,12 @@ describe('refund processing', () => {
       failure_reason: 'processor_unavailable',
       processor_reference: null,
     });
-    const [record] = await app.dataSource.query<{ retries: number }[]>(
+    const [record] = await app.db.query<{ retries: number }[]>(
       `SELECT retries FROM task_results WHERE id = $1`,
       [taskId],
     );
     expect(record?.retries).toBe(4);
-    const [hold] = await app.dataSource.query<{ status: string }[]>(
+    const [hold] = await app.db.query<{ status: string }[]>(
       `SELECT status FROM ledger_pending_transfers WHERE id = $1`,
       [`${id}:hold`],
     );
@@ -276,7 +276,7 @@ describe('refund processing', () => {
     const payment = await capturedPayment(100);
     const { id, result } = await refund(payment, Number(available));
     expect(result.status).toBe('succeeded');
-    const [job] = await app.dataSource.query<{ funded_from: string }[]>(
+    const [job] = await app.db.query<{ funded_from: string }[]>(
       `SELECT funded_from FROM refund_jobs WHERE refund_id = $1`,
       [id],
     );

@@ -22,3 +22,4 @@ export {
   type MigrationLockDiff,
   type MigrationLockEntry,
 } from './migration-lock';
+export * from './service-roles';

@@ -1,4 +1,5 @@
 import type { DataSource, QueryRunner } from 'typeorm';
+import { SERVICES, serviceDatabaseRole } from '@clearline/contracts';
 import {
   compareMigrations,
   expectedMigrations,
@@ -31,6 +32,16 @@ const CREATE_CHECKSUMS_TABLE = `
     -- checksums were kept; what was applied then is not known.
     baseline    boolean NOT NULL DEFAULT false
   )`;
+
+/** Lets every service role that exists read the checksums (roles: service-roles.ts). */
+const GRANT_CHECKSUMS_TABLE = `
+  DO $$ DECLARE role text;
+  BEGIN
+    FOR role IN SELECT rolname FROM pg_roles
+                 WHERE rolname IN (${SERVICES.map((s) => `'${serviceDatabaseRole(s)}'`).join(', ')}) LOOP
+      EXECUTE format('GRANT SELECT ON ${MIGRATION_CHECKSUMS_TABLE} TO %I', role);
+    END LOOP;
+  END $$`;
 
 /** Where a check reports what it did; the Nest logger at service start, the console in scripts. */
 export interface MigrationLog {
@@ -101,6 +112,8 @@ async function baseline(
     await runner.query(`SET LOCAL statement_timeout = ${BASELINE_LOCK_TIMEOUT_MS * 2}`);
     await runner.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`);
     await runner.query(CREATE_CHECKSUMS_TABLE);
+    // The services' roles read it at every start (the migrations granted what existed then).
+    await runner.query(GRANT_CHECKSUMS_TABLE);
     const [found] = (await runner.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [
       `"${table}"`,
     ])) as { found: boolean }[];

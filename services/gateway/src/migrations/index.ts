@@ -7,6 +7,7 @@ import { TrackOperationResumes1796269766139 } from './1796269766139-TrackOperati
 import { KeepProcessorReferences1796273219924 } from './1796273219924-KeepProcessorReferences';
 import { CreateReconciliations1796280904875 } from './1796280904875-CreateReconciliations';
 import { HardenWebhooks1796291655028 } from './1796291655028-HardenWebhooks';
+import { GrantGatewayTables1796300420000 } from './1796300420000-GrantGatewayTables';
 
 /** The gateway's migrations, in order. Landed migrations are never edited: append. */
 export const GATEWAY_MIGRATIONS = [
@@ -18,6 +19,7 @@ export const GATEWAY_MIGRATIONS = [
   KeepProcessorReferences1796273219924,
   CreateReconciliations1796280904875,
   HardenWebhooks1796291655028,
+  GrantGatewayTables1796300420000,
 ];
 
 /** The gateway's migrations with their owner, for the checksum checks. */

@@ -1,11 +1,13 @@
 import type { MigrationSet } from '@clearline/persistence';
 import { CreateLedgerTables1764100000000 } from './1764100000000-CreateLedgerTables';
 import { RepairLedgerTablesDrift1796232571706 } from './1796232571706-RepairLedgerTablesDrift';
+import { GrantLedgerTables1796300410000 } from './1796300410000-GrantLedgerTables';
 
 /** The ledger's migrations, in order. Landed migrations are never edited: append. */
 export const LEDGER_MIGRATIONS = [
   CreateLedgerTables1764100000000,
   RepairLedgerTablesDrift1796232571706,
+  GrantLedgerTables1796300410000,
 ];
 
 /** The ledger's migrations with their owner, for the checksum checks. */

@@ -1,8 +1,12 @@
 import type { MigrationSet } from '@clearline/persistence';
 import { CreateSettlementTables1796280825482 } from './1796280825482-CreateSettlementTables';
+import { GrantSettlementTables1796300440000 } from './1796300440000-GrantSettlementTables';
 
 /** The settlement service's migrations, in order. Landed migrations are never edited: append. */
-export const SETTLEMENT_MIGRATIONS = [CreateSettlementTables1796280825482];
+export const SETTLEMENT_MIGRATIONS = [
+  CreateSettlementTables1796280825482,
+  GrantSettlementTables1796300440000,
+];
 
 /** The settlement service's migrations with their owner, for the checksum checks. */
 export const SETTLEMENT_MIGRATION_SET: MigrationSet = {
