@@ -58,6 +58,7 @@ export {
 } from './python-celery';
 export {
   amqpUrlAs,
+  databaseUrlAs,
   envAs,
   prepareVhostForServices,
   TEST_SERVICE_USER_PASSWORD,

@@ -8,7 +8,9 @@
  * service's queues.
  *
  * How: the ledger's handlers in this process, connected as `clearline-ledger`; messages
- * published with plain amqplib connections as each user; rows counted in PostgreSQL.
+ * published with plain amqplib connections as each user; rows counted in PostgreSQL. And
+ * the same for the database: each service's PostgreSQL role, connected as directly,
+ * cannot write the ledger, touch tables its contract does not name, or change the schema.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
@@ -17,6 +19,7 @@ import { LEDGER_TASK, type TransferWire } from '@clearline/contracts';
 import { TASK_EXCHANGE } from '@clearline/tasks';
 import {
   amqpUrlAs,
+  databaseUrlAs,
   eventually,
   isolatedInfrastructure,
   management,
@@ -196,5 +199,73 @@ describe('who may send the ledger its tasks', () => {
     }
     const check = await channelFor(infra.amqpUrl);
     await expect(check.checkQueue('ledger')).resolves.toMatchObject({ queue: 'ledger' });
+  });
+});
+
+describe("each service's database role", () => {
+  let infra: IsolatedInfrastructure;
+
+  beforeAll(async () => {
+    infra = await isolatedInfrastructure();
+  });
+
+  afterAll(async () => {
+    await infra.destroy();
+  });
+
+  const asRole = async <T>(service: string, work: (client: Client) => Promise<T>): Promise<T> => {
+    const client = new Client({ connectionString: databaseUrlAs(infra.databaseUrl, service) });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+
+  it('keeps the gateway, refund and settlement roles from writing the ledger', async () => {
+    for (const service of ['gateway', 'refund', 'settlement']) {
+      await expect(
+        asRole(service, (c) =>
+          c.query(
+            `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, currency, code)
+             VALUES ('forged', 'a', 'b', 1, 'USD', 1)`,
+          ),
+        ),
+      ).rejects.toThrow(/permission denied for table ledger_transfers/);
+    }
+    await expect(
+      asRole('gateway', (c) => c.query(`SELECT 1 FROM ledger_transfers`)),
+    ).rejects.toThrow(/permission denied/);
+  });
+
+  it('keeps each role off the tables of services it does not read', async () => {
+    await expect(asRole('refund', (c) => c.query(`SELECT 1 FROM payments`))).rejects.toThrow(
+      /permission denied for table payments/,
+    );
+    await expect(asRole('ledger', (c) => c.query(`SELECT 1 FROM merchants`))).rejects.toThrow(
+      /permission denied for table merchants/,
+    );
+    await expect(
+      asRole('settlement', (c) => c.query(`UPDATE merchants SET name = 'x'`)),
+    ).rejects.toThrow(/permission denied for table merchants/);
+    await expect(asRole('gateway', (c) => c.query(`DELETE FROM settlements`))).rejects.toThrow(
+      /permission denied for table settlements/,
+    );
+  });
+
+  it('lets the ledger role only insert and read transfers, and no role change the schema', async () => {
+    await expect(
+      asRole('ledger', (c) => c.query(`SELECT count(*) FROM ledger_transfers`)),
+    ).resolves.toBeDefined();
+    await expect(
+      asRole('ledger', (c) => c.query(`UPDATE ledger_transfers SET amount = amount`)),
+    ).rejects.toThrow(/permission denied/);
+    await expect(asRole('ledger', (c) => c.query(`DROP TABLE ledger_transfers`))).rejects.toThrow(
+      /must be owner|permission denied/,
+    );
+    await expect(
+      asRole('gateway', (c) => c.query(`CREATE TABLE intruder (id int)`)),
+    ).rejects.toThrow(/permission denied for schema public/);
   });
 });
