@@ -42,6 +42,9 @@ export const celeryMetrics = {
  * also hold the acknowledgements of tasks (Celery, too, sends events on a connection of
  * its own).
  */
+/** The most events waiting for a flush; more are dropped and counted (never a growing queue). */
+const PENDING_EVENTS_MAX = 10_000;
+
 export class CeleryEventPublisher {
   private readonly logger = new Logger(CeleryEventPublisher.name);
   private channel: Channel | null = null;
@@ -98,16 +101,52 @@ export class CeleryEventPublisher {
     };
   }
 
+  /** Events waiting for this turn's flush. */
+  private pending: CeleryEvent[] = [];
+
   get ready(): boolean {
     return this.channel !== null;
   }
 
-  /** Publishes one event, or drops and counts it; never throws, never waits. */
+  /**
+   * Queues one event for the next flush, or drops and counts it; never throws, never
+   * waits. Events of one turn of the event loop leave together, as Celery's dispatcher
+   * groups them (`task.multi`: one message with a list of events, which Celery's receiver
+   * and Flower read as they read single ones): a task's received, started and succeeded
+   * events cost the broker one message instead of three.
+   */
   publishEvent(event: CeleryEvent): void {
-    const sent = this.send(EVENT_EXCHANGE, eventRoutingKey(event.type), event, {
-      hostname: event.hostname,
-    });
-    if (sent) celeryMetrics.published.inc({ type: event.type });
+    if (this.pending.length >= PENDING_EVENTS_MAX) {
+      celeryMetrics.dropped.inc({ reason: 'buffer-full' });
+      return;
+    }
+    this.pending.push(event);
+    if (this.pending.length === 1) setImmediate(() => this.flush());
+  }
+
+  /** Sends the queued events: alone as themselves, or grouped by kind (`task`, `worker`). */
+  private flush(): void {
+    const events = this.pending;
+    this.pending = [];
+    const groups = new Map<string, CeleryEvent[]>();
+    for (const event of events) {
+      const group = event.type.split('-', 1)[0] ?? event.type;
+      const list = groups.get(group);
+      if (list) list.push(event);
+      else groups.set(group, [event]);
+    }
+    for (const [group, list] of groups) {
+      const [first] = list;
+      if (first === undefined) continue;
+      const single = list.length === 1;
+      const sent = this.send(
+        EVENT_EXCHANGE,
+        single ? eventRoutingKey(first.type) : `${group}.multi`,
+        single ? first : list,
+        { hostname: first.hostname },
+      );
+      if (sent) for (const event of list) celeryMetrics.published.inc({ type: event.type });
+    }
   }
 
   /**
