@@ -420,9 +420,10 @@ fi
 # The operator's role sees what every service's session waits on (pg_stat_activity shows
 # other roles' wait events only to members of pg_read_all_stats): tests and on-call alike.
 if [[ $PG_STATE != docker ]] &&
-  [[ $(psql -X -w -q "$APP_DSN" -tAc "select pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')" 2>/dev/null </dev/null) != t ]]; then
+  [[ $(psql -X -w -q "$APP_DSN" -tAc "select pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') and pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')" 2>/dev/null </dev/null) != t ]]; then
   : >"$LOG"
-  pg_super >>"$LOG" 2>&1 <<<"GRANT pg_read_all_stats TO \"$CL_USER\";" ||
+  # pg_signal_backend: dropping a test's database ends the sessions service roles left.
+  pg_super >>"$LOG" 2>&1 <<<"GRANT pg_read_all_stats, pg_signal_backend TO \"$CL_USER\";" ||
     die "granting pg_read_all_stats to $CL_USER failed"
   ok "PostgreSQL role $CL_USER reads every session's activity"
 fi

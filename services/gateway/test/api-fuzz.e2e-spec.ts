@@ -24,6 +24,7 @@ import {
   type ServiceProcess,
   type TestDatabase,
 } from '@clearline/testing';
+import { resolveSchema, type Schema } from './openapi-schema';
 import type { CreatedMerchant, Reply } from './gateway-harness';
 import { card, startPayments, type PaymentsHarness } from './payments-harness';
 
@@ -41,7 +42,6 @@ const NOT_KEPT = [
   'amount_too_large',
 ];
 
-type Schema = Record<string, unknown>;
 interface Operation {
   method: string;
   path: string;
@@ -76,18 +76,6 @@ function operationsOf(document: OpenAPIObject): Operation[] {
       return [{ method: method.toUpperCase(), path, op, admin }];
     }),
   );
-}
-
-/** Resolves `$ref` and a single `allOf` to the schema they name. */
-function resolve(document: OpenAPIObject, schema: Schema): Schema {
-  const ref = schema['$ref'];
-  if (typeof ref === 'string') {
-    const name = ref.split('/').pop() ?? '';
-    return resolve(document, (document.components?.schemas?.[name] ?? {}) as Schema);
-  }
-  const allOf = schema['allOf'] as Schema[] | undefined;
-  if (allOf?.length === 1 && allOf[0]) return resolve(document, allOf[0]);
-  return schema;
 }
 
 // Hostile values: NUL, card numbers, numbers JSON cannot hold exactly, lone surrogates,
@@ -130,7 +118,7 @@ function valid(
   name: string,
   hints: Record<string, unknown[]>,
 ): fc.Arbitrary<unknown> {
-  const schema = resolve(document, raw);
+  const schema = resolveSchema(document, raw);
   const hint = hints[name];
   if (hint !== undefined && hint.length > 0) return fc.constantFrom(...hint);
   const values = schema['enum'] as unknown[] | undefined;
@@ -183,7 +171,7 @@ function bodyOf(
     { content?: Record<string, { schema?: Schema }> } | undefined;
   const schema = content?.content?.['application/json']?.schema ?? { type: 'object' };
   const good = valid(document, schema, '', hints);
-  const fields = Object.keys(resolve(document, schema)['properties'] ?? {});
+  const fields = Object.keys(resolveSchema(document, schema)['properties'] ?? {});
   const field = fc.oneof(
     fc.constantFrom(...fields, 'merchant_id', '__proto__', 'constructor'),
     fc.string({ maxLength: 20 }),

@@ -24,6 +24,7 @@ import {
   type ServiceProcess,
   type TestDatabase,
 } from '@clearline/testing';
+import { resolveSchema, type Schema } from './openapi-schema';
 import type { CreatedMerchant, ErrorReply, Reply } from './gateway-harness';
 import { card, startPayments, type PaymentsHarness } from './payments-harness';
 
@@ -31,7 +32,6 @@ const METHODS = ['get', 'post', 'patch', 'put', 'delete'] as const;
 /** Field names no answer may carry, documented or not. */
 const FORBIDDEN_FIELD = /hash|password|digest|private/i;
 
-type Schema = Record<string, unknown>;
 interface Operation {
   name: string;
   method: string;
@@ -53,20 +53,9 @@ function operationsOf(document: OpenAPIObject): Operation[] {
   );
 }
 
-function resolve(document: OpenAPIObject, schema: Schema): Schema {
-  const ref = schema['$ref'];
-  if (typeof ref === 'string') {
-    const name = ref.split('/').pop() ?? '';
-    return resolve(document, (document.components?.schemas?.[name] ?? {}) as Schema);
-  }
-  const allOf = schema['allOf'] as Schema[] | undefined;
-  if (allOf?.length === 1 && allOf[0]) return resolve(document, allOf[0]);
-  return schema;
-}
-
 /** The paths (`data.0.secret`) of fields in `value` that `schema` does not declare. */
 function undocumented(document: OpenAPIObject, value: unknown, raw: Schema, at = ''): string[] {
-  const schema = resolve(document, raw);
+  const schema = resolveSchema(document, raw);
   if (Array.isArray(value)) {
     const items = (schema['items'] ?? {}) as Schema;
     return value.flatMap((item, i) => undocumented(document, item, items, `${at}${i}.`));
