@@ -134,7 +134,7 @@ export class CeleryWorker implements PidboxWorker {
    * gets `task-revoked` alone, as in Celery) nor for a message that is not a task.
    */
   received(delivery: ConsumeMessage, revoked: boolean): void {
-    if (!this.taskEvents || revoked) return;
+    if (!this.taskEvents || revoked || !this.options.publisher.wanted()) return;
     const fields = taskMessageFields(delivery.properties.headers ?? {});
     if (!fields) return;
     const expires = typeof fields['expires'] === 'string' ? Date.parse(fields['expires']) : NaN;
@@ -144,7 +144,9 @@ export class CeleryWorker implements PidboxWorker {
 
   /** `task-started`: the handler begins. */
   started(taskId: string): void {
-    if (this.taskEvents) this.send('task-started', { uuid: taskId });
+    if (this.taskEvents && this.options.publisher.wanted()) {
+      this.send('task-started', { uuid: taskId });
+    }
   }
 
   /**
@@ -153,7 +155,7 @@ export class CeleryWorker implements PidboxWorker {
    * terminated it).
    */
   recorded(update: ResultUpdate, startedAtMs: number | null): void {
-    if (!this.taskEvents) return;
+    if (!this.taskEvents || !this.options.publisher.wanted()) return;
     const event = taskOutcomeEvent(update, {
       runtimeS: startedAtMs === null ? 0 : (Date.now() - startedAtMs) / 1000,
       terminated: startedAtMs !== null && update.state === 'REVOKED',
@@ -182,6 +184,7 @@ export class CeleryWorker implements PidboxWorker {
     if (!this.options.events) return false;
     const changed = this.taskEvents !== on;
     this.taskEvents = on;
+    if (on) this.options.publisher.expectListeners();
     if (changed)
       this.logger.log(`task events ${on ? 'enabled' : 'disabled'} by Celery remote control`);
     return { changed };

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Channel, ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel, Message } from 'amqplib';
 import { Counter } from 'prom-client';
 import {
   celeryEvent,
@@ -23,12 +23,25 @@ export const celeryMetrics = {
     help: 'Celery monitoring events published (celeryev), by event type',
     labelNames: ['type'],
   }),
+  unheard: new Counter({
+    name: 'clearline_celery_events_unheard_total',
+    help: 'Celery monitoring events the broker returned because no monitor listens (celeryev has no binding for them); task events are then not built until the next probe',
+  }),
   dropped: new Counter({
     name: 'clearline_celery_events_dropped_total',
     help: 'Celery monitoring events and remote-control replies dropped rather than delay a task: no-channel (not connected), broker-blocked (the broker blocked the connection), buffer-full (the socket write buffer was full)',
     labelNames: ['reason'],
   }),
 };
+
+/** The most events waiting for a flush; more are dropped and counted (never a growing queue). */
+const PENDING_EVENTS_MAX = 10_000;
+/**
+ * While no monitor listens, task events are not built, except one every this often: the
+ * probe that finds a monitor which started listening (Celery's heartbeat interval, so a
+ * new monitor sees task events about as soon as it sees the worker).
+ */
+export const UNHEARD_PROBE_MS = 2_000;
 
 /**
  * Publishes Celery's monitoring events, and the answers to Celery's remote control, on
@@ -42,9 +55,6 @@ export const celeryMetrics = {
  * also hold the acknowledgements of tasks (Celery, too, sends events on a connection of
  * its own).
  */
-/** The most events waiting for a flush; more are dropped and counted (never a growing queue). */
-const PENDING_EVENTS_MAX = 10_000;
-
 export class CeleryEventPublisher {
   private readonly logger = new Logger(CeleryEventPublisher.name);
   private channel: Channel | null = null;
@@ -53,6 +63,14 @@ export class CeleryEventPublisher {
   /** Reply exchanges this channel declared (kombu declares one before replying). */
   private readonly replyExchanges = new Set<string>();
   private readonly attachListeners: (() => void)[] = [];
+  /**
+   * Whether a monitor may be listening. Events leave `mandatory`: the broker returns one
+   * that no queue is bound for (no Flower, no `celery events`), and until a later probe
+   * is not returned, task events are not even built — they cost a busy worker a large
+   * share of its CPU for nobody. Starts true: a monitor that was there first hears all.
+   */
+  private heard = true;
+  private probedAtMs = 0;
 
   /**
    * On every (re)connection: opens the channel and declares the event exchange as Celery
@@ -73,6 +91,7 @@ export class CeleryEventPublisher {
       opened.on('drain', () => {
         this.bufferFull = false;
       });
+      opened.on('return', (message: Message) => this.onReturn(message));
       await opened.assertExchange(EVENT_EXCHANGE, 'topic', EVENT_EXCHANGE_OPTIONS);
     } catch (error) {
       this.logger.warn(`Celery events are off until the next connection: ${String(error)}`);
@@ -90,6 +109,34 @@ export class CeleryEventPublisher {
     this.replyExchanges.clear();
     this.channel = channel;
     for (const listener of this.attachListeners) listener();
+  }
+
+  /**
+   * Whether task events are worth building now: a monitor may be listening. While none
+   * does, true once per UNHEARD_PROBE_MS — that event is the probe: until the broker
+   * returns it, events flow again.
+   */
+  wanted(): boolean {
+    if (this.heard) return true;
+    const now = Date.now();
+    if (now - this.probedAtMs < UNHEARD_PROBE_MS) return false;
+    this.probedAtMs = now;
+    this.heard = true;
+    return true;
+  }
+
+  /** A monitor asked for events (`celery control enable_events`, as Flower does): build them again. */
+  expectListeners(): void {
+    this.heard = true;
+  }
+
+  private onReturn(message: Message): void {
+    if (message.fields.exchange !== EVENT_EXCHANGE) return;
+    celeryMetrics.unheard.inc();
+    if (this.heard) {
+      this.heard = false;
+      this.probedAtMs = Date.now();
+    }
   }
 
   /** Runs `listener` each time a channel is ready (a worker says it is online). */
@@ -154,6 +201,7 @@ export class CeleryEventPublisher {
    * (`gen<pid>@<host>`), as a Celery client with `task_send_sent_event` sends it.
    */
   taskSent(headers: Record<string, unknown>, route: SentRoute): void {
+    if (!this.wanted()) return;
     const fields = taskSentFields(headers, route);
     if (fields) this.publishEvent(celeryEvent('task-sent', clientNodename(), fields));
   }
@@ -209,6 +257,8 @@ export class CeleryEventPublisher {
         contentType: 'application/json',
         contentEncoding: 'utf-8',
         deliveryMode: 1,
+        // Returned when no monitor's queue is bound for it: see `heard`.
+        mandatory: exchange === EVENT_EXCHANGE,
         headers,
       });
       // Written, but past the socket's high-water mark: drop the next ones until it drains.
