@@ -45,7 +45,7 @@ export {
 } from './payments-api';
 export { startPlatform, type Platform, type PlatformOptions, type ServiceName } from './platform';
 export { brokerProbe, type BrokerProbe } from './broker-probe';
-export { tcpProxy, throughProxy, type TcpProxy } from './tcp-proxy';
+export { tcpProxy, throughProxy, type LinkFaults, type TcpProxy } from './tcp-proxy';
 export {
   celeryLogRecords,
   ensurePythonCelery,
