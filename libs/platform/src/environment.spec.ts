@@ -68,3 +68,18 @@ describe('TASK_EVENTS', () => {
     );
   });
 });
+
+describe('TASK_DRAIN_TIMEOUT_MS', () => {
+  it('drains for 15 s by default and takes 1 s to 10 min', () => {
+    expect(validateEnvironment(CommonEnvironment, {}).TASK_DRAIN_TIMEOUT_MS).toBe(15_000);
+    expect(
+      validateEnvironment(CommonEnvironment, { TASK_DRAIN_TIMEOUT_MS: '60000' })
+        .TASK_DRAIN_TIMEOUT_MS,
+    ).toBe(60_000);
+    for (const bad of ['0', '999', '600001', 'forever']) {
+      expect(() => validateEnvironment(CommonEnvironment, { TASK_DRAIN_TIMEOUT_MS: bad })).toThrow(
+        /TASK_DRAIN_TIMEOUT_MS/,
+      );
+    }
+  });
+});

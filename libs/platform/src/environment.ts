@@ -166,6 +166,18 @@ export class CommonEnvironment {
   @IsIn(['0', '1'], { message: 'must be 0 (no Celery events) or 1' })
   TASK_EVENTS: '0' | '1' = '1';
 
+  /**
+   * How long a graceful shutdown (SIGTERM) waits for tasks in flight to finish and be
+   * acknowledged; the broker redelivers what still runs then. A pod's
+   * terminationGracePeriodSeconds must cover its preStop pause, this, and ~10 s to flush
+   * results and close (docs/operations.md).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  TASK_DRAIN_TIMEOUT_MS = 15_000;
+
   /** A statement running longer is cancelled (57014); a job that needs more uses SET LOCAL. */
   @Type(() => Number)
   @IsInt()

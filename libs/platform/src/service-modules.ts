@@ -64,6 +64,7 @@ export function serviceModules<E extends CommonEnvironment>(
         confirmTimeoutMs: config.get('TASK_CONFIRM_TIMEOUT_MS', { infer: true }),
         publishBacklogCountMax: config.get('TASK_PUBLISH_BACKLOG_MAX', { infer: true }),
         events: config.get('TASK_EVENTS', { infer: true }) === '1',
+        drainTimeoutMs: config.get('TASK_DRAIN_TIMEOUT_MS', { infer: true }),
         outboxRelay: true,
         ...options.tasks,
       }),

@@ -3,3 +3,4 @@ export * from './sandbox-processor';
 export * from './processor-factory';
 export * from './unknown-outcome';
 export * from './payout-rail';
+export * from './sandbox-in-production';

@@ -13,7 +13,10 @@ const FACTORIES: Record<ProcessorName, () => PaymentProcessor> = {
   sandbox: () => new SandboxProcessor(),
 };
 
-/** The processor named by configuration. */
-export function createPaymentProcessor(name: ProcessorName): PaymentProcessor {
-  return FACTORIES[name]();
+/**
+ * The processor named by configuration; unset (allowed outside production only, see
+ * `MoneyDestinationInProduction`) is the sandbox.
+ */
+export function createPaymentProcessor(name?: ProcessorName): PaymentProcessor {
+  return FACTORIES[name ?? 'sandbox']();
 }

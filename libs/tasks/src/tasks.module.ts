@@ -48,6 +48,11 @@ export interface TasksModuleOptions {
   /** Handlers running at once per lane that `lanes` does not list (default 50). */
   concurrency?: number;
   /**
+   * How long a graceful shutdown waits for tasks in flight to finish and be acknowledged
+   * (default 15 s); what is still running then is redelivered by the broker.
+   */
+  drainTimeoutMs?: number;
+  /**
    * Prefetch and concurrency of each lane named here: each lane has its own channel,
    * window and handler pool, so one kind of work never waits for another.
    */
@@ -305,6 +310,7 @@ export class TasksModule {
                 ...(o.consumeLanes ? { consumeLanes: o.consumeLanes } : {}),
                 workQueues: o.workQueues,
                 workerName: workerName(o.serviceName),
+                ...(o.drainTimeoutMs !== undefined ? { shutdownTimeoutMs: o.drainTimeoutMs } : {}),
                 ...(o.timeLimitHardMsDefault !== undefined
                   ? { timeLimitHardMsDefault: o.timeLimitHardMsDefault }
                   : {}),

@@ -34,6 +34,10 @@ export async function benchInfra(name: string): Promise<BenchInfra> {
       AMQP_URL: amqpUrl(id),
       DATABASE_URL: databaseUrl(id),
       NODE_ENV: 'production',
+      // Production settings, on the sandbox processor and payout rail (it says so).
+      PAYMENT_PROCESSOR: 'sandbox',
+      PAYOUT_RAIL: 'sandbox',
+      ALLOW_SANDBOX_IN_PRODUCTION: '1',
       LOG_LEVEL: 'warn',
     },
     destroy: async () => {

@@ -17,16 +17,37 @@ describe('gateway environment', () => {
     expect(bad).not.toThrow(/has space|secret/);
   });
 
-  it('defaults the port, Redis and its key prefix, the rate limit, the processor and the payment wait', () => {
+  it('defaults the port, Redis and its key prefix, the rate limit and the payment wait', () => {
     const env = validateEnvironment(GatewayEnvironment, { ADMIN_API_KEY });
     expect(env).toMatchObject({
       GATEWAY_PORT: 3000,
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_KEY_PREFIX: 'clearline:',
       RATE_LIMIT_PER_S: 100,
-      PAYMENT_PROCESSOR: 'sandbox',
       PAYMENT_WAIT_MS: 10_000,
     });
+    // Unset outside production: the sandbox (payments.module.ts).
+    expect(env.PAYMENT_PROCESSOR).toBeUndefined();
+  });
+
+  it('in production, refuses to start unless the processor is named, and on the sandbox unless told to', () => {
+    const production = {
+      ADMIN_API_KEY,
+      NODE_ENV: 'production',
+      SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    };
+    expect(() => validateEnvironment(GatewayEnvironment, production)).toThrow(
+      /PAYMENT_PROCESSOR: .*with NODE_ENV=production it must be set/,
+    );
+    expect(() =>
+      validateEnvironment(GatewayEnvironment, { ...production, PAYMENT_PROCESSOR: 'sandbox' }),
+    ).toThrow(/PAYMENT_PROCESSOR: .*ALLOW_SANDBOX_IN_PRODUCTION=1/);
+    const staging = validateEnvironment(GatewayEnvironment, {
+      ...production,
+      PAYMENT_PROCESSOR: 'sandbox',
+      ALLOW_SANDBOX_IN_PRODUCTION: '1',
+    });
+    expect(staging.PAYMENT_PROCESSOR).toBe('sandbox');
   });
 
   it('refuses an unknown processor or a payment wait out of range', () => {
@@ -159,6 +180,8 @@ describe('gateway environment: webhook targets and sealed secrets', () => {
       validateEnvironment(GatewayEnvironment, {
         ...base,
         NODE_ENV: 'production',
+        PAYMENT_PROCESSOR: 'sandbox',
+        ALLOW_SANDBOX_IN_PRODUCTION: '1',
         SECRETS_ENCRYPTION_KEY: key,
       }).SECRETS_ENCRYPTION_KEY,
     ).toBe(key);
@@ -194,8 +217,11 @@ describe('gateway environment: authentication and rate limits', () => {
   });
 
   it('fails rate limits closed without Redis in production, open elsewhere, unless told', () => {
+    const staging = { PAYMENT_PROCESSOR: 'sandbox', ALLOW_SANDBOX_IN_PRODUCTION: '1' };
     const policy = (env: Record<string, string>): string =>
-      rateLimitRedisFailure(validateEnvironment(GatewayEnvironment, { ...base, ...env }));
+      rateLimitRedisFailure(
+        validateEnvironment(GatewayEnvironment, { ...base, ...staging, ...env }),
+      );
     expect(policy({ NODE_ENV: 'production', SECRETS_ENCRYPTION_KEY: 'A'.repeat(43) + '=' })).toBe(
       'closed',
     );

@@ -12,7 +12,11 @@ import {
   type ValidatorConstraintInterface,
 } from 'class-validator';
 import { CommonEnvironment } from '@clearline/platform';
-import { PROCESSOR_NAMES, type ProcessorName } from '@clearline/processor';
+import {
+  MoneyDestinationInProduction,
+  PROCESSOR_NAMES,
+  type ProcessorName,
+} from '@clearline/processor';
 import { decodeSecretBoxKey } from './common/secret-box';
 import { parseTrustProxy, TRUST_PROXY_HOPS_MAX } from './rate-limit/client-address';
 
@@ -139,9 +143,17 @@ export class GatewayEnvironment extends CommonEnvironment {
   @IsOptional()
   TRUST_PROXY?: string;
 
-  /** The card processor payments go to; `sandbox` knows the test tokens. */
-  @IsIn(PROCESSOR_NAMES)
-  PAYMENT_PROCESSOR: ProcessorName = 'sandbox';
+  /**
+   * The card processor payments go to; `sandbox` knows the test tokens. Unset: the
+   * sandbox, except with NODE_ENV=production, which must name it (see
+   * `MoneyDestinationInProduction`).
+   */
+  @Validate(MoneyDestinationInProduction, [PROCESSOR_NAMES])
+  PAYMENT_PROCESSOR?: ProcessorName;
+
+  /** Lets a production-like deployment (staging) run on the sandbox processor and rail. */
+  @IsIn(['0', '1'])
+  ALLOW_SANDBOX_IN_PRODUCTION: '0' | '1' = '0';
 
   /**
    * How long a payment request waits for its outcome before answering 202 (the client

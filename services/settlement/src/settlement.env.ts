@@ -10,6 +10,7 @@ import {
   ValidatorConstraint,
 } from 'class-validator';
 import { CommonEnvironment } from '@clearline/platform';
+import { MoneyDestinationInProduction } from '@clearline/processor';
 
 /** A time zone the runtime knows (IANA name), e.g. `UTC`, `Europe/Paris`. */
 @ValidatorConstraint({ name: 'isTimeZone' })
@@ -68,7 +69,11 @@ export class SettlementEnvironment extends CommonEnvironment {
    */
   override TASK_CONCURRENCY_BATCH = 8;
 
-  /** Where payouts are sent. */
-  @IsIn(PAYOUT_RAILS)
-  PAYOUT_RAIL: (typeof PAYOUT_RAILS)[number] = 'sandbox';
+  /** Where payouts are sent. Unset: the sandbox, except with NODE_ENV=production. */
+  @Validate(MoneyDestinationInProduction, [PAYOUT_RAILS])
+  PAYOUT_RAIL?: (typeof PAYOUT_RAILS)[number];
+
+  /** Lets a production-like deployment (staging) pay out on the sandbox rail. */
+  @IsIn(['0', '1'])
+  ALLOW_SANDBOX_IN_PRODUCTION: '0' | '1' = '0';
 }
