@@ -209,6 +209,18 @@ export class CommonEnvironment {
   @Max(60_000)
   DATABASE_POOL_TIMEOUT_MS = 5_000;
 
+  /**
+   * Unset: Prometheus metrics at `/metrics` on the service's HTTP port. Set: on this port
+   * only, served by a second listener of the process, and the HTTP port's `/metrics`
+   * answers 404, so the public API never shows them (the `prod` overlay sets 9464).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65_535)
+  @IsOptional()
+  METRICS_PORT?: number;
+
   @IsString()
   @IsOptional()
   HOSTNAME?: string;

@@ -1,5 +1,6 @@
 export * from './environment';
 export * from './observability.module';
+export { MetricsServer } from './metrics-server';
 export * from './broker-health.indicator';
 export * from './health.controller';
 export * from './service-modules';

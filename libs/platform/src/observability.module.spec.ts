@@ -50,3 +50,17 @@ describe('log lines', () => {
     });
   });
 });
+
+describe('METRICS_PORT', () => {
+  it('is optional, a port number when set, and refused otherwise, naming the variable', () => {
+    expect(validateEnvironment(CommonEnvironment, {}).METRICS_PORT).toBeUndefined();
+    expect(validateEnvironment(CommonEnvironment, { METRICS_PORT: '9464' }).METRICS_PORT).toBe(
+      9464,
+    );
+    for (const bad of ['0', '70000', 'metrics']) {
+      expect(() => validateEnvironment(CommonEnvironment, { METRICS_PORT: bad })).toThrow(
+        /METRICS_PORT: /,
+      );
+    }
+  });
+});

@@ -1,4 +1,11 @@
-import { Controller, Get, Header, Module, type DynamicModule } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Module,
+  NotFoundException,
+  Res,
+  type DynamicModule,
+} from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { randomUUID } from 'node:crypto';
@@ -10,12 +17,22 @@ import { collectDefaultMetrics, register } from 'prom-client';
 import { BrokerHealthIndicator } from './broker-health.indicator';
 import type { CommonEnvironment, LogFormat } from './environment';
 import { HealthController } from './health.controller';
+import { MetricsServer } from './metrics-server';
 
+/** The one thing the metrics route needs of Express's response. */
+interface TypedResponse {
+  type(contentType: string): unknown;
+}
+
+/** `/metrics` on the HTTP port, unless METRICS_PORT moves it to a port of its own (then 404). */
 @Controller('metrics')
 export class MetricsController {
+  constructor(private readonly server: MetricsServer) {}
+
   @Get()
-  @Header('Content-Type', register.contentType)
-  metrics(): Promise<string> {
+  metrics(@Res({ passthrough: true }) response: TypedResponse): Promise<string> {
+    if (this.server.separate) throw new NotFoundException('metrics are served on METRICS_PORT');
+    response.type(register.contentType);
     return register.metrics();
   }
 }
@@ -125,7 +142,8 @@ export class ObservabilityModule {
             loggerParams(service, config),
         }),
       ],
-      providers: [BrokerHealthIndicator],
+      providers: [BrokerHealthIndicator, MetricsServer],
+      exports: [MetricsServer],
       controllers: [MetricsController, HealthController],
     };
   }

@@ -38,6 +38,17 @@ describe('settlement runs (end to end)', () => {
     expect(run).toMatchObject({ cut_off: cutOff, status: 'running', is_new: true });
     expect(run.merchants).toBeGreaterThanOrEqual(1);
     expect((await h.runEnded(run.id)).status).toBe('completed');
+    // Counted by outcome on the settlement service's /metrics (the series start at 0).
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${h.platform.process('settlement').port}/metrics`)
+    ).text();
+    for (const outcome of ['started', 'completed']) {
+      const line = new RegExp(
+        `^clearline_settlement_runs_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)$`,
+        'm',
+      );
+      expect({ outcome, runs: Number(line.exec(metrics)?.[1] ?? 0) }).toEqual({ outcome, runs: 1 });
+    }
 
     // fees: 10,000 → 290 + 30; 2,000 → 58 + 30; 999 → 29 (28.971 half up) + 30.
     const [settlement] = await settlementsOf(h.db, shop);

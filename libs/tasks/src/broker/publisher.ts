@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import type { BrokerConnection } from './broker-connection';
+import { publishedTaskLabels, taskMetrics } from '../worker/task-metrics';
 import { publisherMetrics } from './publisher-metrics';
 
 /** How long a publish waits for the broker's confirm by default (a channel, then the confirm). */
@@ -171,6 +172,8 @@ export class Publisher {
     properties: Options.Publish,
     deadline: PublishDeadline = {},
   ): Promise<void> {
+    const task = publishedTaskLabels(exchange, properties.headers as Record<string, unknown>);
+    if (task) taskMetrics.published.inc(task);
     if (!this.channel && this.backlog.size >= this.backlogCountMax) {
       publisherMetrics.refused.inc();
       return Promise.reject(
@@ -199,6 +202,7 @@ export class Publisher {
         timer: null,
         resolve: () => {
           this.settle(pending);
+          if (task) taskMetrics.confirmed.inc(task);
           resolve();
         },
         reject: (error) => {

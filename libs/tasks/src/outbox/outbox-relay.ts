@@ -3,6 +3,7 @@ import type { Options } from 'amqplib';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Publisher } from '../broker/publisher';
+import { watchOutbox } from './outbox-metrics';
 import { OUTBOX_CHANNEL } from './task-outbox';
 import { readCommitted } from '@clearline/persistence';
 
@@ -53,6 +54,7 @@ export class OutboxRelay {
   private again = false;
   private stopped = false;
   private lastCleanupMs = 0;
+  private unwatch: (() => void) | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -61,6 +63,7 @@ export class OutboxRelay {
   ) {}
 
   async start(): Promise<void> {
+    this.unwatch = watchOutbox(this.dataSource, this.publisher.user);
     await this.listen();
     this.timer = setInterval(() => this.kick(), this.options.pollIntervalMs ?? 1_000);
     this.timer.unref();
@@ -221,6 +224,8 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unwatch?.();
+    this.unwatch = null;
     if (this.timer) clearInterval(this.timer);
     if (this.relistenTimer) clearTimeout(this.relistenTimer);
     await this.running;

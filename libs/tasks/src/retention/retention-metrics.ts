@@ -1,5 +1,6 @@
 import { Counter, Gauge } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import { readPerScrape } from '../metrics/read-per-scrape';
 
 /** The task layer's tables whose size operators watch. */
 export const TASK_TABLES = [
@@ -48,19 +49,8 @@ async function readSizes(): Promise<{ table: string; rows: number; bytes: number
   });
 }
 
-let sizesOnce: Promise<{ table: string; rows: number; bytes: number }[]> | null = null;
-
 /** Both gauges read one query per scrape. */
-function sizesForScrape(): Promise<{ table: string; rows: number; bytes: number }[]> {
-  sizesOnce ??= readSizes()
-    .catch(() => [])
-    .finally(() => {
-      setImmediate(() => {
-        sizesOnce = null;
-      });
-    });
-  return sizesOnce;
-}
+const sizesForScrape = readPerScrape(readSizes, []);
 
 /** Retention metrics in the process's default Prometheus registry. */
 export const retentionMetrics = {

@@ -24,7 +24,7 @@ import { RpcReplies } from '../results/rpc-reply';
 import type { ResultUpdate, TaskState } from '../results/task-state';
 import { delayRoute } from '../topology';
 import { DeferRequested, TaskBatchContext, TaskContext } from './task-context';
-import { taskMetrics } from './task-metrics';
+import { taskLabels, taskMetrics, UNREGISTERED_TASK } from './task-metrics';
 import { isRetryable, retryDelayMs, shouldRetry, type TaskHandlerOptions } from './task-options';
 import { serviceOfUser } from '@clearline/contracts';
 import { readCommitted } from '@clearline/persistence';
@@ -208,7 +208,9 @@ export class TaskRunner {
       this.deps.control?.begin(message, queue, options) ??
       new TaskGuard(message.id, timeLimitsOf(message, options));
     if (options.trackStarted) await this.record(message, queue, 'STARTED', {});
-    const stopTimer = taskMetrics.duration.startTimer({ task: message.task });
+    const labels = taskLabels(message.task, queue);
+    taskMetrics.started.inc(labels);
+    const stopTimer = taskMetrics.duration.startTimer(labels);
     try {
       // The hard limit or a terminate ends the wait for the handler; the slot is freed.
       const ran = await guard.race(
@@ -216,8 +218,8 @@ export class TaskRunner {
           ? this.runInTransaction(queue, message, registered, payload, guard)
           : this.runPlain(queue, message, registered, payload, guard),
       );
-      if (ran) taskMetrics.outcomes.inc({ task: message.task, state: 'SUCCESS' });
-      else taskMetrics.duplicates.inc({ task: message.task });
+      if (ran) taskMetrics.outcomes.inc({ ...labels, state: 'SUCCESS' });
+      else taskMetrics.duplicates.inc(labels);
       await this.deps.afterCommit?.(message);
       return 'ack';
     } catch (error) {
@@ -272,7 +274,7 @@ export class TaskRunner {
       errorMessage: reason.message,
       traceback: reason.stack ?? null,
     });
-    taskMetrics.retries.inc({ task: message.task });
+    taskMetrics.retries.inc(taskLabels(message.task, queue));
     return true;
   }
 
@@ -355,7 +357,7 @@ export class TaskRunner {
       errorMessage: error.message,
       traceback: error.stack ?? null,
     });
-    taskMetrics.retries.inc({ task: message.task });
+    taskMetrics.retries.inc(taskLabels(message.task, queue));
     this.logger.warn(
       `ordered task ${message.task} ${message.id} retry ${message.retries + 1} in ${delayMs} ms, holding ${queue}: ${error.message}`,
     );
@@ -449,7 +451,9 @@ export class TaskRunner {
   async runBatch(tasks: readonly PreparedTask[]): Promise<Disposition[]> {
     const [first] = tasks;
     assert(first !== undefined, 'a batch is never empty');
-    const stopTimer = taskMetrics.duration.startTimer({ task: first.message.task });
+    const labels = taskLabels(first.message.task, first.queue);
+    taskMetrics.started.inc(labels, tasks.length);
+    const stopTimer = taskMetrics.duration.startTimer(labels);
     try {
       let followUps: AfterCommit = NOTHING_STAGED;
       const applied = await readCommitted(this.deps.dataSource, (manager) =>
@@ -458,8 +462,8 @@ export class TaskRunner {
         }),
       );
       followUps();
-      taskMetrics.outcomes.inc({ task: first.message.task, state: 'SUCCESS' }, applied.length);
-      taskMetrics.duplicates.inc({ task: first.message.task }, tasks.length - applied.length);
+      taskMetrics.outcomes.inc({ ...labels, state: 'SUCCESS' }, applied.length);
+      taskMetrics.duplicates.inc(labels, tasks.length - applied.length);
       for (const { update } of applied) this.deps.control?.recorded(update);
       await Promise.all(applied.map(({ task, update }) => this.replies.send(task.message, update)));
       for (const { task } of applied) await this.deps.afterCommit?.(task.message);
@@ -540,7 +544,7 @@ export class TaskRunner {
       const delayMs = retryDelayMs(options, message.retries);
       await this.sendAgain(message, queue, delayMs, message.retries + 1);
       await this.record(message, queue, 'RETRY', errorFields);
-      taskMetrics.retries.inc({ task: message.task });
+      taskMetrics.retries.inc(taskLabels(message.task, queue));
       this.logger.warn(
         `task ${message.task} ${message.id} retry ${message.retries + 1} in ${delayMs} ms: ${error.message}`,
       );
@@ -564,7 +568,11 @@ export class TaskRunner {
     message: TaskMessage | null,
   ): Promise<void> {
     await publishDeadLetter(this.deps.publisher, delivery, queue, reason, error);
-    taskMetrics.deadLetters.inc({ queue, reason });
+    taskMetrics.deadLetters.inc({
+      ...taskLabels(this.labelledTask(message), queue),
+      queue,
+      reason,
+    });
     this.logger.warn(
       `dead-lettered ${message ? `${message.task} ${message.id}` : 'a message'} from ${queue} (${reason}): ${error.message}`,
     );
@@ -588,12 +596,18 @@ export class TaskRunner {
     workflowContinues = false,
   ): Promise<void> {
     if (state === 'FAILURE' || state === 'REVOKED')
-      taskMetrics.outcomes.inc({ task: message.task, state });
+      taskMetrics.outcomes.inc({ ...taskLabels(this.labelledTask(message), queue), state });
     const update = this.update(message, queue, state, fields);
     await this.deps.store.write(update, workflowContinues ? message : undefined);
     // Celery's event for the state (task-failed, -retried, -revoked), fire-and-forget.
     this.deps.control?.recorded(update);
     await this.replies.send(message, update);
+  }
+
+  /** The task's name as a metric label: only names this worker has a handler for. */
+  private labelledTask(message: TaskMessage | null): string {
+    if (message === null || this.deps.resolve(message.task) === null) return UNREGISTERED_TASK;
+    return message.task;
   }
 
   private update(

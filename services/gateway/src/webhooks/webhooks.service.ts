@@ -37,8 +37,8 @@ function signingSecrets(merchant: Merchant, now: Date): string[] {
 
 const deliveries = new Counter({
   name: 'clearline_webhook_deliveries_total',
-  help: 'Webhook delivery attempts, by outcome',
-  labelNames: ['outcome'],
+  help: 'Webhook delivery attempts, by outcome (succeeded, failed) and error (none, or why it failed: timeout, dns_failed, http_status, ...)',
+  labelNames: ['outcome', 'error'],
 });
 const deliveryDuration = new Histogram({
   name: 'clearline_webhook_delivery_duration_seconds',
@@ -163,7 +163,7 @@ export class WebhooksService implements OnModuleDestroy {
       succeeded,
       durationMs,
     });
-    deliveries.inc({ outcome: succeeded ? 'succeeded' : 'failed' });
+    deliveries.inc({ outcome: succeeded ? 'succeeded' : 'failed', error: failure ?? 'none' });
     if (!succeeded) {
       const what = `webhook ${eventId} attempt ${attempt.attempt} to ${loggedUrl(url)}: ${failure}`;
       this.logger.warn(`${what}: ${posted.detail ?? 'no detail'}`);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
+  LEDGER_TASK,
   merchantAccountId,
   type AccountView,
   type BalancesResult,
@@ -8,10 +9,26 @@ import {
   type TransferView,
 } from '@clearline/contracts';
 import { formatAmount, type Account } from '@clearline/ledger-core';
+import type { TaskSchedule } from '@clearline/tasks';
 import type { DataSource } from 'typeorm';
 import { LedgerCheckRepository } from './ledger-check.repository';
+import { recordLedgerCheck } from './ledger-metrics';
 import { accountView, transferView } from './ledger.mapper';
 import { LedgerRepository } from './ledger.repository';
+
+/**
+ * Every hour, one ledger check (the replica leading the ledger's scheduler sends it, a
+ * batch-lane worker runs it), so a broken invariant raises `ClearlineLedgerUnbalanced`
+ * within the hour without anyone asking. A slot missed in a failover is still worth
+ * sending for ten minutes; a check that waited ten minutes in the queue is dropped.
+ */
+export const LEDGER_CHECK_SCHEDULE: TaskSchedule = {
+  name: 'ledger-check',
+  task: LEDGER_TASK.check,
+  cron: '17 * * * *',
+  graceMs: 10 * 60_000,
+  expiresMs: 10 * 60_000,
+};
 
 /** Money an account can still spend: posted credits less every debit, pending ones too. */
 function spendable(account: Account): bigint {
@@ -69,7 +86,15 @@ export class LedgerQueriesService {
     return { owner, available: line('available'), pending: line('pending') };
   }
 
-  check(): Promise<LedgerCheckResult> {
-    return this.checks.check();
+  /** Runs every invariant over the whole ledger; the outcome is also counted for alerts. */
+  async check(): Promise<LedgerCheckResult> {
+    try {
+      const result = await this.checks.check();
+      recordLedgerCheck(result);
+      return result;
+    } catch (error) {
+      recordLedgerCheck(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
   }
 }

@@ -4,7 +4,7 @@ import { LedgerBootstrapService } from './ledger-bootstrap.service';
 import { LedgerCheckRepository } from './ledger-check.repository';
 import { LedgerExpiryConsumer } from './ledger-expiry.consumer';
 import { EXPIRE_PENDINGS_SCHEDULE, LedgerExpiryService } from './ledger-expiry.service';
-import { LedgerQueriesService } from './ledger-queries.service';
+import { LEDGER_CHECK_SCHEDULE, LedgerQueriesService } from './ledger-queries.service';
 import { LedgerConsumer } from './ledger.consumer';
 import { LedgerRepository } from './ledger.repository';
 import { LedgerService } from './ledger.service';
@@ -19,7 +19,7 @@ import { LedgerService } from './ledger.service';
     LedgerExpiryService,
     LedgerBootstrapService,
     // The module carries its schedule wherever it is imported (the service, its tests).
-    provideTaskSchedules([EXPIRE_PENDINGS_SCHEDULE]),
+    provideTaskSchedules([EXPIRE_PENDINGS_SCHEDULE, LEDGER_CHECK_SCHEDULE]),
   ],
   exports: [LedgerService, LedgerQueriesService, LedgerExpiryService],
 })

@@ -12,6 +12,7 @@ import {
 } from '@clearline/ledger-core';
 import type { EntityManager } from 'typeorm';
 import { merchantAccounts, platformAccounts } from './ledger-accounts';
+import { countTransferResults } from './ledger-metrics';
 import { LedgerError, LedgerErrorCode } from './ledger.exception';
 import { LedgerRepository, type PendingChange } from './ledger.repository';
 
@@ -46,13 +47,15 @@ export class LedgerService {
     const nowS = Math.floor(now.getTime() / 1000);
     const results = batches.map((batch) => ledger.createTransfers(batch, nowS));
     const changes = ledger.drainChanges();
-    if (changes.touchedAccounts.size === 0) return results; // all refused or repeated
-    await this.repository.writeChanges(manager, {
-      transfers: changes.transfers,
-      createdAt: now,
-      pending: pendingChanges(changes.pendingStatus, changes.transfers),
-      accounts: touched(ledger, changes.touchedAccounts),
-    });
+    if (changes.touchedAccounts.size > 0) {
+      await this.repository.writeChanges(manager, {
+        transfers: changes.transfers,
+        createdAt: now,
+        pending: pendingChanges(changes.pendingStatus, changes.transfers),
+        accounts: touched(ledger, changes.touchedAccounts),
+      });
+    }
+    countTransferResults(results);
     return results;
   }
 

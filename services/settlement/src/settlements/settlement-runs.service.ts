@@ -3,6 +3,7 @@ import { newId, SETTLEMENT_TASK, type SettlementRunResult } from '@clearline/con
 import { chord, enqueueWorkflow, si } from '@clearline/tasks';
 import type { EntityManager } from 'typeorm';
 import type { RunRow } from './settlement.rows';
+import { settlementMetrics } from './settlement-metrics';
 import { SettlementRunsRepository } from './settlement-runs.repository';
 import { SettlementError, SettlementErrorCode } from './settlement.exception';
 
@@ -26,6 +27,7 @@ export class SettlementRunsService {
       const merchants = await this.runs.merchantsWithActivity(manager, cutOff);
       await this.runs.addMerchants(manager, run.id, merchants);
       await this.dispatch(manager, run.id, 1, merchants);
+      settlementMetrics.runs.inc({ outcome: 'started' });
       this.logger.log(
         `run ${run.id} (cut-off ${cutOff.toISOString()}): ${merchants.length} merchants`,
       );
@@ -34,6 +36,7 @@ export class SettlementRunsService {
     if (run.status !== 'partially_failed') return runResult(run, false);
     const restart = await this.runs.restartFailed(manager, run);
     await this.dispatch(manager, run.id, restart.attempt, restart.merchants);
+    settlementMetrics.runs.inc({ outcome: 'restarted' });
     this.logger.log(
       `run ${run.id} again (attempt ${restart.attempt}): ${restart.merchants.length} merchants`,
     );
@@ -46,7 +49,10 @@ export class SettlementRunsService {
     if (run === undefined) {
       throw new SettlementError(`run ${runId} does not exist`, SettlementErrorCode.NotFound);
     }
-    if (finished) this.logger.log(`run ${runId}: ${finished.status}`);
+    if (finished && finished.status !== 'running') {
+      settlementMetrics.runs.inc({ outcome: finished.status });
+      this.logger.log(`run ${runId}: ${finished.status}`);
+    }
     return runResult(run, false);
   }
 
