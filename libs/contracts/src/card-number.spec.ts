@@ -68,4 +68,20 @@ describe('card numbers', () => {
     );
     expect(maskCardNumbers('pay_123 took 12 ms')).toBe('pay_123 took 12 ms');
   });
+
+  it('takes numbers of any first digit in text, and URL-encoded ones, but not a ms timestamp', () => {
+    // UATP (1), RuPay (8), Troy (9).
+    for (const number of ['135410014004955', '8171 9999 2766 0000', '9792-0000-0000-0003']) {
+      expect(looksLikeCardNumber(`ref ${number} ok`)).toBe(true);
+      expect(maskCardNumbers(`{"msg":"ref ${number} ok"}`)).toBe(
+        '{"msg":"ref [card number removed] ok"}',
+      );
+    }
+    expect(
+      maskCardNumbers('GET /v1/payments/4242%204242%204242%204242?q=6011+1111+1111+1117'),
+    ).toBe('GET /v1/payments/[card number removed]?q=[card number removed]');
+    expect(maskCardNumbers('{"time":1764767000003,"msg":"a%2014 b"}')).toBe(
+      '{"time":1764767000003,"msg":"a%2014 b"}',
+    );
+  });
 });

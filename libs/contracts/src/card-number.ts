@@ -6,16 +6,22 @@
  *
  * - A whole value (a field that is only the number, or a JSON number) is one at any first
  *   digit.
- * - Inside longer text a number is one when it also starts as card numbers do (2–6: Visa,
- *   Mastercard, Amex, Discover, JCB, UnionPay, Mir, Maestro…), so a millisecond timestamp
- *   in a description (13 digits starting with 1) is not taken for a card.
+ * - Inside longer text (a description, a URL, a log line) a number is one at any first
+ *   digit (UATP starts with 1, RuPay with 8, Troy with 9), except 13 digits starting with
+ *   1: a millisecond timestamp (2001–2033), as in a description or every log line's
+ *   `time`. Text may hold the number URL-encoded (`%20` or `+` for a space: a webhook
+ *   URL, a request's URL in a log line).
  */
 
-/** A run of digit groups split by single spaces or dashes, not inside a longer run of digits. */
-const RUN = /(?<!\d)\d+(?:[ -]\d+)*/g;
+/**
+ * A run of digit groups split by single spaces, dashes, `+` or `%20`, not inside a longer
+ * run of digits; read in text whose `%20` were shadowed (`\0\0\0`: same length, no digit).
+ */
+const RUN = /(?<!\d)\d+(?:(?:[ +-]|\0{3})\d+)*/g;
+const URL_SPACE = /%20/g;
+const URL_SPACE_SHADOW = '\0\0\0';
 const WHOLE = /^\s*\d(?:[ -]?\d){12,18}\s*$/;
 const SEPARATORS = /[ -]/g;
-const ISSUER_FIRST_DIGITS = /^[2-6]/;
 const MASK = '[card number removed]';
 
 /** The Luhn check of a string of digits. */
@@ -38,7 +44,7 @@ export function luhnValid(digits: string): boolean {
 function isCard(candidate: string, inText: boolean): boolean {
   const digits = candidate.replace(SEPARATORS, '');
   if (digits.length < 13 || digits.length > 19) return false;
-  if (inText && !ISSUER_FIRST_DIGITS.test(digits)) return false;
+  if (inText && digits.length === 13 && digits.startsWith('1')) return false;
   return luhnValid(digits);
 }
 
@@ -48,7 +54,7 @@ function isCard(candidate: string, inText: boolean): boolean {
  */
 function cardSpans(text: string): [number, number][] {
   const spans: [number, number][] = [];
-  for (const run of text.matchAll(RUN)) {
+  for (const run of text.replace(URL_SPACE, URL_SPACE_SHADOW).matchAll(RUN)) {
     const groups: { from: number; to: number }[] = [];
     for (const group of run[0].matchAll(/\d+/g)) {
       const from = run.index + group.index;
@@ -79,7 +85,7 @@ export function looksLikeCardNumber(value: unknown): boolean {
   return cardSpans(value).length > 0;
 }
 
-/** `text` with every card-number look-alike in it replaced (for logs). */
+/** `text` (a log line) with every card-number look-alike in it replaced. */
 export function maskCardNumbers(text: string): string {
   if (text.length < 13) return text;
   if (WHOLE.test(text) && isCard(text.trim(), false)) return MASK;

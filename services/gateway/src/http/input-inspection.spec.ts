@@ -37,4 +37,12 @@ describe('input inspection', () => {
     expect(problem?.message).not.toMatch(/5555/);
     expect(inspectInput({ amount: 4242424242424242 })).toMatchObject({ param: 'amount' });
   });
+
+  it('refuses a card number as a metadata key, and one URL-encoded in a webhook URL', () => {
+    const key = inspectInput({ metadata: { '8171 9999 2766 0000': 'x' } });
+    expect(key).toMatchObject({ param: 'metadata' });
+    expect(key?.message).not.toMatch(/8171/);
+    const url = 'https://merchant.example/hooks/order%204242%204242%204242%204242';
+    expect(inspectInput({ webhook_url: url })).toMatchObject({ param: 'webhook_url' });
+  });
 });

@@ -9,8 +9,9 @@ import { RequestError, RequestErrorCode } from './request.exception';
  * - nested at most {@link INPUT_DEPTH_MAX} levels (a body of 20,000 nested arrays would
  *   otherwise overflow the stack of whatever walks it first);
  * - no NUL character in any key or text (PostgreSQL stores none);
- * - no value that looks like a card number (Luhn-valid, 13–19 digits, spaced, dashed or
- *   not): Clearline takes tokens, never card numbers, and the answer never echoes one.
+ * - no value or key that looks like a card number (Luhn-valid, 13–19 digits, spaced,
+ *   dashed or not): Clearline takes tokens, never card numbers, and the answer never
+ *   echoes one.
  *
  * A refusal is a 400 with the error object naming the parameter, and nothing else runs.
  */
@@ -64,6 +65,14 @@ export function inspectInput(input: unknown, root = ''): RequestError | null {
           'Invalid parameter name: it may not contain a NUL character',
           RequestErrorCode.ParameterInvalid,
           null,
+        );
+      }
+      // A metadata key is the merchant's text as much as its value is.
+      if (looksLikeCardNumber(key)) {
+        return new RequestError(
+          'Invalid parameter name: it looks like a card number. Card numbers are never accepted',
+          RequestErrorCode.ParameterInvalid,
+          path || null,
         );
       }
       stack.push({ value: child, path: childPath, depth: depth + 1 });
