@@ -1,6 +1,14 @@
 // Jest runs TypeScript through SWC. NestJS 12 ships ES modules only, so its packages
 // (and the few other ESM-only dependencies) are transformed to CommonJS too.
-const esmOnly = ['@nestjs', 'fast-check', 'pure-rand'];
+const esmOnly = [
+  '@nestjs',
+  'fast-check',
+  'pure-rand',
+  'kubernetes-models',
+  '@kubernetes-models',
+  'is-cidr',
+  'cidr-regex',
+];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -9,7 +17,11 @@ module.exports = {
   testMatch: ['<rootDir>/{libs,services,scripts}/**/*.{spec,int-spec,e2e-spec}.ts'],
   transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { swcrc: true }] },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
-  moduleNameMapper: { '^@clearline/(.*)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: {
+    '^@clearline/(.*)$': '<rootDir>/libs/$1/src',
+  },
+  // kubernetes-models resolve through their "import" export condition (jest.resolver.js).
+  resolver: '<rootDir>/jest.resolver.js',
   globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
   globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
   testTimeout: 60_000,

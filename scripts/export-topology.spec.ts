@@ -6,9 +6,11 @@ import { readFileSync } from 'node:fs';
 import {
   CELERY_TOPOLOGY_PATH,
   DEFINITIONS_PATH,
+  K8S_TOPOLOGY_PATH,
   renderCeleryTopology,
   renderDefinitions,
 } from './export-topology';
+import { renderK8sTopology } from './k8s-topology';
 
 describe('infra/rabbitmq/definitions.json', () => {
   it('is up to date with the topology declared in code (npm run topology:export)', () => {
@@ -17,5 +19,9 @@ describe('infra/rabbitmq/definitions.json', () => {
 
   it('infra/celery/clearline_topology.json is up to date too (what Python Celery apps route by)', () => {
     expect(readFileSync(CELERY_TOPOLOGY_PATH, 'utf8')).toBe(renderCeleryTopology());
+  });
+
+  it('infra/k8s/base/rabbitmq/topology.yaml is up to date too (the Messaging Topology Operator resources)', () => {
+    expect(readFileSync(K8S_TOPOLOGY_PATH, 'utf8')).toBe(renderK8sTopology());
   });
 });

@@ -3,13 +3,16 @@
  * services declare it at start-up, to infra/rabbitmq/definitions.json (importable in
  * the management UI or with `rabbitmqctl import_definitions`), and the part a Python
  * Celery app needs to send tasks to Clearline to infra/celery/clearline_topology.json
- * (read by infra/celery/clearline_celery.py; docs/celery.md).
+ * (read by infra/celery/clearline_celery.py; docs/celery.md), and the same topology with
+ * each service's broker user as Messaging Topology Operator resources to
+ * infra/k8s/base/rabbitmq/topology.yaml (scripts/k8s-topology.ts).
  * `--check` exits non-zero when a file is out of date.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { WORK_QUEUES } from '@clearline/contracts';
 import { buildTopology, celeryTopology, toDefinitions } from '@clearline/tasks';
+import { renderK8sTopology } from './k8s-topology';
 
 export const DEFINITIONS_PATH = resolve(__dirname, '../infra/rabbitmq/definitions.json');
 export const DEFINITIONS_VHOST = 'clearline';
@@ -24,10 +27,13 @@ export function renderCeleryTopology(): string {
   return `${JSON.stringify(celeryTopology(WORK_QUEUES), null, 2)}\n`;
 }
 
+export const K8S_TOPOLOGY_PATH = resolve(__dirname, '../infra/k8s/base/rabbitmq/topology.yaml');
+
 /** Each exported file and how to render it. */
 export const EXPORTS: readonly { path: string; render: () => string }[] = [
   { path: DEFINITIONS_PATH, render: renderDefinitions },
   { path: CELERY_TOPOLOGY_PATH, render: renderCeleryTopology },
+  { path: K8S_TOPOLOGY_PATH, render: renderK8sTopology },
 ];
 
 if (require.main === module) {
