@@ -79,11 +79,29 @@ export class BrokerConnection {
     );
   }
 
+  /**
+   * amqplib's recovery listens to a new connection only once this setup has ended: a
+   * socket lost meanwhile (the broker stopping, a flapping link) emitted `error` with no
+   * listener, which ended the process (found by `npm run chaos`). So the setup listens
+   * itself, and a setup that ends on a closed connection fails: recovery connects again
+   * rather than keeping a dead connection as the live one.
+   */
   private async setup(model: ChannelModel): Promise<void> {
+    const lost: { error: Error | null } = { error: null };
+    model.on('error', (error: Error) => {
+      lost.error ??= error;
+    });
+    model.once('close', () => {
+      lost.error ??= new Error('connection closed');
+    });
     const channel = await model.createChannel();
     await declareTopology(channel, this.declaredTopology());
     await channel.close();
     for (const listener of this.listeners) await listener(model);
+    if (lost.error) {
+      this.logger.warn(`connection lost during setup: ${lost.error.message}; reconnecting`);
+      throw lost.error;
+    }
     this.current = model;
     this.logger.log('connected');
   }
