@@ -11,8 +11,12 @@
  * How: the real gateway and the real ledger (harness) over RabbitMQ and PostgreSQL,
  * called with fetch. The sweeper is driven by sending its task
  * (`gateway.resume_operations`) with the gateway's TaskClient, never by waiting out its
- * schedule; `OPERATION_RESUME_AFTER_MS` is short so an operation is due soon after its
- * task gave up. Money is checked in the ledger's tables and its invariant report.
+ * schedule. `OPERATION_RESUME_AFTER_MS` is an hour, so nothing is due until the test
+ * says so (`makeDue` moves an operation's clock back by that much): the gateway's own
+ * scheduler still sends a sweep every 30 s, and with a short interval one could resume
+ * a payment between the moment its task gave up and the moment the test reads it in
+ * flight (it did, once: the in-flight row was gone). Money is checked in the ledger's
+ * tables and its invariant report.
  */
 import { eventually } from '@clearline/testing';
 import { TaskClient } from '@clearline/tasks';
@@ -20,7 +24,8 @@ import { DataSource } from 'typeorm';
 import type { CreatedMerchant } from './gateway-harness';
 import { card, startPayments, type Payment, type PaymentsHarness } from './payments-harness';
 
-const RESUME_AFTER_MS = 300;
+/** Longer than any test here: an operation is due only once `makeDue` says so. */
+const RESUME_AFTER_MS = 3_600_000;
 const ASYNC = { headers: { prefer: 'respond-async' } };
 
 describe('recovery: unknown outcomes and the sweeper', () => {
@@ -53,8 +58,20 @@ describe('recovery: unknown outcomes and the sweeper', () => {
   const taskState = async (taskId: string): Promise<string> =>
     (await h.gw.call<{ state: string }>('GET', `/v1/admin/tasks/${taskId}`)).body.state;
 
-  /** Sends the sweep (as the schedule would) until the payment reaches `status`. */
-  const sweepUntil = (id: string, status: string): Promise<Payment> => {
+  /** Moves an operation's clock back by `OPERATION_RESUME_AFTER_MS`: the sweeper may resume it. */
+  const makeDue = async (id: string): Promise<void> => {
+    await db.query(
+      `UPDATE payments
+          SET updated_at = updated_at - $2::float8 * interval '1 millisecond',
+              resumed_at = resumed_at - $2::float8 * interval '1 millisecond'
+        WHERE id = $1`,
+      [id, RESUME_AFTER_MS],
+    );
+  };
+
+  /** Makes the payment due, then sends the sweep (as the schedule would) until it reaches `status`. */
+  const sweepUntil = async (id: string, status: string): Promise<Payment> => {
+    await makeDue(id);
     const client = h.gw.app.get(TaskClient);
     return eventually(
       async () => {
@@ -233,6 +250,7 @@ describe('recovery: unknown outcomes and the sweeper', () => {
     const exhausted = await stuck();
     // As if the sweeper had resumed it ten times already, in vain.
     await db.query(`UPDATE payments SET resume_count = 10 WHERE id = $1`, [exhausted]);
+    await makeDue(exhausted);
     const younger = await stuck();
     // The sweep takes the oldest first: once the younger one is resumed, the exhausted
     // one has been passed over.
