@@ -23,6 +23,7 @@ export {
   type ServiceProcess,
 } from './service-process';
 export { connectDatabase, type TestDatabase } from './database';
+export { describeFindings, findCardNumbers, scanLogFiles, type LogFinding } from './log-scan';
 export {
   anyNumber,
   anyString,

@@ -1,7 +1,11 @@
 import { envAs } from './broker-users';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { RUN_ID_ENV } from './infrastructure';
+import { ensureRunLogDirectory } from './log-scan';
 import { sleep } from './wait';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -26,6 +30,11 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** The HTTP port (health, metrics and, for the gateway, the API). */
   port: number;
+  /**
+   * The file holding everything the process wrote (stdout and stderr), in the run's log
+   * directory; complete once `stop()` or `kill()` resolved. Null outside a Jest run.
+   */
+  logFile: string | null;
   /** SIGTERM (graceful shutdown), then waits for the exit. */
   stop(): Promise<void>;
   /** SIGKILL: the process dies at once, in the middle of whatever it is doing. */
@@ -60,6 +69,41 @@ function outputTail(child: ChildProcess): () => string {
   return () => lines.join('\n');
 }
 
+/** The test file that starts a process, when Jest runs it (for the log file's name). */
+function testFileName(): string {
+  const jestExpect = (globalThis as { expect?: { getState?: () => { testPath?: string } } }).expect;
+  const path = jestExpect?.getState?.().testPath;
+  return path ? basename(path).replace(/\.ts$/, '') : 'unknown';
+}
+
+let logFileCount = 0;
+
+/**
+ * Where a process's whole output goes: a file of the Jest run's log directory, which the
+ * global teardown scans for card numbers (`log-scan.ts`). Null outside a Jest run
+ * (benchmarks).
+ */
+async function logFilePath(service: string): Promise<string | null> {
+  const run = process.env[RUN_ID_ENV];
+  if (!run) return null;
+  logFileCount += 1;
+  const name = `${testFileName()}.${service}.${process.pid}-${logFileCount}.log`;
+  return join(await ensureRunLogDirectory(run), name);
+}
+
+/**
+ * Copies all a process writes, stdout and stderr, to `path` (attached before its first
+ * chunk can flow). Settles once the file holds everything: the process closed its output.
+ */
+function keepOutput(child: ChildProcess, path: string | null): Promise<void> {
+  if (path === null) return Promise.resolve();
+  const file = createWriteStream(path, { flags: 'a' });
+  child.stdout?.pipe(file, { end: false });
+  child.stderr?.pipe(file, { end: false });
+  child.once('close', () => file.end());
+  return finished(file);
+}
+
 async function ready(port: number): Promise<boolean> {
   return fetch(`http://127.0.0.1:${port}/health/ready`, {
     signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
@@ -72,7 +116,7 @@ async function ready(port: number): Promise<boolean> {
  * Runs a Clearline service the way production does (its own process, `main.ts`), and
  * resolves once its readiness probe answers on `port` (the service must be told the
  * same port in `env`, as `<SERVICE>_PORT`). Its stderr is shown; its stdout (JSON logs)
- * only when it fails to start.
+ * only when it fails to start. Both go to its `logFile` in a Jest run.
  */
 export async function startService(
   service: string,
@@ -80,6 +124,7 @@ export async function startService(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
 ): Promise<ServiceProcess> {
+  const logFile = await logFilePath(service);
   const child = spawn(
     process.execPath,
     [...nodeArgs, '-r', '@swc-node/register', resolve(ROOT, `services/${service}/src/main.ts`)],
@@ -91,13 +136,16 @@ export async function startService(
     },
   );
   const tail = outputTail(child);
+  const logWritten = keepOutput(child, logFile);
   const state = { exited: false };
-  const exit = new Promise<void>((resolveExit) =>
+  const exited = new Promise<void>((resolveExit) =>
     child.once('exit', () => {
       state.exited = true;
       resolveExit();
     }),
   );
+  // Done when the process is gone and its log file holds all it wrote.
+  const exit = Promise.all([exited, logWritten]).then(() => undefined);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (state.exited) throw new Error(`${service} exited during start-up:\n${tail()}`);
@@ -112,6 +160,7 @@ export async function startService(
   return {
     child,
     port,
+    logFile,
     stop: async () => {
       if (!state.exited) child.kill('SIGTERM');
       await exit;

@@ -16,7 +16,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
-import type { OpenAPIObject, OperationObject, ParameterObject } from '@nestjs/swagger';
+import type { OpenAPIObject, ParameterObject } from '@nestjs/swagger';
 import {
   connectDatabase,
   eventually,
@@ -24,7 +24,7 @@ import {
   type ServiceProcess,
   type TestDatabase,
 } from '@clearline/testing';
-import { resolveSchema, type Schema } from './openapi-schema';
+import { operationsOf, resolveSchema, type Operation, type Schema } from './openapi-schema';
 import type { CreatedMerchant, Reply } from './gateway-harness';
 import { card, startPayments, type PaymentsHarness } from './payments-harness';
 
@@ -32,7 +32,6 @@ const FUZZ_RUNS = Number(process.env['FUZZ_RUNS'] ?? '25');
 const FUZZ_SEED = Number(process.env['FUZZ_SEED'] ?? '20261203');
 /** Room for the longest run asked for: each run is one request per operation (~1 s). */
 const FUZZ_TIMEOUT_MS = 120_000 + FUZZ_RUNS * 2_000;
-const METHODS = ['get', 'post', 'patch', 'put', 'delete'] as const;
 const TABLES = ['payments', 'refunds', 'merchants', 'api_keys', 'events', 'idempotency_keys'];
 /** Error codes the idempotency layer does not keep (validation refusals free the key). */
 const NOT_KEPT = [
@@ -42,12 +41,6 @@ const NOT_KEPT = [
   'amount_too_large',
 ];
 
-interface Operation {
-  method: string;
-  path: string;
-  op: OperationObject;
-  admin: boolean;
-}
 interface FuzzRequest {
   path: string;
   body?: string;
@@ -65,17 +58,6 @@ function nullableAsAnyOf(value: unknown): unknown {
   const entries = Object.entries(value).map(([k, v]) => [k, nullableAsAnyOf(v)] as const);
   const { nullable, ...rest }: Schema = Object.fromEntries(entries);
   return nullable === true ? { anyOf: [{ type: 'null' }, rest] } : rest;
-}
-
-function operationsOf(document: OpenAPIObject): Operation[] {
-  return Object.entries(document.paths).flatMap(([path, item]) =>
-    METHODS.flatMap((method) => {
-      const op = item[method];
-      if (op === undefined) return [];
-      const admin = (op.security ?? []).some((s) => 'admin_key' in s);
-      return [{ method: method.toUpperCase(), path, op, admin }];
-    }),
-  );
 }
 
 // Hostile values: NUL, card numbers, numbers JSON cannot hold exactly, lone surrogates,

@@ -17,40 +17,31 @@
  * How: the real gateway and ledger (payments harness) through HTTP; settlements and
  * payouts of A are rows written as the settlement service writes them.
  */
-import type { OpenAPIObject, OperationObject, ParameterObject } from '@nestjs/swagger';
+import type { OpenAPIObject, ParameterObject } from '@nestjs/swagger';
 import {
   connectDatabase,
   startServiceOnFreePort,
   type ServiceProcess,
   type TestDatabase,
 } from '@clearline/testing';
-import { resolveSchema, type Schema } from './openapi-schema';
+import {
+  operationsOf as documentOperations,
+  resolveSchema,
+  type Operation as DocumentOperation,
+  type Schema,
+} from './openapi-schema';
 import type { CreatedMerchant, ErrorReply, Reply } from './gateway-harness';
 import { card, startPayments, type PaymentsHarness } from './payments-harness';
 
-const METHODS = ['get', 'post', 'patch', 'put', 'delete'] as const;
 /** Field names no answer may carry, documented or not. */
 const FORBIDDEN_FIELD = /hash|password|digest|private/i;
 
-interface Operation {
+interface Operation extends DocumentOperation {
   name: string;
-  method: string;
-  path: string;
-  op: OperationObject;
-  admin: boolean;
 }
 
 function operationsOf(document: OpenAPIObject): Operation[] {
-  return Object.entries(document.paths).flatMap(([path, item]) =>
-    METHODS.flatMap((method) => {
-      const op = item[method];
-      if (op === undefined) return [];
-      const admin = (op.security ?? []).some((s) => 'admin_key' in s);
-      return [
-        { name: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), path, op, admin },
-      ];
-    }),
-  );
+  return documentOperations(document).map((o) => ({ ...o, name: `${o.method} ${o.path}` }));
 }
 
 /** The paths (`data.0.secret`) of fields in `value` that `schema` does not declare. */
