@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { CommonEnvironment, validateEnvironment } from './environment';
-import { cardMaskingStream, logFormat } from './observability.module';
+import { trace } from '@opentelemetry/api';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { cardMaskingStream, logFormat, traceFields } from './observability.module';
 
 describe('log format', () => {
   it('is readable on a developer terminal and JSON when the output goes elsewhere', () => {
@@ -62,5 +64,19 @@ describe('METRICS_PORT', () => {
         /METRICS_PORT: /,
       );
     }
+  });
+});
+
+describe('trace ids in log lines', () => {
+  it('names the active span, and nothing outside one', () => {
+    expect(traceFields()).toEqual({});
+    const provider = new NodeTracerProvider();
+    provider.register();
+    trace.getTracer('test').startActiveSpan('work', (span) => {
+      const { traceId, spanId } = span.spanContext();
+      expect(traceFields()).toEqual({ trace_id: traceId, span_id: spanId });
+      span.end();
+    });
+    expect(traceFields()).toEqual({});
   });
 });

@@ -1,3 +1,4 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import {
   Controller,
   Get,
@@ -79,6 +80,12 @@ async function prettyStream(): Promise<DestinationStream> {
   });
 }
 
+/** The active span's trace and span ids, for a log line (none when nothing is traced). */
+export function traceFields(): Record<string, string> {
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+}
+
 /**
  * Every log line, whatever wrote it (a request's URL with its query, an error's message,
  * a task's payload), with anything that looks like a card number masked before it leaves
@@ -108,6 +115,8 @@ async function loggerParams(
       ignore: (req) => req.url === '/metrics' || (req.url ?? '').startsWith('/health'),
     },
     redact: ['req.headers.authorization', 'req.headers.cookie'],
+    // A line written inside a traced request or task names its trace (OpenTelemetry).
+    mixin: traceFields,
   };
   const format = logFormat(
     {

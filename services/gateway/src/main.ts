@@ -1,3 +1,5 @@
+// First: tracing instruments http before anything loads it (a no-op unless configured).
+import '@clearline/tracing';
 import 'reflect-metadata';
 import { ConfigService } from '@nestjs/config';
 import { createGatewayApp } from './gateway.app';

@@ -9,6 +9,7 @@ import { runningTask } from '../canvas/workflow-scope';
 import { delayRoute, TASK_EXCHANGE } from '../topology';
 import { orderKeyHeader, processLanes, type OrderedLanes } from '../ordered/ordered-lanes';
 import { CELERY_DEFAULT_QUEUE, defaultQueue, type SendOptions } from './send-options';
+import { injectTraceContext } from '../tracing/task-tracing';
 
 export interface RoutedTask {
   id: string;
@@ -84,6 +85,8 @@ export function buildTask(
     replyTo: options.replyTo ?? null,
     ...(options.embed ? { embed: options.embed } : {}),
   });
+  // The sender's trace continues in the worker (W3C traceparent; nothing if tracing is off).
+  injectTraceContext(encoded.properties.headers as Record<string, unknown>);
   if (ordered) {
     encoded.properties.headers = {
       ...(encoded.properties.headers as Record<string, unknown>),

@@ -34,6 +34,7 @@ import { TaskGuard, timeLimitsOf } from '../control/time-limits';
 import { cutTransaction } from '../control/transaction-cut';
 import type { WorkerControl } from '../control/worker-control';
 import { orderedRetryDelayMs } from '../ordered/ordered-lanes';
+import { inBatchSpans, inTaskSpan, type TaskSpanOptions } from '../tracing/task-tracing';
 
 /** What to do with the delivery once processing is over. */
 export type Disposition = 'ack' | 'requeue';
@@ -82,6 +83,17 @@ function describe(errors: ValidationError[], path = ''): string[] {
     const own = Object.values(error.constraints ?? {}).map((text) => `${field}: ${text}`);
     return [...own, ...describe(error.children ?? [], field)];
   });
+}
+
+/** What a task's trace span says about it. */
+function spanOptions(delivery: Message, message: TaskMessage, queue: string): TaskSpanOptions {
+  return {
+    task: message.task,
+    taskId: message.id,
+    queue,
+    retries: message.retries,
+    headers: delivery.properties.headers,
+  };
 }
 
 function asError(error: unknown): Error {
@@ -213,10 +225,12 @@ export class TaskRunner {
     const stopTimer = taskMetrics.duration.startTimer(labels);
     try {
       // The hard limit or a terminate ends the wait for the handler; the slot is freed.
-      const ran = await guard.race(
-        options.transactional
-          ? this.runInTransaction(queue, message, registered, payload, guard)
-          : this.runPlain(queue, message, registered, payload, guard),
+      const ran = await inTaskSpan(spanOptions(delivery, message, queue), () =>
+        guard.race(
+          options.transactional
+            ? this.runInTransaction(queue, message, registered, payload, guard)
+            : this.runPlain(queue, message, registered, payload, guard),
+        ),
       );
       if (ran) taskMetrics.outcomes.inc({ ...labels, state: 'SUCCESS' });
       else taskMetrics.duplicates.inc(labels);
@@ -456,10 +470,14 @@ export class TaskRunner {
     const stopTimer = taskMetrics.duration.startTimer(labels);
     try {
       let followUps: AfterCommit = NOTHING_STAGED;
-      const applied = await readCommitted(this.deps.dataSource, (manager) =>
-        this.applyBatch(manager, tasks, (staged) => {
-          followUps = staged;
-        }),
+      const applied = await inBatchSpans(
+        tasks.map((t) => spanOptions(t.delivery, t.message, t.queue)),
+        () =>
+          readCommitted(this.deps.dataSource, (manager) =>
+            this.applyBatch(manager, tasks, (staged) => {
+              followUps = staged;
+            }),
+          ),
       );
       followUps();
       taskMetrics.outcomes.inc({ ...labels, state: 'SUCCESS' }, applied.length);
