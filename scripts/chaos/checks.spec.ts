@@ -60,6 +60,7 @@ function clean(): ChaosState {
     unfinishedTasks: [],
     deadLetters: [],
     inFlight: { operations: 0, outbox: 0, queued: 0 },
+    crashes: [],
   };
 }
 
@@ -135,11 +136,13 @@ describe('chaosViolations', () => {
     ]);
   });
 
-  it('names an unbalanced ledger and work left in flight', () => {
+  it('names an unbalanced ledger, work left in flight and a service that died on its own', () => {
     const state = clean();
+    state.crashes = ['gateway exited on its own (code 1)'];
     state.ledgerCheck = { balanced: false, violations: ['USD: posted debits 1 != credits 2'] };
     state.inFlight = { operations: 1, outbox: 0, queued: 2 };
     expect(chaosViolations(state)).toEqual([
+      'gateway exited on its own (code 1)',
       'still in flight: 1 operations, 0 outbox rows, 2 queued messages',
       'ledger check: not balanced',
       'ledger check: USD: posted debits 1 != credits 2',

@@ -210,10 +210,12 @@ function checkQuiet(state: ChaosState): string[] {
  * as first answered; each payment and refund terminal, its ledger transfers there once
  * with the right amounts (ids are derived, so "once" is "present and nothing extra"),
  * each merchant's balance its payments net of refunds, the ledger's own check clean,
- * every task finished or dead-lettered with a reason, nothing left in flight.
+ * every task finished or dead-lettered with a reason, nothing left in flight, no service
+ * dead but by the faults' hand.
  */
 export function chaosViolations(state: ChaosState): string[] {
   return [
+    ...state.crashes,
     ...checkQuiet(state),
     ...checkRequests(state),
     ...checkAccepted(state),

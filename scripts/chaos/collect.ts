@@ -15,6 +15,7 @@ export async function collectState(
   requests: RequestRecord[],
   seen: InFlight,
   queues: readonly string[],
+  crashes: readonly string[],
 ): Promise<ChaosState> {
   const db = platform.db;
   const [payments, refunds, transfers, accounts, unfinished] = await Promise.all([
@@ -77,6 +78,7 @@ export async function collectState(
     },
     unfinishedTasks: unfinished,
     deadLetters: await deadLetters(platform, queues),
+    crashes: [...crashes],
     inFlight: { operations: seen.operations, outbox: seen.outbox, queued: seen.queued },
   };
 }

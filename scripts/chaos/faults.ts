@@ -4,6 +4,9 @@ import type { Random } from './prng';
 import { describeFault, SERVICES, type Fault } from './schedule';
 import type { WebhookEndpoints } from './webhook-endpoints';
 
+/** How often the crash watch looks for a service's new process. */
+const CRASH_POLL_MS = 200;
+
 /** What faults act on. */
 export interface FaultTargets {
   platform: Platform;
@@ -96,5 +99,34 @@ export async function restorePlatform(targets: FaultTargets): Promise<void> {
   targets.processor.flapping = false;
   for (const service of SERVICES) {
     if (!alive(targets.platform, service)) await targets.platform.restart(service);
+  }
+}
+
+/** Services that exit on their own while watched: a SIGKILL or SIGTERM of ours is not one. */
+export class CrashWatch {
+  readonly crashes: string[] = [];
+  private readonly seen = new WeakSet<object>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly platform: Platform) {
+    this.timer = setInterval(() => this.look(), CRASH_POLL_MS);
+    this.look();
+  }
+
+  private look(): void {
+    for (const service of SERVICES) {
+      const { child } = this.platform.process(service);
+      if (this.seen.has(child)) continue;
+      this.seen.add(child);
+      child.once('exit', (code, signal) => {
+        if (signal === null && code !== 0) {
+          this.crashes.push(`${service} exited on its own (code ${String(code)})`);
+        }
+      });
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
   }
 }

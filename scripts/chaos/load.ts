@@ -106,13 +106,21 @@ export class ChaosLoad {
     });
   }
 
-  /** Starts `rate` flows a second for `durationMs` (no more than `inFlightMax` at once). */
-  async run(rate: number, durationMs: number, inFlightMax: number): Promise<{ skipped: number }> {
+  /**
+   * Starts `rate` flows a second (no more than `inFlightMax` at once) for `durationMs`,
+   * and on while `more()` says so (the faults are not over yet: each meets the load).
+   */
+  async run(
+    rate: number,
+    durationMs: number,
+    inFlightMax: number,
+    more: () => boolean,
+  ): Promise<{ skipped: number }> {
     const running = new Set<Promise<void>>();
     const intervalMs = 1_000 / rate;
     const started = Date.now();
     let skipped = 0;
-    for (let i = 0; Date.now() - started < durationMs; i += 1) {
+    for (let i = 0; Date.now() - started < durationMs || more(); i += 1) {
       if (running.size >= inFlightMax) {
         skipped += 1;
       } else {

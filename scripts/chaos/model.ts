@@ -85,6 +85,8 @@ export interface ChaosState {
   /** Task results not in a final state (SUCCESS, FAILURE, REVOKED). */
   unfinishedTasks: TaskRow[];
   deadLetters: DeadLetterRow[];
+  /** Services that exited on their own (not killed by a fault), each said in a sentence. */
+  crashes: string[];
   /** What was still in flight when the wait for quiet ended (all zero when it came). */
   inFlight: { operations: number; outbox: number; queued: number };
 }

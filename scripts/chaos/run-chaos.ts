@@ -11,7 +11,7 @@ import {
 } from '@clearline/testing';
 import { chaosViolations, isSettledAnswer } from './checks';
 import { collectState } from './collect';
-import { runFaults, restorePlatform, type FaultTargets } from './faults';
+import { CrashWatch, runFaults, restorePlatform, type FaultTargets } from './faults';
 import { call, eachLimited } from './http';
 import { restoreInfrastructure } from './infra-faults';
 import { ChaosLoad, type LoadMerchant } from './load';
@@ -180,6 +180,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const webhooks = await webhookEndpoints();
   let platform: Platform | null = null;
   let sweeper: Sweeper | null = null;
+  let watch: CrashWatch | null = null;
   try {
     platform = await startPlatform({
       services: SERVICES,
@@ -187,6 +188,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       env: serviceEnv(options.infra, proxies, randomBytes(32).toString('base64')),
     });
     const running = platform;
+    watch = new CrashWatch(running);
     const merchants = await merchantsOf(running, webhooks);
     const targets: FaultTargets = {
       platform: running,
@@ -208,12 +210,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       `platform up in ${((Date.now() - started) / 1_000).toFixed(1)}s; load for ${options.durationS}s at ${options.rate} flows/s`,
     );
     const loadStarted = Date.now();
+    const faulting = { on: true };
     const [ran, { skipped }] = await Promise.all([
-      runFaults(schedule, targets, loadStarted),
-      load.run(options.rate, options.durationS * 1_000, FLOWS_IN_FLIGHT_MAX),
+      runFaults(schedule, targets, loadStarted).finally(() => (faulting.on = false)),
+      load.run(options.rate, options.durationS * 1_000, FLOWS_IN_FLIGHT_MAX, () => faulting.on),
     ]);
     await restorePlatform(targets);
-    log(`load done: ${load.requests.length} requests, ${skipped} ticks skipped; ${ran} faults`);
+    log(
+      `load done after ${((Date.now() - loadStarted) / 1_000).toFixed(1)}s: ${load.requests.length} requests, ${skipped} ticks skipped; ${ran} faults`,
+    );
     sweeper = await Sweeper.start(running);
     await resolveUnknowns(load, running, sweeper, merchants);
     await untilQuiet(running, sweeper, QUEUES, QUIET_TIMEOUT_MS);
@@ -227,6 +232,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       load.requests,
       seen,
       QUEUES,
+      watch.crashes,
     );
     const found = chaosViolations(state);
     for (const violation of found) log(`violation: ${violation}`);
@@ -241,6 +247,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       found,
     };
   } finally {
+    watch?.stop();
     await restoreInfrastructure().catch(() => []);
     await sweeper?.close().catch(() => undefined);
     await platform?.close().catch(() => undefined);

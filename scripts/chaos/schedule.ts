@@ -49,7 +49,10 @@ const QUIET_SHARE = 0.1;
 const SHARED_OUTAGE_MS = { min: 1_500, max: 4_000 };
 const WINDOW_MS = { min: 2_000, max: 8_000 };
 
-function fault(kind: FaultKind, atMs: number, random: Random): Fault {
+function fault(kind: FaultKind, atMs: number, random: Random, slotMs: number): Fault {
+  // A window never outlasts its slot much: a short run keeps its faults short.
+  const window = (): number =>
+    random.int(WINDOW_MS.min, Math.max(WINDOW_MS.min, Math.min(WINDOW_MS.max, slotMs)));
   switch (kind) {
     case 'kill':
       return { atMs, kind, forMs: random.int(200, 2_000), service: random.pick(SERVICES) };
@@ -60,7 +63,7 @@ function fault(kind: FaultKind, atMs: number, random: Random): Fault {
       return {
         atMs,
         kind,
-        forMs: random.int(WINDOW_MS.min, WINDOW_MS.max),
+        forMs: window(),
         service: random.pick(SERVICES),
         latencyMs: random.int(50, 800),
       };
@@ -68,13 +71,13 @@ function fault(kind: FaultKind, atMs: number, random: Random): Fault {
       return {
         atMs,
         kind,
-        forMs: random.int(WINDOW_MS.min, WINDOW_MS.max),
+        forMs: window(),
         service: random.pick(SERVICES),
         dropProbability: random.chance(0.25) ? 1 : random.int(2, 30) / 100,
       };
     case 'processor':
     case 'webhook':
-      return { atMs, kind, forMs: random.int(WINDOW_MS.min, WINDOW_MS.max) };
+      return { atMs, kind, forMs: window() };
   }
 }
 
@@ -97,7 +100,7 @@ export function buildSchedule(random: Random, options: ScheduleOptions): Fault[]
   const span = options.durationMs * (1 - 2 * QUIET_SHARE);
   const slot = options.faults === 0 ? 0 : span / options.faults;
   return chosen.map((kind, i) =>
-    fault(kind, Math.round(first + slot * i + random.next() * slot * 0.5), random),
+    fault(kind, Math.round(first + slot * i + random.next() * slot * 0.5), random, slot),
   );
 }
 
