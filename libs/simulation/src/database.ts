@@ -166,7 +166,8 @@ export class MemoryDatabase {
       tx.waitingFor = holder;
       await this.scheduler.suspend<undefined>((resume) => {
         const list = this.lockWaiters.get(key) ?? [];
-        list.push({ tx, wake: () => resume(undefined) });
+        // A transaction rolled back while it waited (its session died) never resumes.
+        list.push({ tx, wake: () => tx.state === 'open' && resume(undefined) });
         this.lockWaiters.set(key, list);
       });
       tx.waitingFor = null;

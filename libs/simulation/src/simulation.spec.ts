@@ -60,6 +60,12 @@ describe('deterministic simulation: task layer and ledger', () => {
     expect((await simulateSeed(8)).traceHash).not.toBe((await simulateSeed(7)).traceHash);
   });
 
+  // Seeds that once broke the simulator's own model (a second consumer left behind by a
+  // doubled reconnect; a lock taken by a transaction rolled back while it waited).
+  it.each([760, 15_299])('keeps every invariant for seed %i', async (seed) => {
+    expect((await simulateSeed(seed)).violations).toEqual([]);
+  });
+
   it('finds a worker that acknowledges before its commit', async () => {
     const found = await firstSeedFinding(
       { bugs: { ackBeforeCommit: true } },
