@@ -285,6 +285,24 @@ describe('task lifecycle', () => {
     await expect(again.result()).resolves.toEqual({ sum: 10 });
   });
 
+  it('keeps a SUCCESS whatever a late copy of the task records afterwards (its effects committed)', async () => {
+    const handle = await worker.client.send('gateway.add', { a: 2, b: 2 }, { id: 'kept-success' });
+    await expect(handle.result()).resolves.toEqual({ sum: 4 });
+    // A copy that ran out of retries before its inbox claim, or a late revoke.
+    for (const state of ['FAILURE', 'REVOKED', 'RETRY'] as const) {
+      await worker.store.write({
+        id: 'kept-success',
+        task: 'gateway.add',
+        queue: 'gateway',
+        state,
+        errorType: 'ProcessorUnavailableError',
+        errorMessage: 'retries exhausted',
+        retries: 5,
+      });
+    }
+    expect(await handle.state()).toMatchObject({ state: 'SUCCESS', result: { sum: 4 } });
+  });
+
   it('records STARTED while a trackStarted task runs, and keeps its start time when it succeeds', async () => {
     const handle = await worker.client.send('gateway.tracked', {});
     const started = await eventually(async () => {

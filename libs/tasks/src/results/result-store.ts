@@ -49,7 +49,9 @@ function storableText(text: string | null | undefined): string | null {
 /**
  * One statement upserts a batch of state changes and, for finished tasks, notifies
  * waiting callers; PostgreSQL delivers the notifications only when the rows commit.
- * A finished state is never overwritten by an earlier one from a late duplicate.
+ * A finished state is never overwritten by an earlier one from a late duplicate, and
+ * SUCCESS never at all: the task's effects committed, whatever a late copy of it (one
+ * that ran out of retries before its inbox claim, a revoke that came too late) records.
  */
 const UPSERT_SQL = `
   WITH incoming AS (
@@ -81,8 +83,8 @@ const UPSERT_SQL = `
       started_at = coalesce(t.started_at, excluded.started_at),
       date_done = excluded.date_done,
       updated_at = now()
-    WHERE t.state NOT IN ('SUCCESS', 'FAILURE', 'REVOKED')
-       OR excluded.state IN ('SUCCESS', 'FAILURE', 'REVOKED')
+    WHERE t.state <> 'SUCCESS'
+      AND (t.state NOT IN ('FAILURE', 'REVOKED') OR excluded.state IN ('SUCCESS', 'FAILURE', 'REVOKED'))
     RETURNING t.id, t.task, t.queue, t.state, t.result, t.error_type, t.error_message, t.retries,
               t.root_id, t.parent_id, t.group_id, t.worker, t.created_at, t.started_at, t.date_done
   ), payloads AS (
