@@ -219,11 +219,17 @@ export async function claimInboxMany(
   manager: EntityManager,
   claims: readonly { taskId: string; task: string }[],
 ): Promise<Set<string>> {
+  // In id order: two batches that hold some of the same redelivered tasks wait for each
+  // other's uncommitted claims in one order, never in opposite orders (a deadlock).
+  const ordered = [...claims].sort((a, b) =>
+    a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0,
+  );
   const rows: { task_id: string }[] = await manager.query(
     `INSERT INTO task_inbox (task_id, task)
-       SELECT * FROM unnest($1::text[], $2::text[])
+       SELECT task_id, task FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(task_id, task, n)
+        ORDER BY n
      ON CONFLICT (task_id) DO NOTHING RETURNING task_id`,
-    [claims.map((c) => c.taskId), claims.map((c) => c.task)],
+    [ordered.map((c) => c.taskId), ordered.map((c) => c.task)],
   );
   return new Set(rows.map((row) => row.task_id));
 }
