@@ -105,7 +105,11 @@ async function loggerParams(
     genReqId: (req, res) => {
       const given = req.headers['x-request-id'];
       const id =
-        typeof given === 'string' && given.length <= REQUEST_ID_LENGTH_MAX
+        // A client's id is kept unless it is too long or looks like a card number
+        // (never echoed nor logged: PCI).
+        typeof given === 'string' &&
+        given.length <= REQUEST_ID_LENGTH_MAX &&
+        maskCardNumbers(given) === given
           ? given
           : `req_${randomUUID()}`;
       res.setHeader('X-Request-Id', id);
