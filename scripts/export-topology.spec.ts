@@ -21,7 +21,7 @@ describe('infra/rabbitmq/definitions.json', () => {
     expect(readFileSync(CELERY_TOPOLOGY_PATH, 'utf8')).toBe(renderCeleryTopology());
   });
 
-  it('infra/k8s/base/rabbitmq/topology.yaml is up to date too (the Messaging Topology Operator resources)', () => {
+  it('infra/rabbitmq/topology.yaml is up to date too (the Messaging Topology Operator resources)', () => {
     expect(readFileSync(K8S_TOPOLOGY_PATH, 'utf8')).toBe(renderK8sTopology());
   });
 });

@@ -5,7 +5,8 @@
  * Celery app needs to send tasks to Clearline to infra/celery/clearline_topology.json
  * (read by infra/celery/clearline_celery.py; docs/celery.md), and the same topology with
  * each service's broker user as Messaging Topology Operator resources to
- * infra/k8s/base/rabbitmq/topology.yaml (scripts/k8s-topology.ts).
+ * infra/rabbitmq/topology.yaml, beside the definitions (scripts/k8s-topology.ts; infra/k8s
+ * includes it).
  * `--check` exits non-zero when a file is out of date.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ export function renderCeleryTopology(): string {
   return `${JSON.stringify(celeryTopology(WORK_QUEUES), null, 2)}\n`;
 }
 
-export const K8S_TOPOLOGY_PATH = resolve(__dirname, '../infra/k8s/base/rabbitmq/topology.yaml');
+export const K8S_TOPOLOGY_PATH = resolve(__dirname, '../infra/rabbitmq/topology.yaml');
 
 /** Each exported file and how to render it. */
 export const EXPORTS: readonly { path: string; render: () => string }[] = [

@@ -2,7 +2,7 @@
  * The task layer's RabbitMQ topology as Messaging Topology Operator resources
  * (rabbitmq.com/v1beta1): the vhost, every exchange, queue and binding exactly as the
  * services declare them, and each service's broker user with its permissions. Written
- * by `npm run topology:export` to infra/k8s/base/rabbitmq/topology.yaml.
+ * by `npm run topology:export` to infra/rabbitmq/topology.yaml (infra/k8s includes it).
  */
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
@@ -14,6 +14,22 @@ export const K8S_RABBITMQ_CLUSTER = 'rabbitmq';
 export const K8S_VHOST = 'clearline';
 
 type Resource = Record<string, unknown>;
+
+/**
+ * Policies of a cluster of several nodes. Every queue's own arguments are declared by the
+ * services (a policy must not contradict them); what a policy adds is placement: each
+ * new quorum queue's leader on the node with the fewest leaders, so three nodes share
+ * the work instead of the first one taking every leader.
+ */
+export const CLUSTER_POLICIES = [
+  {
+    name: 'clearline-quorum-leaders',
+    pattern: '.*',
+    applyTo: 'quorum_queues',
+    priority: 0,
+    definition: { 'queue-leader-locator': 'balanced' },
+  },
+] as const;
 
 /** A Kubernetes name (DNS-1123) from broker names: readable, then a hash that keeps it unique. */
 function k8sName(kind: string, ...parts: string[]): string {
@@ -77,6 +93,8 @@ export function k8sTopology(): Resource[] {
       }),
     );
   }
+  for (const policy of CLUSTER_POLICIES)
+    resources.push(resource('Policy', policy.name, { ...policy, vhost }));
   for (const service of SERVICES) {
     const user = serviceUser(service);
     resources.push(
