@@ -168,6 +168,23 @@ function egressPorts(policies: K8sObject[], labels: Record<string, string>): Set
   return ports;
 }
 
+/** Memory in MiB of a Kubernetes quantity (Mi or Gi). */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  if (!match) throw new Error(`unexpected memory quantity ${quantity}`);
+  return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
+}
+
+/** V8's old space is capped at half the container's memory limit at most. */
+function heapProblems(name: string, app: Container, config: Record<string, string>): string[] {
+  const limit = (app.resources?.limits as { memory?: string } | undefined)?.memory;
+  const heap = /--max-old-space-size=(\d+)/.exec(envOf(app, config, 'NODE_OPTIONS'))?.[1];
+  if (!limit || !heap) return [`${name}: no memory limit or no heap cap`];
+  return Number(heap) <= mebibytes(limit) / 2
+    ? []
+    : [`${name}: heap ${heap} MiB > half of ${limit}`];
+}
+
 describe.each(['dev', 'prod'])('infra/k8s/overlays/%s', (overlay) => {
   let objects: K8sObject[];
   let config: Record<string, string>;
@@ -221,6 +238,7 @@ describe.each(['dev', 'prod'])('infra/k8s/overlays/%s', (overlay) => {
           ? []
           : [`${workload.metadata.name}: resources`]),
         ...(app.readinessProbe && app.livenessProbe ? [] : [`${workload.metadata.name}: probes`]),
+        ...heapProblems(workload.metadata.name, app, config),
       ];
     });
     expect(problems).toEqual([]);

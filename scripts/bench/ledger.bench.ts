@@ -91,7 +91,7 @@ async function load(
   });
   const seconds = (performance.now() - started) / 1_000;
   if (failed > 0) throw new Error(`${run}: ${failed} transfers were refused`);
-  const [{ transactions }] = await app.dataSource.query<[{ transactions: number }]>(
+  const [{ transactions }] = await app.db.query<[{ transactions: number }]>(
     `SELECT count(DISTINCT created_at)::int AS transactions FROM ledger_transfers WHERE id LIKE $1`,
     [`${run}\\_%`],
   );
@@ -104,7 +104,7 @@ async function load(
 
 /** Transfers of run `run` committed so far. */
 async function committed(app: TaskApp, run: string): Promise<number> {
-  const [{ n }] = await app.dataSource.query<[{ n: number }]>(
+  const [{ n }] = await app.db.query<[{ n: number }]>(
     `SELECT count(*)::int AS n FROM ledger_transfers WHERE id LIKE $1`,
     [`${run}\\_%`],
   );
@@ -192,8 +192,11 @@ async function main(): Promise<void> {
       },
       profileArgs(),
     );
+    // Sends as the gateway (a sender the ledger's money tasks accept) and consumes nothing.
     const app = await startTaskApp({
       infra: { ...infra, name: 'bench', destroy: () => Promise.resolve() },
+      service: 'gateway',
+      env: { TASK_LANES: 'none' },
     });
     try {
       await createBenchAccounts(app);
@@ -208,7 +211,7 @@ async function main(): Promise<void> {
       const check = await (
         await app.client.send<{ balanced: boolean; violations: string[] }>(LEDGER_TASK.check, {})
       ).result({ timeoutMs: 120_000 });
-      const [{ n }] = await app.dataSource.query<[{ n: number }]>(
+      const [{ n }] = await app.db.query<[{ n: number }]>(
         `SELECT count(*)::int AS n FROM ledger_transfers`,
       );
       const balanced = check.balanced && n === 2 * TRANSFERS + SINGLE + PACED;

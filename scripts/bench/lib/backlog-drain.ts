@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { readFile } from 'node:fs/promises';
 import { startTaskApp, type IsolatedInfrastructure } from '@clearline/testing';
 import { BENCH_TASK_OPTIONS } from './bench-queue';
@@ -57,6 +60,28 @@ function rssSampler(pid: number): { peakMb(): number; stop(): void } {
  * peak resident memory (sampled every 100 ms from /proc/<pid>/status), which should stay
  * flat whatever the backlog: the prefetch bounds what the worker holds.
  */
+/** The Deployment whose V8 settings the backlog's worker runs with. */
+const PRODUCTION_WORKER = resolve(__dirname, '../../../infra/k8s/base/workloads/ledger.yaml');
+
+interface WorkloadDocument {
+  kind?: string;
+  spec?: {
+    template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } };
+  };
+}
+
+/** NODE_OPTIONS of the ledger's Deployment (`--max-old-space-size`: half its memory limit). */
+export function productionNodeOptions(): string {
+  const deployment = parseAllDocuments(readFileSync(PRODUCTION_WORKER, 'utf8'))
+    .map((document) => document.toJS() as WorkloadDocument | null)
+    .find((document) => document?.kind === 'Deployment');
+  const value = deployment?.spec?.template?.spec?.containers?.[0]?.env?.find(
+    (variable) => variable.name === 'NODE_OPTIONS',
+  )?.value;
+  if (!value) throw new Error(`no NODE_OPTIONS in ${PRODUCTION_WORKER}`);
+  return value;
+}
+
 export async function backlogDrain(
   infra: Pick<IsolatedInfrastructure, 'env'>,
   count: number,
@@ -73,7 +98,8 @@ export async function backlogDrain(
     await windowed(count, SEND_WINDOW, () => app.client.send('bench.noop', {}));
 
     const started = performance.now();
-    const worker = spawnWorker(infra.env);
+    // With the heap cap production gives a real-time worker (its Deployment's NODE_OPTIONS).
+    const worker = spawnWorker({ ...infra.env, NODE_OPTIONS: productionNodeOptions() });
     const pid = worker.child.pid;
     if (pid === undefined) throw new Error('the bench worker did not start');
     const sampler = rssSampler(pid);
