@@ -17,12 +17,19 @@ import { startRefunds, type RefundsHarness } from './refunds-harness';
 
 const ASYNC = { headers: { prefer: 'respond-async' } };
 
+/**
+ * Longer than any test here: an operation is due only once `makeDue` says so. The
+ * gateway's own schedule sends a sweep every 30 s; with a short interval one could resume
+ * the refund between its task giving up and the test reading it pending and in flight.
+ */
+const RESUME_AFTER_MS = 3_600_000;
+
 describe('refund recovery: unknown is not failed', () => {
   let h: RefundsHarness;
   let merchant: CreatedMerchant;
 
   beforeAll(async () => {
-    h = await startRefunds({ env: { OPERATION_RESUME_AFTER_MS: '300' } });
+    h = await startRefunds({ env: { OPERATION_RESUME_AFTER_MS: String(RESUME_AFTER_MS) } });
     merchant = await h.gw.createMerchant({ name: 'Recovering shop' });
   });
 
@@ -44,15 +51,35 @@ describe('refund recovery: unknown is not failed', () => {
       )
     )[0]?.status;
 
-  /** Sends the sweep (as the gateway's schedule would) until `done` holds. */
-  const sweepUntil = <T>(done: () => Promise<T | false>, what: string): Promise<T> =>
-    eventually(
+  /** Moves a payment's or refund's clock back by `OPERATION_RESUME_AFTER_MS`: it is due. */
+  const makeDue = async (table: 'payments' | 'refunds', id: string): Promise<void> => {
+    await h.db.query(
+      `UPDATE ${table}
+          SET updated_at = updated_at - $2::float8 * interval '1 millisecond',
+              resumed_at = resumed_at - $2::float8 * interval '1 millisecond'
+        WHERE id = $1`,
+      [id, RESUME_AFTER_MS],
+    );
+  };
+
+  /**
+   * Makes the operation due once, then sends the sweep (as the schedule would) until
+   * `done` holds; once resumed it is not due again, so one resume runs at a time.
+   */
+  const sweepUntil = async <T>(
+    due: ['payments' | 'refunds', string],
+    done: () => Promise<T | false>,
+    what: string,
+  ): Promise<T> => {
+    await makeDue(...due);
+    return eventually(
       async () => {
         await h.refundService?.client.send('gateway.resume_operations', {});
         return done();
       },
       { timeoutMs: 60_000, intervalMs: 250, what },
     );
+  };
 
   it('refunds tok_answerLost once: the retry reads back the refund the processor made', async () => {
     const payment = await h.captured(merchant, 1_200, 'tok_answerLost');
@@ -82,6 +109,7 @@ describe('refund recovery: unknown is not failed', () => {
     expect(paid.status).toBe(202);
     const payment = paid.body.id;
     await sweepUntil(
+      ['payments', payment],
       async () => (await h.get(merchant, payment)).body.status === 'succeeded',
       'the payment to be resumed and captured',
     );
@@ -105,10 +133,14 @@ describe('refund recovery: unknown is not failed', () => {
       operation: 'refund',
     });
 
-    const done = await sweepUntil(async () => {
-      const refund = (await h.getRefund(merchant, id)).body;
-      return refund.status !== 'pending' && refund;
-    }, 'the refund to be resumed');
+    const done = await sweepUntil(
+      ['refunds', id],
+      async () => {
+        const refund = (await h.getRefund(merchant, id)).body;
+        return refund.status !== 'pending' && refund;
+      },
+      'the refund to be resumed',
+    );
     expect(done).toMatchObject({ status: 'succeeded', amount: 700 });
     expect(await taskState(`${id}:process:resume:1`)).toBe('SUCCESS');
     expect(await holdStatus(id)).toBe('posted');
