@@ -13,6 +13,19 @@ export class TaskTimeoutError extends Error {
   }
 }
 
+/** How json_build_object('id', …) begins the text of a notification. */
+const ID_PREFIX = '{"id" : "';
+
+/** The task id a notification's payload begins with; null when it cannot be read so. */
+export function leadingId(payload: string): string | null {
+  if (!payload.startsWith(ID_PREFIX)) return null;
+  const end = payload.indexOf('"', ID_PREFIX.length);
+  if (end < 0) return null;
+  const id = payload.slice(ID_PREFIX.length, end);
+  // An escaped quote or backslash in the id: leave it to the JSON parser.
+  return id.includes('\\') ? null : id;
+}
+
 /** How long opening the LISTEN connection may take; a wait starts only after it. */
 const LISTENER_CONNECT_TIMEOUT_MS = 5_000;
 
@@ -111,6 +124,10 @@ export class ResultWaiter {
   /** A SUCCESS or REVOKED row arrives whole in the notification; failures are read for their traceback. */
   private onNotification(payload: string | undefined): void {
     if (!payload) return;
+    // Every result of the database comes here; most are other processes'. Their id leads
+    // the payload (`{"id" : "…"`): skip those before parsing the row.
+    const id = leadingId(payload);
+    if (id !== null && !this.waiters.has(id) && !this.expected.has(id)) return;
     let row: Partial<RawResultRow> & { id?: string };
     try {
       row = JSON.parse(payload) as Partial<RawResultRow>;
