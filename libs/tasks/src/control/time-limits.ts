@@ -79,12 +79,14 @@ export class TaskGuard {
     // Nobody may be racing it yet; the rejection is read through `race`.
     this.stopped.catch(() => undefined);
     const { softMs, hardMs } = limits;
+    // A limit never keeps the process alive by itself: a task abandoned at shutdown (past
+    // the drain) must not hold a stopped worker's process for hours.
     if (softMs !== null && softMs < hardMs) {
       this.timers.push(
-        setTimeout(() => this.controller.abort(new SoftTimeLimitExceeded(softMs)), softMs),
+        setTimeout(() => this.controller.abort(new SoftTimeLimitExceeded(softMs)), softMs).unref(),
       );
     }
-    this.timers.push(setTimeout(() => this.stop(new TimeLimitExceeded(hardMs)), hardMs));
+    this.timers.push(setTimeout(() => this.stop(new TimeLimitExceeded(hardMs)), hardMs).unref());
   }
 
   get signal(): AbortSignal {
