@@ -7,7 +7,13 @@ export type { LedgerChanges, TransferBatchOutcome } from './changes';
 export * from './ledger';
 export * from './invariants';
 export { feeFor, percentFee, refundFee, PERCENT_BPS_MAX, type Pricing } from './fees';
-export { settlementTotals, type SettlementItem, type SettlementTotals } from './settlement-net';
+export {
+  settlementTotals,
+  settlementTotalsOfSums,
+  type SettlementItem,
+  type SettlementSums,
+  type SettlementTotals,
+} from './settlement-net';
 export {
   settlementPostings,
   type SettlementPostings,

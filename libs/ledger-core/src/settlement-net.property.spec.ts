@@ -9,7 +9,13 @@
  */
 import fc from 'fast-check';
 import { feeFor, PERCENT_BPS_MAX, type Pricing } from './fees';
-import { settlementTotals, type SettlementItem, type SettlementTotals } from './settlement-net';
+import {
+  settlementTotals,
+  settlementTotalsOfSums,
+  type SettlementItem,
+  type SettlementSums,
+  type SettlementTotals,
+} from './settlement-net';
 
 /** Exponents 0 (JPY), 2 (USD) and 3 (KWD). */
 const CURRENCIES = ['JPY', 'USD', 'KWD'] as const;
@@ -144,6 +150,30 @@ describe('settlementTotals (properties)', () => {
         }
         // A currency the split settles is one the whole settles too.
         for (const c of [...first.keys(), ...second.keys()]) expect(one.has(c)).toBe(true);
+      }),
+    );
+  });
+
+  it("gives the same totals from each currency's sums as from its items (a run sums in SQL)", () => {
+    fc.assert(
+      fc.property(itemsArb, debtArb, (items, debt) => {
+        const sums = new Map<string, SettlementSums>();
+        for (const item of items) {
+          const s = sums.get(item.currency) ?? {
+            currency: item.currency,
+            count: 0,
+            gross: 0n,
+            refunds: 0n,
+            fees: 0n,
+          };
+          s.count += 1;
+          if (item.kind === 'payment') {
+            s.gross += item.amount;
+            s.fees += item.fee;
+          } else s.refunds += item.amount;
+          sums.set(item.currency, s);
+        }
+        expect(settlementTotalsOfSums(sums.values(), debt)).toEqual(settlementTotals(items, debt));
       }),
     );
   });

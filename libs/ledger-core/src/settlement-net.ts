@@ -53,6 +53,38 @@ export function settlementTotals(
   items: Iterable<SettlementItem>,
   carriedIn: ReadonlyMap<string, bigint> = new Map(),
 ): SettlementTotals[] {
+  const sums = new Map<string, SettlementTotals>();
+  for (const item of items) {
+    let totals = sums.get(item.currency);
+    if (totals === undefined) {
+      totals = emptyTotals(item.currency, 0n);
+      sums.set(item.currency, totals);
+    }
+    addItem(totals, item);
+  }
+  return settlementTotalsOfSums(sums.values(), carriedIn);
+}
+
+/** What a currency's items add up to, summed where they are (the database, for a run). */
+export interface SettlementSums {
+  currency: string;
+  count: number;
+  /** Sum of the payments' amounts. */
+  gross: bigint;
+  /** Sum of the refunds' amounts. */
+  refunds: bigint;
+  /** Sum of the payments' fees, each computed by feeFor. */
+  fees: bigint;
+}
+
+/**
+ * {@link settlementTotals} from each currency's sums rather than its items (at most one
+ * entry per currency): the same totals, order and debt rule.
+ */
+export function settlementTotalsOfSums(
+  sums: Iterable<SettlementSums>,
+  carriedIn: ReadonlyMap<string, bigint> = new Map(),
+): SettlementTotals[] {
   const byCurrency = new Map<string, SettlementTotals>();
   const totalsOf = (currency: string): SettlementTotals => {
     const found = byCurrency.get(currency);
@@ -62,7 +94,18 @@ export function settlementTotals(
     return created;
   };
   for (const [currency, debt] of carriedIn) if (debt !== 0n) totalsOf(currency);
-  for (const item of items) addItem(totalsOf(item.currency), item);
+  const summed = new Set<string>();
+  for (const sum of sums) {
+    assert(!summed.has(sum.currency), 'one sum per currency');
+    summed.add(sum.currency);
+    assert(sum.count >= 0 && sum.gross >= 0n && sum.refunds >= 0n, 'sums are not negative');
+    assert(sum.fees >= 0n && sum.fees <= sum.gross, 'fees are at most the payments');
+    const totals = totalsOf(sum.currency);
+    totals.count += sum.count;
+    totals.gross += sum.gross;
+    totals.refunds += sum.refunds;
+    totals.fees += sum.fees;
+  }
   return [...byCurrency.values()]
     .sort((a, b) => (a.currency < b.currency ? -1 : a.currency > b.currency ? 1 : 0))
     .map(withDebtRule);

@@ -6,18 +6,12 @@ import {
   settlementEventTaskId,
   type SettleMerchantResult,
 } from '@clearline/contracts';
-import {
-  feeFor,
-  settlementPostings,
-  settlementTotals,
-  type Pricing,
-  type SettlementItem,
-} from '@clearline/ledger-core';
+import { settlementPostings, settlementTotalsOfSums, type Pricing } from '@clearline/ledger-core';
 import { enqueueTasks, type OutboxTask, type TaskContext } from '@clearline/tasks';
 import type { EntityManager } from 'typeorm';
-import type { ItemSourceRow, SettlementRow } from './settlement.rows';
+import type { SettlementRow } from './settlement.rows';
 import { SettlementLedger, type SettlementPostingOrder } from './settlement-ledger';
-import { SettlementRepository, type NewItem, type NewSettlement } from './settlement.repository';
+import { SettlementRepository, type NewSettlement } from './settlement.repository';
 import {
   SettlementError,
   SettlementErrorCode,
@@ -107,50 +101,62 @@ export class MerchantSettlementService {
     });
   }
 
-  /** The merchant's settlements per currency, from its unsettled postings and fee debts. */
+  /**
+   * The merchant's settlements per currency: its unsettled postings claimed as their
+   * items (with fees), and their totals with the fee debts carried in.
+   */
   private async compute(
     manager: EntityManager,
     merchantId: string,
     cutOff: Date,
   ): Promise<NewSettlement[]> {
-    const rows = await this.repository.unsettledItems(
-      manager,
-      merchantId,
-      cutOff,
-      SETTLEMENT_ITEMS_MAX,
+    const accounts = await this.repository.movedAccounts(manager, merchantId);
+    const settlementIds = new Map(
+      [...new Set(accounts.map((account) => account.currency))].map((currency) => [
+        currency,
+        newId('stl'),
+      ]),
     );
-    if (rows.length === SETTLEMENT_ITEMS_MAX) {
+    const pricing = await this.pricingOf(manager, merchantId);
+    const claimed = await this.repository.claimItems(manager, {
+      accounts,
+      cutOff,
+      limit: SETTLEMENT_ITEMS_MAX,
+      pricing,
+      settlementIds,
+    });
+    const count = claimed.reduce((sum, settlement) => sum + settlement.count, 0);
+    if (count === SETTLEMENT_ITEMS_MAX) {
       this.logger.warn(
         `${merchantId}: ${SETTLEMENT_ITEMS_MAX} postings settled in this run, the rest in the next`,
       );
     }
-    if (rows.length === 0) return [];
+    if (count === 0) return [];
+    const currencyOf = new Map([...settlementIds].map(([currency, id]) => [id, currency]));
+    const sums = claimed.map((settlement) => {
+      const currency = currencyOf.get(settlement.settlementId);
+      if (currency === undefined) throw new Error(`items claimed for ${settlement.settlementId}`);
+      return { ...settlement, currency: currency.toUpperCase() };
+    });
     const debts = await this.repository.feeDebts(manager, merchantId);
-    const pricing = await this.pricingOf(manager, merchantId);
-    const items = rows.map((row) => toItem(row, pricing));
-    const byCurrency = groupBy(items, (item) => item.currency);
     const debtsUpper = new Map(
       [...debts].map(([currency, owed]) => [currency.toUpperCase(), owed]),
     );
+    const bySum = new Map(sums.map((sum) => [sum.currency, sum]));
     // A currency owing fees with nothing to settle keeps its debt for a settlement that has.
-    return settlementTotals(
-      items.map((item) => item.settlementItem),
-      debtsUpper,
-    )
+    return settlementTotalsOfSums(sums, debtsUpper)
       .filter((totals) => totals.count > 0)
       .map((totals) => {
-        const own = byCurrency.get(totals.currency) ?? [];
-        const refundsFromPending = own
-          .filter((item) => item.row.kind === 'refund' && item.row.fundedFrom === 'pending')
-          .reduce((sum, item) => sum + item.row.amount, 0n);
+        const sum = bySum.get(totals.currency);
+        if (sum === undefined) throw new Error(`no claimed items in ${totals.currency}`);
         const postings = settlementPostings({
           gross: totals.gross,
-          refundsFromPending,
+          refundsFromPending: sum.refundsFromPending,
           fees: totals.fees,
           feesOwedIn: totals.carriedIn,
         });
         return {
-          id: newId('stl'),
+          id: sum.settlementId,
           currency: totals.currency.toLowerCase(),
           count: totals.count,
           gross: totals.gross,
@@ -159,7 +165,6 @@ export class MerchantSettlementService {
           net: totals.net,
           feesOwedIn: totals.carriedIn,
           ...postings,
-          items: own.map((item) => item.row),
         };
       });
   }
@@ -177,10 +182,11 @@ export class MerchantSettlementService {
 
   /** Settlements settled, payouts created, their tasks and events queued: one transaction. */
   private async close(runId: string, merchantId: string): Promise<SettleMerchantResult> {
-    await this.repository.transaction(async (manager) => {
+    return this.repository.transaction(async (manager) => {
       await this.repository.lockMerchant(manager, merchantId);
       const tasks: OutboxTask[] = [];
-      for (const s of await this.repository.settlementsOf(manager, runId, merchantId)) {
+      const settlements = await this.repository.settlementsOf(manager, runId, merchantId);
+      for (const s of settlements) {
         if (s.status === 'settled') continue;
         const available = await this.repository.availableBalance(
           manager,
@@ -210,8 +216,12 @@ export class MerchantSettlementService {
       }
       await this.repository.merchantSettled(manager, runId, merchantId);
       await enqueueTasks(manager, tasks);
+      return {
+        merchant_id: merchantId,
+        status: 'settled' as const,
+        settlements: settlements.map((s) => s.id),
+      };
     });
-    return this.result(merchantId, 'settled', runId);
   }
 
   private async failure(
@@ -265,45 +275,4 @@ function postingOf(settlement: SettlementRow | NewSettlement): SettlementPosting
         feesCollected: settlement.feesCollected,
         toAvailable: settlement.toAvailable,
       };
-}
-
-interface PricedItem {
-  currency: string;
-  settlementItem: SettlementItem;
-  row: NewItem;
-}
-
-function toItem(row: ItemSourceRow, pricing: Pricing): PricedItem {
-  const amount = BigInt(row.amount);
-  const currency = row.currency.toUpperCase();
-  const fee = row.kind === 'payment' ? feeFor(amount, pricing, currency) : 0n;
-  const suffix = row.kind === 'payment' ? ':capture' : ':post';
-  return {
-    currency,
-    settlementItem:
-      row.kind === 'payment'
-        ? { kind: 'payment', currency, amount, fee }
-        : { kind: 'refund', currency, amount },
-    row: {
-      transferId: row.transfer_id,
-      kind: row.kind,
-      objectId: row.transfer_id.endsWith(suffix)
-        ? row.transfer_id.slice(0, -suffix.length)
-        : row.transfer_id,
-      amount,
-      fee,
-      fundedFrom: row.funded_from,
-      postedAt: row.posted_at,
-    },
-  };
-}
-
-function groupBy<T>(values: readonly T[], key: (value: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const value of values) {
-    const group = groups.get(key(value));
-    if (group) group.push(value);
-    else groups.set(key(value), [value]);
-  }
-  return groups;
 }

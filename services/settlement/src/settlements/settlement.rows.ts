@@ -31,17 +31,6 @@ export interface SettlementRow {
   payout_id: string | null;
 }
 
-/** A ledger posting not yet settled: a capture credited to pending, or a refund posted. */
-export interface ItemSourceRow {
-  transfer_id: string;
-  kind: 'payment' | 'refund';
-  amount: string;
-  /** Upper case, as the ledger keeps it. */
-  currency: string;
-  funded_from: 'pending' | 'available';
-  posted_at: Date;
-}
-
 export interface PricingRow {
   pricing_percent_bps: number;
   pricing_fixed: string;
