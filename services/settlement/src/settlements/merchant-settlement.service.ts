@@ -119,6 +119,7 @@ export class MerchantSettlementService {
     );
     const pricing = await this.pricingOf(manager, merchantId);
     const claimed = await this.repository.claimItems(manager, {
+      merchantId,
       accounts,
       cutOff,
       limit: SETTLEMENT_ITEMS_MAX,

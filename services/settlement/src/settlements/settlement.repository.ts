@@ -49,6 +49,27 @@ interface ClaimedSumsRow {
 }
 
 /**
+ * The merchant's settleable postings up to the cut-off ($3): captures credited to its
+ * pending accounts ($1), refunds posted from its pending or available accounts ($2). A
+ * claim reads each twice: after the merchant's mark (`settlement_merchant_marks`: nothing
+ * posted later has been settled, so no probe) and up to it (probed against
+ * `settlement_items`).
+ */
+const SETTLEABLE_SQL = [
+  `SELECT t.id AS transfer_id, 'payment' AS kind, t.amount, t.currency,
+                  'pending' AS funded_from, t.created_at AS posted_at
+             FROM ledger_transfers t
+            WHERE t.credit_account_id = ANY($1::text[])
+              AND t.code = ${TRANSFER_CODE.capture} AND t.post_pending AND t.created_at <= $3`,
+  `SELECT t.id, 'refund', t.amount, t.currency,
+                  CASE WHEN t.debit_account_id = ANY($1::text[]) THEN 'pending' ELSE 'available' END,
+                  t.created_at
+             FROM ledger_transfers t
+            WHERE t.debit_account_id = ANY($2::text[])
+              AND t.code = ${TRANSFER_CODE.refund} AND t.post_pending AND t.created_at <= $3`,
+] as const;
+
+/**
  * A payment's fee in SQL, as feeFor computes it (a property test holds the two equal):
  * `percentBps` of the amount rounded half up — floor((2 × amount × bps + 10,000) /
  * 20,000), in numeric so no amount up to AMOUNT_MAX overflows — plus `fixed`, capped at
@@ -128,12 +149,16 @@ export class SettlementRepository {
    *
    * The postings are read from the ledger's partial covering indexes of captures and
    * refunds (`ledger_transfers_captures_idx`, `…_refunds_idx`), the account ids passed
-   * as arrays so the planner probes them per account. A posting in a currency with no
-   * settlement id fails the statement (settlement_id is NOT NULL): never skipped.
+   * as arrays so the planner probes them per account; only those at or before the
+   * merchant's mark are probed against `settlement_items` (SETTLEABLE_SQL), and the
+   * statement raises the mark to its latest item. Whatever the mark says, an item is
+   * never settled twice: `transfer_id` is the primary key. A posting in a currency with
+   * no settlement id fails the statement (settlement_id is NOT NULL): never skipped.
    */
   async claimItems(
     manager: EntityManager,
     claim: {
+      merchantId: string;
       accounts: readonly MovedAccount[];
       cutOff: Date;
       limit: number;
@@ -146,22 +171,22 @@ export class SettlementRepository {
       .map((account) => account.id);
     if (pending.length === 0) return [];
     const rows: ClaimedSumsRow[] = await manager.query(
-      `WITH candidates AS (
+      `WITH mark AS (
+         SELECT coalesce(
+                  (SELECT posted_at_max FROM settlement_merchant_marks WHERE merchant_id = $9),
+                  '-infinity'::timestamptz) AS settled_to
+       ), candidates AS (
          SELECT * FROM (
-           SELECT t.id AS transfer_id, 'payment' AS kind, t.amount, t.currency,
-                  'pending' AS funded_from, t.created_at AS posted_at
-             FROM ledger_transfers t
-            WHERE t.credit_account_id = ANY($1::text[])
-              AND t.code = ${TRANSFER_CODE.capture} AND t.post_pending AND t.created_at <= $3
-              AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.transfer_id = t.id)
+           ${SETTLEABLE_SQL.map(
+             (branch) => `${branch}
+              AND t.created_at > (SELECT settled_to FROM mark)
            UNION ALL
-           SELECT t.id, 'refund', t.amount, t.currency,
-                  CASE WHEN t.debit_account_id = ANY($1::text[]) THEN 'pending' ELSE 'available' END,
-                  t.created_at
-             FROM ledger_transfers t
-            WHERE t.debit_account_id = ANY($2::text[])
-              AND t.code = ${TRANSFER_CODE.refund} AND t.post_pending AND t.created_at <= $3
-              AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.transfer_id = t.id)
+           ${branch}
+              AND t.created_at <= (SELECT settled_to FROM mark)
+              AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.transfer_id = t.id)`,
+           ).join(`
+           UNION ALL
+           `)}
          ) items ORDER BY posted_at, transfer_id LIMIT $4
        ), inserted AS (
          INSERT INTO settlement_items
@@ -179,7 +204,12 @@ export class SettlementRepository {
            FROM candidates c
            LEFT JOIN unnest($7::text[], $8::text[]) AS ids (currency, settlement_id)
              ON ids.currency = lower(c.currency)
-         RETURNING settlement_id, kind, amount, fee, funded_from
+         RETURNING settlement_id, kind, amount, fee, funded_from, posted_at
+       ), marked AS (
+         INSERT INTO settlement_merchant_marks AS m (merchant_id, posted_at_max)
+         SELECT $9, max(posted_at) FROM inserted HAVING count(*) > 0
+         ON CONFLICT (merchant_id) DO UPDATE
+           SET posted_at_max = greatest(m.posted_at_max, excluded.posted_at_max), updated_at = now()
        )
        SELECT settlement_id, count(*)::int AS count,
               coalesce(sum(amount) FILTER (WHERE kind = 'payment'), 0)::text AS gross,
@@ -197,6 +227,7 @@ export class SettlementRepository {
         claim.pricing.fixed.toString(),
         [...claim.settlementIds.keys()],
         [...claim.settlementIds.values()],
+        claim.merchantId,
       ],
     );
     return rows.map((row) => ({
