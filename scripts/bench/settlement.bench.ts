@@ -10,7 +10,8 @@
  *   (1) idle: payments at BENCH_RATE (100)/s for BENCH_PACED_S (15) s, nothing else running;
  *   (2) a settlement run (`POST /v1/admin/settlement_runs {}`, polled to its end) while
  *       the same payment load runs: `settle_s`, and the p99 of the payments sent while
- *       the run ran;
+ *       the run ran; then, untimed, until the run's payouts are paid (seconds after the
+ *       run, in the table);
  *   (3) the sandbox's settlement file of the seeded day, with discrepancies injected,
  *       posted to `POST /v1/admin/reconciliations`: `reconcile_s`, and its counts against
  *       the injected ones;
@@ -82,6 +83,26 @@ function paymentsDrained(db: Client): Promise<void> {
   });
 }
 
+/**
+ * Waits, outside the timing, until the run's payouts have left `pending` (paid by the
+ * sandbox rail: each a ledger hold, the rail, the posting and an event), and says how
+ * long after the run's end that took: they queue behind the run's merchants, so without
+ * the wait their tail would run during (and be timed as) the reconciliation.
+ */
+async function payoutsPaid(db: Client, runEndedAt: number): Promise<number> {
+  await drained(
+    'payouts',
+    async () => {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM payouts WHERE status = 'pending'`,
+      );
+      return rows[0]?.n ?? 0;
+    },
+    RUN_TIMEOUT_MS,
+  );
+  return round((performance.now() - runEndedAt) / 1_000, 2);
+}
+
 /** (1) The real-time baseline: the paced load for PACED_S with nothing else running. */
 async function idleLoad(platform: BenchPlatform, db: Client, key: string): Promise<LoadFigures> {
   progress(`(1) payments at ${RATE}/s for ${PACED_S} s, nothing else running`);
@@ -137,24 +158,29 @@ async function timedRun(
   platform: BenchPlatform,
   db: Client,
   key: string,
-): Promise<{ run: SettlementRun; settleS: number; during: LoadFigures; window: LoadFigures }> {
+): Promise<{
+  run: SettlementRun;
+  settleS: number;
+  endedAt: number;
+  during: LoadFigures;
+  window: LoadFigures;
+}> {
   progress(`(2) a settlement run, with payments at ${RATE}/s`);
   const load = startTimedLoad(platform, key, AMOUNT, RATE);
   const loadStarted = performance.now();
   await sleep(1_000);
   const started = performance.now();
-  let run = await startRun(platform, Math.floor(Date.now() / 1_000));
-  while (run.status === 'running') {
-    if (performance.now() - started > RUN_TIMEOUT_MS) {
-      await load.stop();
-      throw new Error(`settlement run ${run.id} still running after ${RUN_TIMEOUT_MS} ms`);
-    }
-    await sleep(RUN_POLL_MS);
-    run = await platform.call<SettlementRun>(
-      'GET',
-      `/v1/admin/settlement_runs/${run.id}`,
-      platform.adminKey,
+  let run: SettlementRun;
+  try {
+    run = await pollRun(
+      platform,
+      await startRun(platform, Math.floor(Date.now() / 1_000)),
+      started,
     );
+  } catch (error) {
+    // The load stops first, or the services' stop would wait on requests that never end.
+    await load.stop();
+    throw error;
   }
   const ended = performance.now();
   const rest = PACED_S * 1_000 - (ended - loadStarted);
@@ -164,9 +190,43 @@ async function timedRun(
   return {
     run,
     settleS: round((ended - started) / 1_000, 2),
+    endedAt: ended,
     during: loadFigures(answers, started, ended),
     window: loadFigures(answers),
   };
+}
+
+/**
+ * Reads the run every RUN_POLL_MS until it is no longer `running`. A read that fails (the
+ * gateway answers 503 when it cannot serve in time, as under this load it may) is read
+ * again: only the deadline ends the wait.
+ */
+async function pollRun(
+  platform: BenchPlatform,
+  first: SettlementRun,
+  started: number,
+): Promise<SettlementRun> {
+  let run = first;
+  let failures = 0;
+  while (run.status === 'running') {
+    if (performance.now() - started > RUN_TIMEOUT_MS) {
+      throw new Error(`settlement run ${run.id} still running after ${RUN_TIMEOUT_MS} ms`);
+    }
+    await sleep(RUN_POLL_MS);
+    try {
+      run = await platform.call<SettlementRun>(
+        'GET',
+        `/v1/admin/settlement_runs/${run.id}`,
+        platform.adminKey,
+      );
+    } catch (error) {
+      failures += 1;
+      if (failures === 1 || failures % 50 === 0) {
+        progress(`(2) reading the run failed (${failures}): ${String(error)}; reading it again`);
+      }
+    }
+  }
+  return run;
 }
 
 /** (3) The sandbox's file of the seeded day, with discrepancies, reconciled; timed. */
@@ -237,7 +297,9 @@ async function measure(platform: BenchPlatform, db: Client, dir: string): Promis
   const day = await seed(platform, db);
   const key = await benchMerchant(platform);
   const idle = await idleLoad(platform, db, key);
-  const { run, settleS, during, window } = await timedRun(platform, db, key);
+  const { run, settleS, endedAt, during, window } = await timedRun(platform, db, key);
+  progress(`(2) waiting for the run's payouts to be paid`);
+  const payoutsS = await payoutsPaid(db, endedAt);
   const { reconcileS, injected, answer } = await timedReconciliation(platform, day, dir);
   progress('(4) the ledger check');
   const check = await ledgerCheck(platform);
@@ -249,7 +311,19 @@ async function measure(platform: BenchPlatform, db: Client, dir: string): Promis
     run.status === 'completed' &&
     settled.items === PAYMENTS &&
     settled.payments === PAYMENTS;
-  report({ day, idle, during, window, run, settleS, reconcileS, rssMbMax, injected, answer });
+  report({
+    day,
+    idle,
+    during,
+    window,
+    run,
+    settleS,
+    payoutsS,
+    reconcileS,
+    rssMbMax,
+    injected,
+    answer,
+  });
   if (differ.length > 0)
     console.log(`WARN reconciliation counts differ from the injected: ${differ.join('; ')}`);
   console.log(
@@ -277,6 +351,7 @@ interface Report {
   window: LoadFigures;
   run: SettlementRun;
   settleS: number;
+  payoutsS: number;
   reconcileS: number;
   rssMbMax: number;
   injected: Injected;
@@ -298,6 +373,7 @@ function report(r: Report): void {
       status: r.run.status,
       merchants: r.run.merchants,
       'settlement RSS max MB': r.rssMbMax,
+      'payouts paid, s after': r.payoutsS,
     },
     [`reconciliation ${r.answer.id}`]: { seconds: r.reconcileS, lines: r.answer.lines },
   });
