@@ -133,19 +133,13 @@ export class MerchantSettlementService {
       );
     }
     if (count === 0) return [];
-    const currencyOf = new Map([...settlementIds].map(([currency, id]) => [id, currency]));
-    const sums = claimed.map((settlement) => {
-      const currency = currencyOf.get(settlement.settlementId);
-      if (currency === undefined) throw new Error(`items claimed for ${settlement.settlementId}`);
-      return { ...settlement, currency: currency.toUpperCase() };
-    });
     const debts = await this.repository.feeDebts(manager, merchantId);
     const debtsUpper = new Map(
       [...debts].map(([currency, owed]) => [currency.toUpperCase(), owed]),
     );
-    const bySum = new Map(sums.map((sum) => [sum.currency, sum]));
+    const bySum = new Map(claimed.map((sum) => [sum.currency, sum]));
     // A currency owing fees with nothing to settle keeps its debt for a settlement that has.
-    return settlementTotalsOfSums(sums, debtsUpper)
+    return settlementTotalsOfSums(claimed, debtsUpper)
       .filter((totals) => totals.count > 0)
       .map((totals) => {
         const sum = bySum.get(totals.currency);

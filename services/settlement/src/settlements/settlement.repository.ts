@@ -31,6 +31,8 @@ export interface MovedAccount {
 /** What one settlement's claimed items add up to. */
 export interface ClaimedSums {
   settlementId: string;
+  /** Upper case, as ledger-core's totals name it. */
+  currency: string;
   count: number;
   gross: bigint;
   refunds: bigint;
@@ -230,8 +232,11 @@ export class SettlementRepository {
         claim.merchantId,
       ],
     );
+    const currencyOf = new Map([...claim.settlementIds].map(([currency, id]) => [id, currency]));
     return rows.map((row) => ({
       settlementId: row.settlement_id,
+      // Every row's id is one of settlementIds: the statement inserts no other.
+      currency: (currencyOf.get(row.settlement_id) ?? '').toUpperCase(),
       count: row.count,
       gross: BigInt(row.gross),
       refunds: BigInt(row.refunds),
