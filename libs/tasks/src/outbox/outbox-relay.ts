@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Publisher } from '../broker/publisher';
 import { watchOutbox } from './outbox-metrics';
-import { OUTBOX_CHANNEL } from './task-outbox';
+import { OUTBOX_CHANNEL, outboxChannel } from './task-outbox';
 import { readCommitted } from '@clearline/persistence';
 
 /** How long opening the LISTEN connection may take; the timer sweeps meanwhile. */
@@ -40,7 +40,8 @@ export interface OutboxRelayOptions {
 /**
  * Publishes committed outbox rows, marking each sent only after the broker confirmed it.
  *
- * It wakes on the notification an insert commits with, and sweeps on a timer for
+ * It wakes on the notification an insert of its own sender's rows commits with (the
+ * sender's channel, `outboxChannel`), and sweeps on a timer for
  * anything left after a crash between commit and publish. Rows are claimed with
  * `FOR UPDATE SKIP LOCKED`, so several relays (one per replica) share the work
  * without publishing a row twice while both are alive.
@@ -87,7 +88,10 @@ export class OutboxRelay {
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      // Its own sender's channel, and the one of rows that name no sender.
+      const channels = new Set([OUTBOX_CHANNEL, outboxChannel(this.publisher.user)]);
+      for (const channel of channels)
+        await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;

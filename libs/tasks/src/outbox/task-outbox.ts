@@ -5,6 +5,24 @@ import type { SendOptions } from '../client/send-options';
 import type { CeleryEmbed } from '../protocol/celery-message';
 
 export const OUTBOX_CHANNEL = 'clearline_task_outbox';
+/** PostgreSQL's longest identifier (NAMEDATALEN - 1), in bytes: a channel is one. */
+const CHANNEL_BYTES_MAX = 63;
+
+/**
+ * The channel that wakes the relays of one sender: only they can send its rows, so the
+ * other services' relays are not woken to find nothing (each wake-up is a transaction).
+ * Rows that name no sender, and a sender whose channel would be too long, use
+ * `OUTBOX_CHANNEL`, which every relay listens to as well.
+ */
+export function outboxChannel(sender: string): string {
+  const channel = `${OUTBOX_CHANNEL}:${sender}`;
+  return sender === '' || Buffer.byteLength(channel) > CHANNEL_BYTES_MAX ? OUTBOX_CHANNEL : channel;
+}
+
+/** A text as an SQL string literal. */
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
 
 /** A task to write into the outbox: what `TaskClient.send` takes, to be sent after commit. */
 export interface OutboxTask {
@@ -69,6 +87,8 @@ export class OutboxStatement {
     private readonly firstParameter: number,
     /** The tasks' ids, in the order given. */
     readonly taskIds: string[],
+    /** The broker user the rows name as their sender. */
+    private readonly sender: string,
   ) {}
 
   /**
@@ -110,6 +130,7 @@ export class OutboxStatement {
     if (keys.length !== tasks.length) throw new Error('outbox: one key per task');
     const columns: unknown[][] = [[...keys], [], [], [], [], [], [], []];
     const taskIds: string[] = [];
+    const sender = outboxSender.user;
     for (const { task, payload, options: sendOptions, embed } of tasks) {
       const routed = buildTask(task, payload, embed ? { ...sendOptions, embed } : sendOptions);
       taskIds.push(routed.id);
@@ -120,11 +141,11 @@ export class OutboxStatement {
         routed.routingKey,
         routed.encoded.content,
         JSON.stringify(routed.encoded.properties),
-        outboxSender.user,
+        sender,
       ];
       row.forEach((value, i) => columns[i + 1]?.push(value));
     }
-    return new OutboxStatement(columns, options.firstParameter, taskIds);
+    return new OutboxStatement(columns, options.firstParameter, taskIds, sender);
   }
 
   /**
@@ -147,13 +168,14 @@ export class OutboxStatement {
   }
 
   /**
-   * A scalar expression that wakes the outbox relay (after commit) if the CTE named
+   * A scalar expression that wakes the rows' sender's relays (after commit) if the CTE named
    * `cte` (an `insert()`) wrote any row: put it in the statement's final SELECT, since
    * PostgreSQL runs a data-modifying CTE whether or not it is read, but a function in
    * a CTE nobody reads is never called.
    */
   notifyAfter(cte: string): string {
-    return `(SELECT count(pg_notify('${OUTBOX_CHANNEL}', '')) FROM (SELECT 1 FROM ${cte} LIMIT 1) AS woken)`;
+    const channel = literal(outboxChannel(this.sender));
+    return `(SELECT count(pg_notify(${channel}, '')) FROM (SELECT 1 FROM ${cte} LIMIT 1) AS woken)`;
   }
 }
 
