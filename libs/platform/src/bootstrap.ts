@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { TaskServer } from '@clearline/tasks';
 import { Logger } from 'nestjs-pino';
+import { HttpDrain } from './http-drain';
 
 export interface BootstrapOptions<E> {
   module: new (...args: never[]) => unknown;
@@ -18,6 +19,8 @@ export async function bootstrapService<E>(options: BootstrapOptions<E>): Promise
   // After a graceful shutdown (consumers drained, outbox stopped, results flushed) the
   // process exits 0: it stopped because it was asked to, not because it failed.
   app.enableShutdownHooks(undefined, { useProcessExit: true });
+  // First: a stopping service refuses requests before any route sees them.
+  app.use(app.get(HttpDrain).middleware);
   options.configure?.(app);
   app.connectMicroservice<MicroserviceOptions>(
     { strategy: app.get(TaskServer) },

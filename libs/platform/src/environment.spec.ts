@@ -83,3 +83,17 @@ describe('TASK_DRAIN_TIMEOUT_MS', () => {
     }
   });
 });
+
+describe('HTTP_DRAIN_TIMEOUT_MS', () => {
+  it('closes what is left of HTTP after 10 s by default and takes 0 to 10 min', () => {
+    expect(validateEnvironment(CommonEnvironment, {}).HTTP_DRAIN_TIMEOUT_MS).toBe(10_000);
+    expect(
+      validateEnvironment(CommonEnvironment, { HTTP_DRAIN_TIMEOUT_MS: '0' }).HTTP_DRAIN_TIMEOUT_MS,
+    ).toBe(0);
+    for (const bad of ['-1', '600001', '1.5', 'forever']) {
+      expect(() => validateEnvironment(CommonEnvironment, { HTTP_DRAIN_TIMEOUT_MS: bad })).toThrow(
+        /HTTP_DRAIN_TIMEOUT_MS/,
+      );
+    }
+  });
+});

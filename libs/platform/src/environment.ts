@@ -178,6 +178,19 @@ export class CommonEnvironment {
   @Max(600_000)
   TASK_DRAIN_TIMEOUT_MS = 15_000;
 
+  /**
+   * How long a stopping service (SIGTERM) lets HTTP requests in flight finish before it
+   * closes every connection that is still open. From the start of the shutdown, requests
+   * that arrive are refused (503, `Connection: close`), so clients that keep connections
+   * alive move to another replica instead of holding this one open for ever. Within the
+   * ~10 s a pod's terminationGracePeriodSeconds allows to close (docs/operations.md).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  HTTP_DRAIN_TIMEOUT_MS = 10_000;
+
   /** A statement running longer is cancelled (57014); a job that needs more uses SET LOCAL. */
   @Type(() => Number)
   @IsInt()

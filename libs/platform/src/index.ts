@@ -1,6 +1,7 @@
 export * from './environment';
 export * from './observability.module';
 export { MetricsServer } from './metrics-server';
+export { HttpDrain } from './http-drain';
 export * from './broker-health.indicator';
 export * from './health.controller';
 export * from './service-modules';

@@ -18,6 +18,7 @@ import { collectDefaultMetrics, register } from 'prom-client';
 import { BrokerHealthIndicator } from './broker-health.indicator';
 import type { CommonEnvironment, LogFormat } from './environment';
 import { HealthController } from './health.controller';
+import { HttpDrain } from './http-drain';
 import { MetricsServer } from './metrics-server';
 
 /** The one thing the metrics route needs of Express's response. */
@@ -155,8 +156,8 @@ export class ObservabilityModule {
             loggerParams(service, config),
         }),
       ],
-      providers: [BrokerHealthIndicator, MetricsServer],
-      exports: [MetricsServer],
+      providers: [BrokerHealthIndicator, MetricsServer, HttpDrain],
+      exports: [MetricsServer, HttpDrain],
       controllers: [MetricsController, HealthController],
     };
   }

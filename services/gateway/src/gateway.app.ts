@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { HttpDrain } from '@clearline/platform';
 import { TaskServer } from '@clearline/tasks';
 import { Logger } from 'nestjs-pino';
 import { AuthGuard } from './auth/auth.guard';
@@ -33,6 +34,8 @@ export async function createGatewayApp(
   );
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // First: a stopping gateway refuses requests before any route sees them.
+  app.use(app.get(HttpDrain).middleware);
   app.use(httpMetrics);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.useGlobalFilters(new GatewayExceptionFilter());

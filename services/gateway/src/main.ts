@@ -7,7 +7,8 @@ import type { GatewayEnvironment } from './gateway.env';
 
 async function main(): Promise<void> {
   const app = await createGatewayApp();
-  app.enableShutdownHooks();
+  // After a graceful shutdown the process exits 0, as every service does (bootstrapService).
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   const config = app.get(ConfigService<GatewayEnvironment, true>);
   await app.listen(config.get('GATEWAY_PORT', { infer: true }), '0.0.0.0');
 }
