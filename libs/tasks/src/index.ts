@@ -26,6 +26,7 @@ export { TasksModule, type TasksModuleOptions, type TasksModuleAsyncOptions } fr
 
 // ------------------------------------------------------------------------ producing
 export { TaskClient } from './client/task-client';
+export { CommittedOutbox } from './outbox/committed-outbox';
 export { TaskHandle, TaskFailedError, RESULT_TIMEOUT_MS_DEFAULT } from './client/task-handle';
 export { CELERY_DEFAULT_QUEUE, type SendOptions } from './client/send-options';
 export {

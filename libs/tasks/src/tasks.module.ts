@@ -24,6 +24,7 @@ import { workerName } from './control/worker-control';
 import { DeadLetterAdmin } from './dead-letters/dead-letter-admin';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { outboxSender } from './outbox/task-outbox';
+import { CommittedOutbox } from './outbox/committed-outbox';
 import type { TaskMessage } from './protocol/celery-message';
 import { ResultStore } from './results/result-store';
 import { ResultWaiter } from './results/result-waiter';
@@ -128,6 +129,7 @@ class TasksLifecycle
     private readonly store: ResultStore,
     private readonly waiter: ResultWaiter,
     private readonly relay: OutboxRelay,
+    private readonly committed: CommittedOutbox,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -150,6 +152,7 @@ class TasksLifecycle
     const finishedBefore = await tasksFinished();
     await this.server.close();
     const finished = (await tasksFinished()) - finishedBefore;
+    await this.committed.drain();
     await this.relay.stop();
     await this.store.drain();
     const unconfirmed = this.publisher.unconfirmedCount;
@@ -265,6 +268,11 @@ export class TasksModule {
             ),
         },
         {
+          provide: CommittedOutbox,
+          inject: [DataSource, Publisher],
+          useFactory: (ds: DataSource, p: Publisher) => new CommittedOutbox(ds, p),
+        },
+        {
           provide: OutboxRelay,
           inject: [TASKS_OPTIONS, DataSource, Publisher],
           useFactory: (o: TasksModuleOptions, ds: DataSource, p: Publisher) =>
@@ -357,6 +365,7 @@ export class TasksModule {
       exports: [
         TaskClient,
         TaskServer,
+        CommittedOutbox,
         ResultStore,
         DeadLetterAdmin,
         Publisher,

@@ -10,6 +10,11 @@
  * sender's channel and no other. Then a relay of sender A whose timer would not sweep for
  * a minute: a row of A's must be published (only the wake-up can have sent it), and rows
  * of B's must not wake it at all.
+ *
+ * A writer that publishes its own rows right after the commit (`CommittedOutbox`, as the
+ * gateway does for a payment's authorize task) wakes no relay: its row is published and
+ * marked sent; a row a relay holds locked at that moment is left to the relay (never sent
+ * twice); a publish that fails leaves the row unsent for the relay's sweep.
  */
 import type { Options } from 'amqplib';
 import { Client, type Notification } from 'pg';
@@ -21,6 +26,7 @@ import {
   type IsolatedInfrastructure,
 } from '@clearline/testing';
 import type { Publisher } from '../src/broker/publisher';
+import { CommittedOutbox } from '../src/outbox/committed-outbox';
 import { OutboxRelay } from '../src/outbox/outbox-relay';
 import {
   OUTBOX_CHANNEL,
@@ -142,5 +148,76 @@ describe('outbox wake-up channels', () => {
     } finally {
       await relay.stop();
     }
+  });
+
+  describe('rows their writer sends after the commit', () => {
+    /** Commits one row as sender A with no wake-up; its statement. */
+    const commitSilently = async (): Promise<OutboxStatement> => {
+      outboxSender.user = SENDER_A;
+      const outbox = OutboxStatement.of([{ task: 'gateway.ping', payload: {} }], {
+        firstParameter: 1,
+      });
+      await dataSource.query(outbox.insert(outbox.rows('o')), outbox.parameters);
+      return outbox;
+    };
+    const sentAt = async (outbox: OutboxStatement): Promise<Date | null> => {
+      const rows: { sent_at: Date | null }[] = await dataSource.query(
+        `SELECT sent_at FROM task_outbox WHERE task_id = $1`,
+        [outbox.taskIds[0]],
+      );
+      return rows[0]?.sent_at ?? null;
+    };
+    const recordingPublisher = (published: string[], fail = false): Publisher =>
+      ({
+        user: SENDER_A,
+        publish: (_e: string, _r: string, _b: Buffer, properties: Options.Publish) => {
+          if (fail) return Promise.reject(new Error('broker away'));
+          published.push(String(properties.messageId));
+          return Promise.resolve();
+        },
+      }) as unknown as Publisher;
+
+    it('publishes a committed row and marks it sent, notifying nobody', async () => {
+      const published: string[] = [];
+      const committed = new CommittedOutbox(dataSource, recordingPublisher(published));
+      heard.length = 0;
+      const outbox = await commitSilently();
+      committed.sendCommitted(outbox);
+      await committed.drain();
+      expect(published).toEqual(outbox.taskIds);
+      expect(await sentAt(outbox)).not.toBeNull();
+      // A marker: had the insert notified anyone, it would have arrived before it.
+      await db.query(`SELECT pg_notify($1, 'marker')`, [OUTBOX_CHANNEL]);
+      await eventually(() => heard.some((m) => m.payload === 'marker'), { what: 'the marker' });
+      expect(heard.filter((m) => m.payload !== 'marker')).toEqual([]);
+    });
+
+    it('leaves a row a relay holds to the relay', async () => {
+      const published: string[] = [];
+      const committed = new CommittedOutbox(dataSource, recordingPublisher(published));
+      const outbox = await commitSilently();
+      const relay = dataSource.createQueryRunner();
+      await relay.startTransaction();
+      try {
+        await relay.query(`SELECT id FROM task_outbox WHERE task_id = $1 FOR UPDATE`, [
+          outbox.taskIds[0],
+        ]);
+        committed.sendCommitted(outbox);
+        await committed.drain();
+        expect(published).toEqual([]);
+      } finally {
+        await relay.rollbackTransaction();
+        await relay.release();
+      }
+      expect(await sentAt(outbox)).toBeNull();
+    });
+
+    it('leaves a row it could not publish unsent, for the relay', async () => {
+      const committed = new CommittedOutbox(dataSource, recordingPublisher([], true));
+      const outbox = await commitSilently();
+      committed.sendCommitted(outbox);
+      await committed.drain();
+      expect(await sentAt(outbox)).toBeNull();
+    });
   });
 });

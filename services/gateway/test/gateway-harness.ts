@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
+import type { TasksModuleOptions } from '@clearline/tasks';
 import {
   apiClient,
   envAs,
@@ -42,11 +43,13 @@ export interface GatewayPlacement {
   replicaOf?: GatewayHarness;
   /** The isolation to run on, owned by the caller; a new one (destroyed on close) if absent. */
   infra?: IsolatedInfrastructure;
+  /** Task-layer overrides (e.g. no outbox relay). */
+  tasks?: Partial<TasksModuleOptions>;
 }
 
 export async function startGateway(
   env: Record<string, string> = {},
-  { replicaOf, infra: given }: GatewayPlacement = {},
+  { replicaOf, infra: given, tasks }: GatewayPlacement = {},
 ): Promise<GatewayHarness> {
   const owned = replicaOf === undefined && given === undefined;
   const infra = replicaOf?.infra ?? given ?? (await isolatedInfrastructure());
@@ -54,6 +57,7 @@ export async function startGateway(
   const app = await createGatewayApp({
     // As in production, the gateway connects as its own broker user and database role.
     env: envAs({ ...infra.env, ADMIN_API_KEY: adminKey, ...env }, 'gateway'),
+    ...(tasks ? { tasks } : {}),
   });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

@@ -1,9 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { strict as assert } from 'node:assert';
 import type { DataSource, EntityManager } from 'typeorm';
-import { readCommitted } from '@clearline/persistence';
 import type { Publisher } from '../broker/publisher';
 import { defaultQueue } from '../client/send-options';
+import { CommittedOutbox, updatedRows } from '../outbox/committed-outbox';
 import { OUTBOX_BATCH_MAX, OutboxStatement, type OutboxMessage } from '../outbox/task-outbox';
 import type { TaskMessage } from '../protocol/celery-message';
 import type { ResultUpdate } from '../results/task-state';
@@ -27,12 +26,6 @@ interface ChordFired {
   id: string;
   callback: SignatureDict;
   root_id: string | null;
-}
-
-/** TypeORM answers an UPDATE with `[rows, affected]` instead of the rows. */
-function updatedRows<T>(answer: unknown): T[] {
-  const pair = answer as [T[], number];
-  return Array.isArray(pair[0]) ? pair[0] : (answer as T[]);
 }
 
 function isChordMember(message: TaskMessage): boolean {
@@ -65,13 +58,15 @@ export function chordErrorMessage(memberId: string, errorType: string, message: 
  */
 export class WorkflowContinuations {
   private readonly logger = new Logger(WorkflowContinuations.name);
-  private readonly sending = new Set<Promise<void>>();
+  private readonly outbox: CommittedOutbox;
 
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly publisher: Publisher,
+    dataSource: DataSource,
+    publisher: Publisher,
     private readonly writeResults: WriteResults,
-  ) {}
+  ) {
+    this.outbox = new CommittedOutbox(dataSource, publisher);
+  }
 
   /** Stages the follow-ups of `finished` in `manager`'s transaction. */
   async stage(manager: EntityManager, finished: readonly FinishedTask[]): Promise<AfterCommit> {
@@ -93,7 +88,7 @@ export class WorkflowContinuations {
     if (failures.length > 0) tasks.push(...(await this.failChords(manager, failures)));
     if (tasks.length === 0) return NOTHING_STAGED;
     const { ids, messages } = await insertOutbox(manager, tasks);
-    return () => this.track(this.send('id', ids, messages));
+    return () => this.outbox.track(this.outbox.send('id', ids, messages));
   }
 
   /**
@@ -115,7 +110,7 @@ export class WorkflowContinuations {
   /** After the commit of a statement that wrote follow-ups: publishes them by task id. */
   sendCommitted(outbox: OutboxStatement): AfterCommit {
     if (outbox.taskIds.length === 0) return NOTHING_STAGED;
-    return () => this.track(this.send('task_id', outbox.taskIds, outbox.messages()));
+    return () => this.outbox.sendCommitted(outbox);
   }
 
   private onSuccess(message: TaskMessage, result: unknown): WorkflowTask[] {
@@ -245,57 +240,9 @@ export class WorkflowContinuations {
     return tasks;
   }
 
-  /**
-   * Publishes committed follow-ups now, locked so the relay cannot send them too. The
-   * messages come from memory: a chain's rows carry the rest of the chain, too big to
-   * read back for every link.
-   */
-  private async send(
-    by: 'id' | 'task_id',
-    ids: string[],
-    messages: Map<string, OutboxMessage>,
-  ): Promise<void> {
-    try {
-      await readCommitted(this.dataSource, async (manager) => {
-        const rows = updatedRows<{ task_id: string }>(
-          await manager.query(
-            `UPDATE task_outbox SET sent_at = now(), attempts = attempts + 1
-            WHERE id IN (SELECT id FROM task_outbox
-                          WHERE ${by === 'id' ? 'id = ANY($1::bigint[])' : 'task_id = ANY($1::text[])'}
-                            AND sent_at IS NULL
-                            FOR UPDATE SKIP LOCKED)
-            RETURNING task_id`,
-            [ids],
-          ),
-        );
-        await Promise.all(
-          rows.map((row) => {
-            const message = messages.get(row.task_id);
-            assert(message !== undefined, 'a follow-up row is one this process wrote');
-            return this.publisher.publish(
-              message.exchange,
-              message.routingKey,
-              message.body,
-              message.properties,
-            );
-          }),
-        );
-      });
-    } catch (error) {
-      this.logger.warn(
-        `sending ${ids.length} workflow follow-ups failed (${String(error)}); the outbox relay sends them`,
-      );
-    }
-  }
-
-  private track(work: Promise<void>): void {
-    this.sending.add(work);
-    void work.finally(() => this.sending.delete(work));
-  }
-
   /** Waits for the follow-ups being published (graceful shutdown). */
-  async drain(): Promise<void> {
-    while (this.sending.size > 0) await Promise.all([...this.sending]);
+  drain(): Promise<void> {
+    return this.outbox.drain();
   }
 }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PAYMENT_TASK, paymentTaskId, type PaymentTaskPayload } from '@clearline/contracts';
 import { GroupCommit } from '@clearline/persistence';
-import { OutboxStatement } from '@clearline/tasks';
+import { CommittedOutbox, OutboxStatement } from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites } from '../events/events.repository';
 import { IdempotencyReferences, type ClaimKey } from '../idempotency/idempotency.repository';
@@ -36,7 +36,8 @@ export interface Settlement {
  * Creation: the payments, the idempotency references of their requests (what a retry
  * after a crash resumes from; the idempotency repository's `IdempotencyReferences`) and
  * their `gateway.authorize_payment` outbox tasks (the task layer's `OutboxStatement`),
- * in one statement (atomic, one round trip).
+ * in one statement (atomic, one round trip). No relay is woken: the gateway publishes
+ * the tasks itself right after the commit (`CommittedOutbox`).
  */
 function createSql(references: IdempotencyReferences, outbox: OutboxStatement): string {
   return `
@@ -54,7 +55,7 @@ function createSql(references: IdempotencyReferences, outbox: OutboxStatement): 
   ), ${references.cte()}, queued AS (
     ${outbox.insert(outbox.rows('o'))}
   )
-  SELECT inserted.*, ${outbox.notifyAfter('queued')} AS woken FROM inserted`;
+  SELECT inserted.* FROM inserted`;
 }
 
 /**
@@ -105,7 +106,10 @@ export class PaymentWritesRepository {
     },
   );
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly committed: CommittedOutbox,
+  ) {}
 
   /** Creates one payment, in a statement shared with the requests that come at the same time. */
   createOne(payment: PaymentIntake): Promise<Payment> {
@@ -145,22 +149,22 @@ export class PaymentWritesRepository {
       }),
       { firstParameter: 9 + references.parameters.length },
     );
-    const rows = await this.dataSource.query<(PaymentRow & { woken: unknown })[]>(
-      createSql(references, outbox),
-      [
-        payments.map((p) => p.id),
-        payments.map((p) => p.merchantId),
-        payments.map((p) => p.amount),
-        payments.map((p) => p.currency),
-        payments.map((p) => p.captureMethod),
-        payments.map((p) => p.source),
-        payments.map((p) => p.description),
-        payments.map((p) => JSON.stringify(p.metadata)),
-        ...references.parameters,
-        ...outbox.parameters,
-      ],
-    );
-    return rows.map(({ woken: _woken, ...row }) => row);
+    const rows = await this.dataSource.query<PaymentRow[]>(createSql(references, outbox), [
+      payments.map((p) => p.id),
+      payments.map((p) => p.merchantId),
+      payments.map((p) => p.amount),
+      payments.map((p) => p.currency),
+      payments.map((p) => p.captureMethod),
+      payments.map((p) => p.source),
+      payments.map((p) => p.description),
+      payments.map((p) => JSON.stringify(p.metadata)),
+      ...references.parameters,
+      ...outbox.parameters,
+    ]);
+    // Committed: the authorize tasks go out now, not when a relay wakes (it sweeps any
+    // this process fails to send).
+    this.committed.sendCommitted(outbox);
+    return rows;
   }
 
   /**

@@ -1,0 +1,88 @@
+import { Logger } from '@nestjs/common';
+import { strict as assert } from 'node:assert';
+import type { DataSource } from 'typeorm';
+import { readCommitted } from '@clearline/persistence';
+import type { Publisher } from '../broker/publisher';
+import type { OutboxMessage, OutboxStatement } from './task-outbox';
+
+/** TypeORM answers an UPDATE with `[rows, affected]` instead of the rows. */
+export function updatedRows<T>(answer: unknown): T[] {
+  const pair = answer as [T[], number];
+  return Array.isArray(pair[0]) ? pair[0] : (answer as T[]);
+}
+
+/**
+ * Publishes outbox rows this process has just committed, right after the commit, so no
+ * relay needs waking for them: a statement that writes rows it sends itself leaves out
+ * `notifyAfter`. Each row is claimed (`FOR UPDATE SKIP LOCKED`, `sent_at` set) in the
+ * transaction that publishes it, so a relay sweeping at the same moment sends it or
+ * skips it, never both; a row this process could not send (broker away, a crash) stays
+ * unsent and the relay's sweep sends it. The messages come from memory: rows are never
+ * read back.
+ */
+export class CommittedOutbox {
+  private readonly logger = new Logger(CommittedOutbox.name);
+  private readonly sending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly publisher: Publisher,
+  ) {}
+
+  /** After the commit of a statement that wrote `outbox`'s rows: publishes them (not awaited). */
+  sendCommitted(outbox: OutboxStatement): void {
+    if (outbox.taskIds.length === 0) return;
+    this.track(this.send('task_id', outbox.taskIds, outbox.messages()));
+  }
+
+  /** Publishes committed rows by row id or task id; failures are left to the relay. */
+  send(by: 'id' | 'task_id', ids: string[], messages: Map<string, OutboxMessage>): Promise<void> {
+    return this.publish(by, ids, messages).catch((error: unknown) => {
+      this.logger.warn(
+        `sending ${ids.length} committed outbox rows failed (${String(error)}); the outbox relay sends them`,
+      );
+    });
+  }
+
+  private async publish(
+    by: 'id' | 'task_id',
+    ids: string[],
+    messages: Map<string, OutboxMessage>,
+  ): Promise<void> {
+    await readCommitted(this.dataSource, async (manager) => {
+      const rows = updatedRows<{ task_id: string }>(
+        await manager.query(
+          `UPDATE task_outbox SET sent_at = now(), attempts = attempts + 1
+            WHERE id IN (SELECT id FROM task_outbox
+                          WHERE ${by === 'id' ? 'id = ANY($1::bigint[])' : 'task_id = ANY($1::text[])'}
+                            AND sent_at IS NULL
+                            FOR UPDATE SKIP LOCKED)
+            RETURNING task_id`,
+          [ids],
+        ),
+      );
+      await Promise.all(
+        rows.map((row) => {
+          const message = messages.get(row.task_id);
+          assert(message !== undefined, 'a committed row is one this process wrote');
+          return this.publisher.publish(
+            message.exchange,
+            message.routingKey,
+            message.body,
+            message.properties,
+          );
+        }),
+      );
+    });
+  }
+
+  track(work: Promise<void>): void {
+    this.sending.add(work);
+    void work.finally(() => this.sending.delete(work));
+  }
+
+  /** Waits for the rows being published (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.sending.size > 0) await Promise.all([...this.sending]);
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * A payment's `gateway.authorize_payment` task is published by the gateway that wrote it,
+ * right after the commit (`CommittedOutbox`): no outbox relay is woken for it, which
+ * saves the relay's transaction and a notification hop on every payment. The relay's
+ * sweep stays the safety net (libs/tasks outbox-wakeup.int-spec covers the sender itself:
+ * rows a relay holds, publishes that fail).
+ *
+ * How: a gateway with its outbox relay creates the merchant (whose `ledger.open_merchant`
+ * goes through the relay) and is stopped once the merchant's first payment succeeded. A
+ * replica with no outbox relay at all then takes payments: they can succeed only if the
+ * gateway publishes their authorize task itself; otherwise they would wait in the outbox
+ * and answer 202 `processing`.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  eventually,
+  isolatedInfrastructure,
+  startServiceOnFreePort,
+  type IsolatedInfrastructure,
+  type ServiceProcess,
+} from '@clearline/testing';
+import { startGateway, type GatewayHarness } from './gateway-harness';
+
+interface PaymentReply {
+  id: string;
+  status: string;
+}
+
+describe('payments sent by the gateway that wrote them', () => {
+  let infra: IsolatedInfrastructure;
+  let ledger: ServiceProcess;
+  let withoutRelay: GatewayHarness | null = null;
+
+  beforeAll(async () => {
+    infra = await isolatedInfrastructure();
+    ledger = await startServiceOnFreePort('ledger', infra.env);
+  });
+
+  afterAll(async () => {
+    await withoutRelay?.close();
+    await ledger.stop();
+    await infra.destroy();
+  });
+
+  const pay = (
+    gateway: GatewayHarness,
+    key: string,
+  ): Promise<{ status: number; body: PaymentReply }> =>
+    gateway.call<PaymentReply>('POST', '/v1/payments', {
+      key,
+      idempotencyKey: randomUUID(),
+      body: { amount: 1_500, currency: 'usd', source: 'tok_visa' },
+    });
+
+  it('a gateway with no outbox relay still takes payments to succeeded', async () => {
+    const first = await startGateway({}, { infra });
+    let key: string;
+    try {
+      const merchant = await first.createMerchant();
+      key = merchant.api_key;
+      await eventually(async () => (await pay(first, key)).status === 200, {
+        what: "the merchant's first payment (its ledger accounts open through the relay)",
+      });
+    } finally {
+      await first.close();
+    }
+    withoutRelay = await startGateway({}, { infra, tasks: { outboxRelay: false } });
+    for (let i = 0; i < 3; i += 1) {
+      const reply = await pay(withoutRelay, key);
+      expect({ status: reply.status, payment: reply.body.status }).toEqual({
+        status: 200,
+        payment: 'succeeded',
+      });
+    }
+  });
+});
