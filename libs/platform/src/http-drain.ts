@@ -40,11 +40,6 @@ export class HttpDrain implements OnModuleDestroy {
     private readonly config: ConfigService<CommonEnvironment, true>,
   ) {}
 
-  /** Whether the service has begun to stop (requests are being refused). */
-  get stopping(): boolean {
-    return this.draining;
-  }
-
   readonly middleware = (
     _request: IncomingMessage,
     response: ServerResponse,
