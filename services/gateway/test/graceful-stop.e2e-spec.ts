@@ -12,9 +12,13 @@
  * once answers flow, the service gets SIGTERM while they keep asking. It must exit, with
  * code 0, well within the deadline (without the drain it never does), and every answer
  * after the signal is either a normal one or the 503 refusal that closes its connection.
+ * Then a request that never finishes (its body stops half way) with a short
+ * `HTTP_DRAIN_TIMEOUT_MS`: the stop must close its connection at the deadline rather than
+ * wait for Node's own request timeout (5 minutes).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import {
   eventually,
   isolatedInfrastructure,
@@ -225,5 +229,35 @@ describe('graceful stop under kept-alive, busy connections', () => {
     ledger = null;
     if (service === null) throw new Error('the ledger did not start');
     expectStopped(await stopUnderLoad(service, () => ({ method: 'GET', path: '/health/live' })));
+  });
+
+  it('closes a request still in flight at HTTP_DRAIN_TIMEOUT_MS, and exits', async () => {
+    const service = await startServiceOnFreePort('ledger', {
+      ...infra.env,
+      HTTP_DRAIN_TIMEOUT_MS: '1000',
+    });
+    // Headers and half a JSON body: the body parser waits for the rest, which never comes.
+    const socket = connect({ host: '127.0.0.1', port: service.port });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      'POST /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 100\r\n\r\n{"half":',
+    );
+    // Enough for the request to reach the server; had it not, the connection would be idle
+    // and closed at once, which this test could not tell from the deadline.
+    await sleep(500);
+    const outcome = await Promise.race([
+      service.stop().then(() => 'exited' as const),
+      sleep(STOP_DEADLINE_MS).then(() => 'still running' as const),
+    ]);
+    if (outcome !== 'exited') await service.kill();
+    expect(outcome).toBe('exited');
+    expect({ code: service.child.exitCode, signal: service.child.signalCode }).toEqual({
+      code: 0,
+      signal: null,
+    });
+    await closed;
   });
 });

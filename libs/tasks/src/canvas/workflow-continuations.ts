@@ -88,7 +88,7 @@ export class WorkflowContinuations {
     if (failures.length > 0) tasks.push(...(await this.failChords(manager, failures)));
     if (tasks.length === 0) return NOTHING_STAGED;
     const { ids, messages } = await insertOutbox(manager, tasks);
-    return () => this.outbox.track(this.outbox.send('id', ids, messages));
+    return () => this.outbox.sendRows('id', ids, messages);
   }
 
   /**

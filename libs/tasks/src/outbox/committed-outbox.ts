@@ -32,16 +32,21 @@ export class CommittedOutbox {
   /** After the commit of a statement that wrote `outbox`'s rows: publishes them (not awaited). */
   sendCommitted(outbox: OutboxStatement): void {
     if (outbox.taskIds.length === 0) return;
-    this.track(this.send('task_id', outbox.taskIds, outbox.messages()));
+    this.sendRows('task_id', outbox.taskIds, outbox.messages());
   }
 
-  /** Publishes committed rows by row id or task id; failures are left to the relay. */
-  send(by: 'id' | 'task_id', ids: string[], messages: Map<string, OutboxMessage>): Promise<void> {
-    return this.publish(by, ids, messages).catch((error: unknown) => {
+  /**
+   * Publishes committed rows by row id or task id (not awaited; `drain` waits); a row
+   * that cannot be sent is left to the relay.
+   */
+  sendRows(by: 'id' | 'task_id', ids: string[], messages: Map<string, OutboxMessage>): void {
+    const work = this.publish(by, ids, messages).catch((error: unknown) => {
       this.logger.warn(
         `sending ${ids.length} committed outbox rows failed (${String(error)}); the outbox relay sends them`,
       );
     });
+    this.sending.add(work);
+    void work.finally(() => this.sending.delete(work));
   }
 
   private async publish(
@@ -74,11 +79,6 @@ export class CommittedOutbox {
         }),
       );
     });
-  }
-
-  track(work: Promise<void>): void {
-    this.sending.add(work);
-    void work.finally(() => this.sending.delete(work));
   }
 
   /** Waits for the rows being published (graceful shutdown). */
