@@ -84,4 +84,23 @@ describe('card numbers', () => {
       '{"time":1764767000003,"msg":"a%2014 b"}',
     );
   });
+
+  it('never takes a UUID for a card number, though its digit groups may pass Luhn', () => {
+    // Its groups 33536…, 8120-33536… hold Luhn-valid runs: refused as a path id before.
+    const lookalike = '88dffd60-566b-4853-8120-33536d153b6b';
+    expect(looksLikeCardNumber(lookalike)).toBe(false);
+    expect(maskCardNumbers(`task ${lookalike} retry 1`)).toBe(`task ${lookalike} retry 1`);
+    // A card number beside a UUID is still found.
+    expect(maskCardNumbers(`task ${lookalike} card 4242 4242 4242 4242`)).toBe(
+      `task ${lookalike} card [card number removed]`,
+    );
+    fc.assert(
+      fc.property(fc.uuid(), fc.boolean(), (uuid, upper) => {
+        const id = upper ? uuid.toUpperCase() : uuid;
+        expect(looksLikeCardNumber(id)).toBe(false);
+        expect(maskCardNumbers(`GET /v1/admin/tasks/${id} 200`)).toContain(id);
+      }),
+      { numRuns: 5_000 },
+    );
+  });
 });

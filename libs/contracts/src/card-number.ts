@@ -11,6 +11,8 @@
  *   1: a millisecond timestamp (2001–2033), as in a description or every log line's
  *   `time`. Text may hold the number URL-encoded (`%20` or `+` for a space: a webhook
  *   URL, a request's URL in a log line).
+ * - A UUID (a task id, in a path or a log line) is never one, though its digit groups may
+ *   hold 13–19 Luhn-valid digits split by dashes (about 1 in 370 random UUIDs).
  */
 
 /**
@@ -20,6 +22,10 @@
 const RUN = /(?<!\d)\d+(?:(?:[ +-]|\0{3})\d+)*/g;
 const URL_SPACE = /%20/g;
 const URL_SPACE_SHADOW = '\0\0\0';
+/** A UUID in its canonical 8-4-4-4-12 form, not inside a longer run of hex digits. */
+const UUID = /(?<![\da-f])[\da-f]{8}(?:-[\da-f]{4}){3}-[\da-f]{12}(?![\da-f])/gi;
+/** What a UUID is read as: as long, with no digit. */
+const UUID_SHADOW = 'u'.repeat(36);
 const WHOLE = /^\s*\d(?:[ -]?\d){12,18}\s*$/;
 const SEPARATORS = /[ -]/g;
 const MASK = '[card number removed]';
@@ -50,11 +56,13 @@ function isCard(candidate: string, inText: boolean): boolean {
 
 /**
  * The spans `[from, to)` of `text` that look like card numbers: within each run of digit
- * groups, any consecutive groups that together hold 13–19 digits and pass.
+ * groups (UUIDs and `%20` shadowed first), any consecutive groups that together hold
+ * 13–19 digits and pass.
  */
 function cardSpans(text: string): [number, number][] {
   const spans: [number, number][] = [];
-  for (const run of text.replace(URL_SPACE, URL_SPACE_SHADOW).matchAll(RUN)) {
+  const shadowed = text.replace(URL_SPACE, URL_SPACE_SHADOW).replace(UUID, UUID_SHADOW);
+  for (const run of shadowed.matchAll(RUN)) {
     const groups: { from: number; to: number }[] = [];
     for (const group of run[0].matchAll(/\d+/g)) {
       const from = run.index + group.index;
