@@ -7,8 +7,9 @@
  * settled and every request replayed as first answered: no violation.
  *
  * How: `runChaos` on this file's own vhost, database and Redis prefix (the services as
- * their own processes, each through its own proxy to the broker). Jest runs one file at
- * a time, so the broker and database outages hit no other test.
+ * their own processes, each through its own proxy to the broker). `npm test` runs this
+ * file alone (`EXCLUSIVE` in jest.config.js), so the broker and database outages hit no
+ * other test.
  */
 import { isolatedInfrastructure, type IsolatedInfrastructure } from '@clearline/testing';
 import { runChaos } from './run-chaos';
