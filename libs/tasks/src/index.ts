@@ -46,6 +46,7 @@ export { TaskTimeoutError } from './results/result-waiter';
 export {
   enqueueTask,
   enqueueTasks,
+  stageTasks,
   OutboxStatement,
   OUTBOX_BATCH_MAX,
   type OutboxTask,

@@ -189,16 +189,38 @@ export async function enqueueTasks(
   manager: EntityManager,
   tasks: readonly OutboxTask[],
 ): Promise<string[]> {
-  if (tasks.length === 0) return [];
+  return (await writeOutbox(manager, tasks, 'relay')).taskIds;
+}
+
+/**
+ * `enqueueTasks` for a writer that publishes the rows itself once its transaction has
+ * committed: no relay is woken. Hand the answer to `CommittedOutbox.sendCommitted` after
+ * the commit (never inside the transaction); a row it fails to send, or that a crash
+ * left, is sent by the relay's sweep.
+ */
+export function stageTasks(
+  manager: EntityManager,
+  tasks: readonly OutboxTask[],
+): Promise<OutboxStatement> {
+  return writeOutbox(manager, tasks, 'writer');
+}
+
+async function writeOutbox(
+  manager: EntityManager,
+  tasks: readonly OutboxTask[],
+  sentBy: 'relay' | 'writer',
+): Promise<OutboxStatement> {
   if (tasks.length > OUTBOX_BATCH_MAX) {
-    throw new Error(`enqueueTasks: ${tasks.length} tasks, more than ${OUTBOX_BATCH_MAX} at once`);
+    throw new Error(`outbox: ${tasks.length} tasks, more than ${OUTBOX_BATCH_MAX} at once`);
   }
   const outbox = OutboxStatement.of(tasks, { firstParameter: 1 });
+  if (tasks.length === 0) return outbox;
+  const woken = sentBy === 'relay' ? outbox.notifyAfter('queued') : '1';
   await manager.query(
-    `WITH queued AS (${outbox.insert(outbox.rows('o'))}) SELECT ${outbox.notifyAfter('queued')}`,
+    `WITH queued AS (${outbox.insert(outbox.rows('o'))}) SELECT ${woken}`,
     outbox.parameters,
   );
-  return outbox.taskIds;
+  return outbox;
 }
 
 /** The most tasks one `enqueueTasks` call writes. */

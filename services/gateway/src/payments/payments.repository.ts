@@ -19,7 +19,7 @@ type Updated = [PaymentRow[], number];
  * A CTE for the statement that ends refunds (the refunds repository's): `source` yields
  * `(payment_id, amount, status)` of each refund that ended, and its payment's
  * reservation is settled: the amount moves to `amount_refunded` if the refund succeeded,
- * and is freed either way. With `reserveRefund`, the only code that writes the refund
+ * and is freed either way. With `reserveRefunds`, the only code that writes the refund
  * columns of `payments`.
  */
 export function settleRefundReservations(source: string): string {
@@ -29,6 +29,22 @@ export function settleRefundReservations(source: string): string {
            amount_refunded = p.amount_refunded + CASE WHEN s.status = 'succeeded' THEN s.amount ELSE 0 END,
            updated_at = now()
       FROM ${source} s WHERE p.id = s.payment_id
+  )`;
+}
+
+/**
+ * A CTE for the statement that opens refunds (the refunds repository's): `source` yields
+ * `(payment_id, amount)` of each refund, and the amount is reserved on its payment, which
+ * the caller's transaction has locked and checked (`lockForRefund`); the table's CHECK,
+ * refunded + reserved <= captured, is the last line of defence. `refund_reservations_made`
+ * returns the payment ids reserved.
+ */
+export function reserveRefunds(source: string): string {
+  return `refund_reservations_made AS (
+    UPDATE payments p
+       SET amount_refund_reserved = p.amount_refund_reserved + s.amount, updated_at = now()
+      FROM ${source} s WHERE p.id = s.payment_id
+    RETURNING p.id
   )`;
 }
 
@@ -119,18 +135,6 @@ export class PaymentsRepository {
       [merchantId, id],
     );
     return rows[0] && toRefundablePayment(rows[0]);
-  }
-
-  /**
-   * Reserves `amount` of a locked payment for a refund (the table's CHECK, refunded +
-   * reserved <= captured, is the last line of defence).
-   */
-  async reserveRefund(manager: EntityManager, id: string, amount: bigint): Promise<void> {
-    await manager.query(
-      `UPDATE payments SET amount_refund_reserved = amount_refund_reserved + $2, updated_at = now()
-        WHERE id = $1`,
-      [id, amount.toString()],
-    );
   }
 
   /** A page of the merchant's payments, newest first. */

@@ -6,12 +6,12 @@ import {
   type RefundSettledPayload,
 } from '@clearline/contracts';
 import { readCommitted, type Page, type PageRequest } from '@clearline/persistence';
-import { enqueueTask } from '@clearline/tasks';
-import { DataSource, type EntityManager } from 'typeorm';
+import { CommittedOutbox } from '@clearline/tasks';
+import { DataSource } from 'typeorm';
 import { newId } from '@clearline/contracts';
 import { EventsService } from '../events/events.service';
 import type { GatewayEnvironment } from '../gateway.env';
-import { IdempotencyService, type IdempotencyClaim } from '../idempotency/idempotency.service';
+import type { IdempotencyClaim } from '../idempotency/idempotency.service';
 import type { CreateRefundDto } from './refund.dto';
 import { refundEndFromWire, toRefundDto } from './refund.mapper';
 import type { RefundablePayment } from '../payments/payment.model';
@@ -41,8 +41,8 @@ export class RefundRequestsService {
     private readonly payments: PaymentsRepository,
     private readonly waiter: RefundWaiter,
     private readonly events: EventsService,
-    private readonly idempotency: IdempotencyService,
     private readonly dataSource: DataSource,
+    private readonly committed: CommittedOutbox,
     config: ConfigService<GatewayEnvironment, true>,
   ) {
     this.defaultWaitMs = config.get('PAYMENT_WAIT_MS', { infer: true });
@@ -61,9 +61,7 @@ export class RefundRequestsService {
     // A retry of a request whose first run committed the refund resumes from it.
     const refund =
       (claim?.reference ? await this.refunds.find(merchantId, claim.reference) : undefined) ??
-      (await readCommitted(this.dataSource, (manager) =>
-        this.open(manager, merchantId, input, claim),
-      ));
+      (await this.open(merchantId, input, claim));
     return this.waiter.outcome(refund, waitMs ?? this.defaultWaitMs);
   }
 
@@ -106,41 +104,54 @@ export class RefundRequestsService {
     });
   }
 
+  /**
+   * Under the payment's row lock: the reservation, the refund, its request's idempotency
+   * reference and its task in one statement, then its event; the task is published
+   * right after the commit (no relay woken; the relay's sweep sends it if this process
+   * cannot).
+   */
   private async open(
-    manager: EntityManager,
     merchantId: string,
     input: CreateRefundDto,
     claim: IdempotencyClaim | null,
   ): Promise<Refund> {
-    const payment = await this.payments.lockForRefund(manager, merchantId, input.payment);
-    if (!payment) {
-      throw new RefundRequestError(
-        `No such payment: '${input.payment}'`,
-        RefundRequestErrorCode.PaymentNotFound,
+    const { refund, outbox } = await readCommitted(this.dataSource, async (manager) => {
+      const payment = await this.payments.lockForRefund(manager, merchantId, input.payment);
+      if (!payment) {
+        throw new RefundRequestError(
+          `No such payment: '${input.payment}'`,
+          RefundRequestErrorCode.PaymentNotFound,
+        );
+      }
+      const amount = refundAmount(payment, input.amount);
+      const id = newId('re');
+      const task: ProcessRefundPayload = {
+        refund_id: id,
+        payment_id: payment.id,
+        merchant_id: merchantId,
+        amount: amount.toString(),
+        currency: payment.currency,
+        source: payment.source,
+      };
+      const opened = await this.refunds.open(
+        manager,
+        {
+          id,
+          merchantId,
+          paymentId: payment.id,
+          amount,
+          currency: payment.currency,
+          reason: input.reason ?? null,
+          metadata: input.metadata ?? {},
+        },
+        claim,
+        [{ task: REFUND_TASK.process, payload: task, options: { id: processRefundTaskId(id) } }],
       );
-    }
-    const amount = refundAmount(payment, input.amount);
-    await this.payments.reserveRefund(manager, payment.id, amount);
-    const refund = await this.refunds.insert(manager, {
-      id: newId('re'),
-      merchantId,
-      paymentId: payment.id,
-      amount,
-      currency: payment.currency,
-      reason: input.reason ?? null,
-      metadata: input.metadata ?? {},
+      await this.events.record(manager, merchantId, 'refund.created', toRefundDto(opened.refund));
+      return opened;
     });
-    await this.events.record(manager, merchantId, 'refund.created', toRefundDto(refund));
-    if (claim) await this.idempotency.setReference(manager, claim, refund.id);
-    const task: ProcessRefundPayload = {
-      refund_id: refund.id,
-      payment_id: payment.id,
-      merchant_id: merchantId,
-      amount: amount.toString(),
-      currency: payment.currency,
-      source: payment.source,
-    };
-    await enqueueTask(manager, REFUND_TASK.process, task, { id: processRefundTaskId(refund.id) });
+    if (claim) claim.reference = refund.id;
+    this.committed.sendCommitted(outbox);
     return refund;
   }
 }

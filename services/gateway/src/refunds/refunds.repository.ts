@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { paginate, type Page, type PageRequest } from '@clearline/persistence';
-import { settleRefundReservations } from '../payments/payments.repository';
+import { OutboxStatement, type OutboxTask } from '@clearline/tasks';
+import { IdempotencyReferences, type ClaimKey } from '../idempotency/idempotency.repository';
+import { reserveRefunds, settleRefundReservations } from '../payments/payments.repository';
 import type { Refund, RefundEnd, RefundReason } from './refund.model';
 import { REFUND_COLUMNS, toRefund, type RefundRow } from './refund.rows';
 
@@ -18,19 +20,43 @@ export interface NewRefund {
 }
 
 /**
- * All SQL for refunds. Ending a refund settles its payment's reservation in the same
- * statement, through the payments repository's `settleRefundReservations`. Every read for
- * a merchant is filtered by it.
+ * All SQL for refunds. Opening a refund reserves its amount on the payment, and ending
+ * one settles the reservation, in the same statement as the refund's own row (the payments
+ * repository's `reserveRefunds`, `settleRefundReservations`). Every read for a merchant
+ * is filtered by it.
  */
 @Injectable()
 export class RefundsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insert(manager: EntityManager, refund: NewRefund): Promise<Refund> {
+  /**
+   * Opens a refund of a payment the caller's transaction has locked and checked, in one
+   * statement: its amount reserved on the payment, the refund row, the idempotency
+   * reference of its request (what a retry after a crash resumes from) and the outbox
+   * rows of `tasks`, which wake no relay: the caller publishes the answer's `outbox` once
+   * its transaction has committed (`CommittedOutbox.sendCommitted`).
+   */
+  async open(
+    manager: EntityManager,
+    refund: NewRefund,
+    claim: ClaimKey | null,
+    tasks: readonly OutboxTask[],
+  ): Promise<{ refund: Refund; outbox: OutboxStatement }> {
+    const references = IdempotencyReferences.of(claim ? [{ claim, reference: refund.id }] : [], 8);
+    const outbox = OutboxStatement.of(tasks, {
+      firstParameter: 8 + references.parameters.length,
+    });
     const rows = await manager.query<RefundRow[]>(
-      `INSERT INTO refunds (id, merchant_id, payment_id, amount, currency, status, reason, metadata)
-       VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7::jsonb)
-       RETURNING ${REFUND_COLUMNS}`,
+      `WITH input AS (SELECT $3::text AS payment_id, $4::bigint AS amount),
+            ${reserveRefunds('input')},
+            inserted AS (
+              INSERT INTO refunds (id, merchant_id, payment_id, amount, currency, status, reason, metadata)
+              SELECT $1, $2, r.id, $4, $5, 'pending', $6, $7::jsonb FROM refund_reservations_made r
+              RETURNING ${REFUND_COLUMNS}
+            ), ${references.cte()}, queued AS (
+              ${outbox.insert(`${outbox.rows('o')} CROSS JOIN inserted`)}
+            )
+       SELECT * FROM inserted`,
       [
         refund.id,
         refund.merchantId,
@@ -39,11 +65,13 @@ export class RefundsRepository {
         refund.currency,
         refund.reason,
         JSON.stringify(refund.metadata),
+        ...references.parameters,
+        ...outbox.parameters,
       ],
     );
     const [row] = rows;
-    if (!row) throw new Error('INSERT … RETURNING gave no row');
-    return toRefund(row);
+    if (!row) throw new Error(`refund ${refund.id}: payment ${refund.paymentId} was not reserved`);
+    return { refund: toRefund(row), outbox };
   }
 
   async find(

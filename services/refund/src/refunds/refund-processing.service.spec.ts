@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import type { PaymentProcessor, RefundResult, RetrieveResult } from '@clearline/processor';
 import { ProcessorUnavailableError } from '@clearline/processor';
+import type { CommittedOutbox } from '@clearline/tasks';
 import type { DataSource } from 'typeorm';
 import type { RefundJobRow } from './refund-job.rows';
 import type { RefundJobsRepository } from './refund-jobs.repository';
@@ -68,13 +69,15 @@ function setUp(
   const processor = { refund: jest.fn(refund), retrieve: jest.fn(retrieve) };
   const manager = { query: jest.fn(() => Promise.resolve([])) };
   const dataSource = { transaction: (work: (m: unknown) => Promise<unknown>) => work(manager) };
+  const committed = { sendCommitted: jest.fn() };
   const service = new RefundProcessingService(
     dataSource as unknown as DataSource,
     processor as unknown as PaymentProcessor,
     jobs as unknown as RefundJobsRepository,
     ledger as unknown as RefundLedger,
+    committed as unknown as CommittedOutbox,
   );
-  return { service, jobs, ledger, processor, manager };
+  return { service, jobs, ledger, processor, manager, committed };
 }
 
 const refunded = (): Promise<RefundResult> =>
@@ -100,6 +103,21 @@ describe('RefundProcessingService.process', () => {
     expect(ledger.post).toHaveBeenCalledTimes(1);
     expect(ledger.release).not.toHaveBeenCalled();
     expect(jobs.finish).toHaveBeenCalledTimes(1);
+  });
+
+  it('publishes the outcome it wrote once the job has ended, and nothing when it had ended before', async () => {
+    const { service, committed, manager, jobs } = setUp(refunded);
+    await service.process(REQUEST, attempt(true));
+    // Written in the job's transaction, without waking a relay, then sent by this process.
+    expect(JSON.stringify(manager.query.mock.calls)).not.toContain('pg_notify');
+    expect(committed.sendCommitted).toHaveBeenCalledTimes(1);
+    expect(committed.sendCommitted).toHaveBeenCalledWith(
+      expect.objectContaining({ taskIds: ['re_1:settled'] }),
+    );
+    jobs.finish.mockResolvedValueOnce(false);
+    committed.sendCommitted.mockClear();
+    await service.process(REQUEST, attempt(true));
+    expect(committed.sendCommitted).not.toHaveBeenCalled();
   });
 
   it('throws a processor outage for the task layer to retry when a retry follows', async () => {

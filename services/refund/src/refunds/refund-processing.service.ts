@@ -18,7 +18,7 @@ import {
   type RefundRequest as ProcessorRefundRequest,
   type RefundResult,
 } from '@clearline/processor';
-import { enqueueTask } from '@clearline/tasks';
+import { CommittedOutbox, enqueueTask, stageTasks } from '@clearline/tasks';
 import type { DataSource } from 'typeorm';
 import type { RefundJobRow } from './refund-job.rows';
 import { RefundJobsRepository } from './refund-jobs.repository';
@@ -73,6 +73,7 @@ export class RefundProcessingService {
     @Inject(PAYMENT_PROCESSOR) private readonly processor: PaymentProcessor,
     private readonly jobs: RefundJobsRepository,
     private readonly ledger: RefundLedger,
+    private readonly committed: CommittedOutbox,
   ) {}
 
   async process(request: RefundRequest, attempt: RefundAttempt): Promise<RefundOutcome> {
@@ -210,14 +211,22 @@ export class RefundProcessingService {
     this.logger.warn(`refund ${job.refund_id} had ended ${job.status}: outcome sent again (${id})`);
   }
 
-  /** Records the outcome once and, in the same transaction, sends it to the gateway. */
+  /**
+   * Records the outcome once and, in the same transaction, its message to the gateway,
+   * published right after the commit (the relay's sweep sends it if this process cannot).
+   */
   private async finish(job: RefundJobRow, outcome: RefundOutcome): Promise<RefundOutcome> {
-    await readCommitted(this.dataSource, async (manager) => {
-      if (!(await this.jobs.finish(manager, job.refund_id, outcome))) return;
-      await enqueueTask(manager, REFUND_TASK.settled, settledPayload(job.refund_id, outcome), {
-        id: refundSettledTaskId(job.refund_id),
-      });
+    const staged = await readCommitted(this.dataSource, async (manager) => {
+      if (!(await this.jobs.finish(manager, job.refund_id, outcome))) return null;
+      return stageTasks(manager, [
+        {
+          task: REFUND_TASK.settled,
+          payload: settledPayload(job.refund_id, outcome),
+          options: { id: refundSettledTaskId(job.refund_id) },
+        },
+      ]);
     });
+    if (staged) this.committed.sendCommitted(staged);
     this.logger.log(
       `refund ${job.refund_id} ${outcome.status}${outcome.failureReason ? ` (${outcome.failureReason})` : ''}`,
     );

@@ -1,15 +1,17 @@
 /**
- * A payment's `gateway.authorize_payment` task is published by the gateway that wrote it,
- * right after the commit (`CommittedOutbox`): no outbox relay is woken for it, which
- * saves the relay's transaction and a notification hop on every payment. The relay's
- * sweep stays the safety net (libs/tasks outbox-wakeup.int-spec covers the sender itself:
- * rows a relay holds, publishes that fail).
+ * A payment's `gateway.authorize_payment` task and a refund's `refund.process_refund` are
+ * published by the gateway that wrote them, right after the commit (`CommittedOutbox`):
+ * no outbox relay is woken for them, which saves the relay's transaction and a
+ * notification hop on every payment and refund. The relay's sweep stays the safety net
+ * (libs/tasks outbox-wakeup.int-spec covers the sender itself: rows a relay holds,
+ * publishes that fail).
  *
  * How: a gateway with its outbox relay creates the merchant (whose `ledger.open_merchant`
  * goes through the relay) and is stopped once the merchant's first payment succeeded. A
- * replica with no outbox relay at all then takes payments: they can succeed only if the
- * gateway publishes their authorize task itself; otherwise they would wait in the outbox
- * and answer 202 `processing`.
+ * replica with no outbox relay at all then takes payments and refunds them (the refund
+ * service runs as a process): they can succeed only if the gateway publishes their tasks
+ * itself; otherwise they would wait in the outbox and answer 202 `processing` (a refund:
+ * `pending`).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -21,38 +23,38 @@ import {
 } from '@clearline/testing';
 import { startGateway, type GatewayHarness } from './gateway-harness';
 
-interface PaymentReply {
+interface Reply {
   id: string;
   status: string;
 }
 
-describe('payments sent by the gateway that wrote them', () => {
+describe('payments and refunds sent by the gateway that wrote them', () => {
   let infra: IsolatedInfrastructure;
   let ledger: ServiceProcess;
+  let refund: ServiceProcess;
   let withoutRelay: GatewayHarness | null = null;
 
   beforeAll(async () => {
     infra = await isolatedInfrastructure();
     ledger = await startServiceOnFreePort('ledger', infra.env);
+    refund = await startServiceOnFreePort('refund', infra.env);
   });
 
   afterAll(async () => {
     await withoutRelay?.close();
+    await refund.stop();
     await ledger.stop();
     await infra.destroy();
   });
 
-  const pay = (
-    gateway: GatewayHarness,
-    key: string,
-  ): Promise<{ status: number; body: PaymentReply }> =>
-    gateway.call<PaymentReply>('POST', '/v1/payments', {
+  const pay = (gateway: GatewayHarness, key: string): Promise<{ status: number; body: Reply }> =>
+    gateway.call<Reply>('POST', '/v1/payments', {
       key,
       idempotencyKey: randomUUID(),
       body: { amount: 1_500, currency: 'usd', source: 'tok_visa' },
     });
 
-  it('a gateway with no outbox relay still takes payments to succeeded', async () => {
+  it('a gateway with no outbox relay still takes payments and refunds to succeeded', async () => {
     const first = await startGateway({}, { infra });
     let key: string;
     try {
@@ -70,6 +72,15 @@ describe('payments sent by the gateway that wrote them', () => {
       expect({ status: reply.status, payment: reply.body.status }).toEqual({
         status: 200,
         payment: 'succeeded',
+      });
+      const refunded = await withoutRelay.call<Reply>('POST', '/v1/refunds', {
+        key,
+        idempotencyKey: randomUUID(),
+        body: { payment: reply.body.id, amount: 500 },
+      });
+      expect({ status: refunded.status, refund: refunded.body.status }).toEqual({
+        status: 200,
+        refund: 'succeeded',
       });
     }
   });
