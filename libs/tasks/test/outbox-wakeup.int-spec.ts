@@ -192,6 +192,23 @@ describe('outbox wake-up channels', () => {
       expect(heard.filter((m) => m.payload !== 'marker')).toEqual([]);
     });
 
+    it('publishes the rows of writers that commit together in one claiming transaction', async () => {
+      const published: string[] = [];
+      const committed = new CommittedOutbox(dataSource, recordingPublisher(published));
+      const outboxes: OutboxStatement[] = [];
+      for (let i = 0; i < 20; i += 1) outboxes.push(await commitSilently());
+      const transactions = jest.spyOn(dataSource, 'transaction');
+      try {
+        for (const outbox of outboxes) committed.sendCommitted(outbox);
+        await committed.drain();
+        expect(transactions).toHaveBeenCalledTimes(1);
+      } finally {
+        transactions.mockRestore();
+      }
+      expect(published.sort()).toEqual(outboxes.flatMap((outbox) => outbox.taskIds).sort());
+      for (const outbox of outboxes) expect(await sentAt(outbox)).not.toBeNull();
+    });
+
     it('leaves a row a relay holds to the relay', async () => {
       const published: string[] = [];
       const committed = new CommittedOutbox(dataSource, recordingPublisher(published));

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { strict as assert } from 'node:assert';
 import type { DataSource } from 'typeorm';
-import { readCommitted } from '@clearline/persistence';
+import { BatchCollector, readCommitted } from '@clearline/persistence';
 import type { Publisher } from '../broker/publisher';
 import type { OutboxMessage, OutboxStatement } from './task-outbox';
 
@@ -11,6 +11,17 @@ export function updatedRows<T>(answer: unknown): T[] {
   return Array.isArray(pair[0]) ? pair[0] : (answer as T[]);
 }
 
+/** Committed rows to publish: their ids (row or task ids) and their messages by task id. */
+interface Send {
+  ids: string[];
+  messages: Map<string, OutboxMessage>;
+}
+
+/** Rows one claiming transaction publishes at most (a send is never split). */
+const SEND_BATCH_ROWS_MAX = 500;
+/** Claiming transactions in flight at once; sends that come meanwhile wait and go together. */
+const SEND_BATCHES_IN_FLIGHT = 2;
+
 /**
  * Publishes outbox rows this process has just committed, right after the commit, so no
  * relay needs waking for them: a statement that writes rows it sends itself leaves out
@@ -19,15 +30,41 @@ export function updatedRows<T>(answer: unknown): T[] {
  * skips it, never both; a row this process could not send (broker away, a crash) stays
  * unsent and the relay's sweep sends it. The messages come from memory: rows are never
  * read back.
+ *
+ * Sends that come while earlier ones are in flight share one claiming transaction (group
+ * commit, as the relay's batches do under load): one transaction per writer's commit cost
+ * more than the relay it replaced once refunds came 80 a second.
  */
 export class CommittedOutbox {
   private readonly logger = new Logger(CommittedOutbox.name);
   private readonly sending = new Set<Promise<void>>();
+  private readonly batches: Record<'id' | 'task_id', BatchCollector<Send, void>> = {
+    id: this.collector('id'),
+    task_id: this.collector('task_id'),
+  };
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly publisher: Publisher,
   ) {}
+
+  private collector(by: 'id' | 'task_id'): BatchCollector<Send, void> {
+    return new BatchCollector<Send, void>(
+      {
+        sizeMax: SEND_BATCH_ROWS_MAX,
+        concurrency: SEND_BATCHES_IN_FLIGHT,
+        weight: (send) => send.ids.length,
+      },
+      async (sends) => {
+        await this.publish(
+          by,
+          sends.flatMap((send) => send.ids),
+          new Map(sends.flatMap((send) => [...send.messages])),
+        );
+        return sends.map(() => undefined);
+      },
+    );
+  }
 
   /** After the commit of a statement that wrote `outbox`'s rows: publishes them (not awaited). */
   sendCommitted(outbox: OutboxStatement): void {
@@ -40,7 +77,7 @@ export class CommittedOutbox {
    * that cannot be sent is left to the relay.
    */
   sendRows(by: 'id' | 'task_id', ids: string[], messages: Map<string, OutboxMessage>): void {
-    const work = this.publish(by, ids, messages).catch((error: unknown) => {
+    const work = this.batches[by].add({ ids, messages }).catch((error: unknown) => {
       this.logger.warn(
         `sending ${ids.length} committed outbox rows failed (${String(error)}); the outbox relay sends them`,
       );
