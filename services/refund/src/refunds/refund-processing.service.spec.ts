@@ -58,7 +58,6 @@ function setUp(
 ) {
   const jobs = {
     open: jest.fn(() => Promise.resolve(job)),
-    recordFunding: jest.fn(() => Promise.resolve()),
     finish: jest.fn(() => Promise.resolve(true)),
   };
   const ledger = {
@@ -103,6 +102,13 @@ describe('RefundProcessingService.process', () => {
     expect(ledger.post).toHaveBeenCalledTimes(1);
     expect(ledger.release).not.toHaveBeenCalled();
     expect(jobs.finish).toHaveBeenCalledTimes(1);
+    // Where the hold was taken is recorded with the outcome, in the same statement.
+    expect(jobs.finish).toHaveBeenCalledWith(
+      expect.anything(),
+      're_1',
+      expect.objectContaining({ status: 'succeeded' }),
+      'pending',
+    );
   });
 
   it('publishes the outcome it wrote once the job has ended, and nothing when it had ended before', async () => {
@@ -176,17 +182,24 @@ describe('RefundProcessingService.process', () => {
   });
 
   it('fails a refund the processor refuses at once, with its reason, and releases the hold', async () => {
-    const { service, ledger } = setUp(refused);
+    const { service, ledger, jobs } = setUp(refused);
     await expect(service.process(REQUEST, attempt(true))).resolves.toMatchObject({
       status: 'failed',
       failureReason: 'lost_or_stolen_card',
     });
     expect(ledger.release).toHaveBeenCalledTimes(1);
     expect(ledger.post).not.toHaveBeenCalled();
+    // The job still says where the (released) hold had been taken.
+    expect(jobs.finish).toHaveBeenCalledWith(
+      expect.anything(),
+      're_1',
+      expect.anything(),
+      'pending',
+    );
   });
 
   it('fails insufficient_funds without a release: nothing was held', async () => {
-    const { service, ledger, processor } = setUp(refunded);
+    const { service, ledger, processor, jobs } = setUp(refunded);
     ledger.hold.mockRejectedValue(
       new RefundError('short', RefundErrorCode.InsufficientFunds, 'insufficient_funds'),
     );
@@ -196,6 +209,7 @@ describe('RefundProcessingService.process', () => {
     });
     expect(ledger.release).not.toHaveBeenCalled();
     expect(processor.refund).not.toHaveBeenCalled();
+    expect(jobs.finish).toHaveBeenCalledWith(expect.anything(), 're_1', expect.anything(), null);
   });
 
   it('throws a ledger that did not answer even when no retry follows: nothing may be concluded', async () => {

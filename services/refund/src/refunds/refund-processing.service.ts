@@ -22,7 +22,7 @@ import { CommittedOutbox, enqueueTask, stageTasks } from '@clearline/tasks';
 import type { DataSource } from 'typeorm';
 import type { RefundJobRow } from './refund-job.rows';
 import { RefundJobsRepository } from './refund-jobs.repository';
-import { RefundLedger } from './refund-ledger';
+import { RefundLedger, type FundingAccount } from './refund-ledger';
 import { endsRefund, RefundError, RefundErrorCode } from './refund.exception';
 
 /** A refund to process, as the gateway asked for it. */
@@ -58,6 +58,12 @@ export interface RefundOutcome {
   processorRefundId: string | null;
 }
 
+/** A hold taken in the ledger: where, and how to give it back. */
+interface Held {
+  fundedFrom: FundingAccount;
+  release: () => Promise<void>;
+}
+
 /**
  * Processes one refund: hold the money in the ledger, refund at the processor, then
  * post the hold (succeeded) or release it (failed), and tell the gateway. Every step is
@@ -85,23 +91,26 @@ export class RefundProcessingService {
       if (request.round > 0) await this.announceAgain(job, request.round);
       return outcomeOf(job);
     }
+    // Where the hold is taken is recorded with the outcome: a run that stops before
+    // learns it again from the ledger (the hold's task id is fixed, its answer stored).
+    let fundedFrom: FundingAccount;
     try {
-      const fundedFrom = await this.ledger.hold(job);
-      if (job.funded_from !== fundedFrom) await this.jobs.recordFunding(job.refund_id, fundedFrom);
+      fundedFrom = await this.ledger.hold(job);
     } catch (error) {
       // Nothing is held (insufficient funds), so nothing is released.
       return this.endOrThrow(error, job, attempt, null);
     }
+    const held: Held = { fundedFrom, release: () => this.ledger.release(job) };
     try {
       const processorRefundId = await this.refundAtProcessor(request, job, attempt);
       await this.ledger.post(job);
-      return await this.finish(job, {
-        status: 'succeeded',
-        failureReason: null,
-        processorRefundId,
-      });
+      return await this.finish(
+        job,
+        { status: 'succeeded', failureReason: null, processorRefundId },
+        fundedFrom,
+      );
     } catch (error) {
-      return this.endOrThrow(error, job, attempt, () => this.ledger.release(job));
+      return this.endOrThrow(error, job, attempt, held);
     }
   }
 
@@ -186,18 +195,18 @@ export class RefundProcessingService {
     error: unknown,
     job: RefundJobRow,
     attempt: RefundAttempt,
-    release: (() => Promise<void>) | null,
+    held: Held | null,
   ): Promise<RefundOutcome> {
     if (!(error instanceof RefundError) || !endsRefund(error, attempt.willRetry(error))) {
       throw error;
     }
     assert(error.failureReason !== null, 'an error that ends a refund names its reason');
-    if (release) await release();
-    return this.finish(job, {
-      status: 'failed',
-      failureReason: error.failureReason,
-      processorRefundId: null,
-    });
+    if (held) await held.release();
+    return this.finish(
+      job,
+      { status: 'failed', failureReason: error.failureReason, processorRefundId: null },
+      held?.fundedFrom ?? null,
+    );
   }
 
   /** Sends an ended job's outcome to the gateway again (`re_…:settled:resume:<round>`). */
@@ -215,9 +224,13 @@ export class RefundProcessingService {
    * Records the outcome once and, in the same transaction, its message to the gateway,
    * published right after the commit (the relay's sweep sends it if this process cannot).
    */
-  private async finish(job: RefundJobRow, outcome: RefundOutcome): Promise<RefundOutcome> {
+  private async finish(
+    job: RefundJobRow,
+    outcome: RefundOutcome,
+    fundedFrom: FundingAccount | null,
+  ): Promise<RefundOutcome> {
     const staged = await readCommitted(this.dataSource, async (manager) => {
-      if (!(await this.jobs.finish(manager, job.refund_id, outcome))) return null;
+      if (!(await this.jobs.finish(manager, job.refund_id, outcome, fundedFrom))) return null;
       return stageTasks(manager, [
         {
           task: REFUND_TASK.settled,
