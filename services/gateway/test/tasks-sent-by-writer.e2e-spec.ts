@@ -1,8 +1,8 @@
 /**
- * A payment's `gateway.authorize_payment` task and a refund's `refund.process_refund` are
- * published by the gateway that wrote them, right after the commit (`CommittedOutbox`):
- * no outbox relay is woken for them, which saves the relay's transaction and a
- * notification hop on every payment and refund. The relay's sweep stays the safety net
+ * A payment's `gateway.authorize_payment` task (and its capture's or cancel's) and a
+ * refund's `refund.process_refund` are published by the gateway that wrote them, right
+ * after the commit (`CommittedOutbox`): no outbox relay is woken for them, which saves
+ * the relay's transaction and a notification hop on every payment and refund. The relay's sweep stays the safety net
  * (libs/tasks outbox-wakeup.int-spec covers the sender itself: rows a relay holds,
  * publishes that fail).
  *
@@ -54,7 +54,7 @@ describe('payments and refunds sent by the gateway that wrote them', () => {
       body: { amount: 1_500, currency: 'usd', source: 'tok_visa' },
     });
 
-  it('a gateway with no outbox relay still takes payments and refunds to succeeded', async () => {
+  it('a gateway with no outbox relay still takes payments, captures, cancels and refunds through', async () => {
     const first = await startGateway({}, { infra });
     let key: string;
     try {
@@ -81,6 +81,27 @@ describe('payments and refunds sent by the gateway that wrote them', () => {
       expect({ status: refunded.status, refund: refunded.body.status }).toEqual({
         status: 200,
         refund: 'succeeded',
+      });
+    }
+    // Capture and cancel hand their tasks over the same way.
+    for (const [operation, status] of [
+      ['capture', 'succeeded'],
+      ['cancel', 'canceled'],
+    ] as const) {
+      const manual = await withoutRelay.call<Reply>('POST', '/v1/payments', {
+        key,
+        idempotencyKey: randomUUID(),
+        body: { amount: 1_500, currency: 'usd', source: 'tok_visa', capture_method: 'manual' },
+      });
+      expect(manual.body.status).toBe('requires_capture');
+      const operated = await withoutRelay.call<Reply>(
+        'POST',
+        `/v1/payments/${manual.body.id}/${operation}`,
+        { key, idempotencyKey: randomUUID(), body: {} },
+      );
+      expect({ status: operated.status, payment: operated.body.status }).toEqual({
+        status: 200,
+        payment: status,
       });
     }
   });

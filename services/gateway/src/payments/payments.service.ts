@@ -8,7 +8,7 @@ import {
 } from '@clearline/contracts';
 import { readCommitted, type Page, type PageRequest } from '@clearline/persistence';
 import { PAYMENT_PROCESSOR, type PaymentProcessor } from '@clearline/processor';
-import { enqueueTask } from '@clearline/tasks';
+import { CommittedOutbox, stageTasks } from '@clearline/tasks';
 import { DataSource, type EntityManager } from 'typeorm';
 import { newId } from '@clearline/contracts';
 import type { GatewayEnvironment } from '../gateway.env';
@@ -47,6 +47,7 @@ export class PaymentsService {
     private readonly waiter: PaymentWaiter,
     private readonly idempotency: IdempotencyService,
     private readonly dataSource: DataSource,
+    private readonly committed: CommittedOutbox,
     @Inject(PAYMENT_PROCESSOR) private readonly processor: PaymentProcessor,
     config: ConfigService<GatewayEnvironment, true>,
   ) {
@@ -137,35 +138,40 @@ export class PaymentsService {
   ): Promise<Payment> {
     const resumed = claim?.reference ? await this.payments.find(merchantId, id) : undefined;
     const payment =
-      resumed ??
-      (await readCommitted(this.dataSource, async (manager) => {
-        const claimed = await this.payments.claim(manager, merchantId, id, {
-          ...CLAIMS[operation],
-          ...(amount === undefined ? {} : { amountMax: amount }),
-        });
-        if (!claimed) throw await this.refusal(manager, merchantId, id, operation, amount);
-        const payload: PaymentTaskPayload | CapturePaymentTaskPayload =
-          operation === 'capture'
-            ? { payment_id: id, amount_to_capture: amount ?? Number(claimed.amountCapturable) }
-            : { payment_id: id };
-        await this.handOver(manager, claim, id, operation, payload);
-        return claimed;
-      }));
+      resumed ?? (await this.claimAndHandOver(merchantId, id, operation, claim, amount));
     return this.waiter.outcome(payment, paymentTaskId(id, operation), waitMs ?? this.defaultWaitMs);
   }
 
-  /** The outbox task and the idempotency reference, in the caller's transaction. */
-  private async handOver(
-    manager: EntityManager,
-    claim: IdempotencyClaim | null,
-    paymentId: string,
+  /**
+   * In one transaction: the claim, the request's idempotency reference and the task; the
+   * task is published right after the commit (no relay woken; the relay's sweep sends it
+   * if this process cannot).
+   */
+  private async claimAndHandOver(
+    merchantId: string,
+    id: string,
     operation: Operation,
-    payload: PaymentTaskPayload,
-  ): Promise<void> {
-    if (claim) await this.idempotency.setReference(manager, claim, paymentId);
-    await enqueueTask(manager, PAYMENT_TASK[operation], payload, {
-      id: paymentTaskId(paymentId, operation),
+    claim: IdempotencyClaim | null,
+    amount: number | undefined,
+  ): Promise<Payment> {
+    const { claimed, outbox } = await readCommitted(this.dataSource, async (manager) => {
+      const claimed = await this.payments.claim(manager, merchantId, id, {
+        ...CLAIMS[operation],
+        ...(amount === undefined ? {} : { amountMax: amount }),
+      });
+      if (!claimed) throw await this.refusal(manager, merchantId, id, operation, amount);
+      const payload: PaymentTaskPayload | CapturePaymentTaskPayload =
+        operation === 'capture'
+          ? { payment_id: id, amount_to_capture: amount ?? Number(claimed.amountCapturable) }
+          : { payment_id: id };
+      if (claim) await this.idempotency.setReference(manager, claim, id);
+      const outbox = await stageTasks(manager, [
+        { task: PAYMENT_TASK[operation], payload, options: { id: paymentTaskId(id, operation) } },
+      ]);
+      return { claimed, outbox };
     });
+    this.committed.sendCommitted(outbox);
+    return claimed;
   }
 
   /** Why a claim found nothing: no such payment, the wrong state, or too much to capture. */
