@@ -56,11 +56,15 @@ export class CommittedOutbox {
         weight: (send) => send.ids.length,
       },
       async (sends) => {
-        await this.publish(
-          by,
-          sends.flatMap((send) => send.ids),
-          new Map(sends.flatMap((send) => [...send.messages])),
-        );
+        const ids = sends.flatMap((send) => send.ids);
+        try {
+          await this.publish(by, ids, new Map(sends.flatMap((send) => [...send.messages])));
+        } catch (error) {
+          // Once per batch, not per send: the relay's sweep sends them all the same.
+          this.logger.warn(
+            `sending ${ids.length} committed outbox rows failed (${String(error)}); the outbox relay sends them`,
+          );
+        }
         return sends.map(() => undefined);
       },
     );
@@ -77,11 +81,7 @@ export class CommittedOutbox {
    * that cannot be sent is left to the relay.
    */
   sendRows(by: 'id' | 'task_id', ids: string[], messages: Map<string, OutboxMessage>): void {
-    const work = this.batches[by].add({ ids, messages }).catch((error: unknown) => {
-      this.logger.warn(
-        `sending ${ids.length} committed outbox rows failed (${String(error)}); the outbox relay sends them`,
-      );
-    });
+    const work = this.batches[by].add({ ids, messages });
     this.sending.add(work);
     void work.finally(() => this.sending.delete(work));
   }
