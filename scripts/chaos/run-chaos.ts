@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WORK_QUEUES } from '@clearline/contracts';
 import {
+  dailySettlementAwayFromNow,
   startPlatform,
   tcpProxy,
   throughProxy,
@@ -78,7 +79,7 @@ function serviceEnv(
     // No cut-off during the run: its payouts would move the balances the checks add up.
     settlement: {
       ...viaProxy('settlement'),
-      SETTLEMENT_HOUR: String((new Date().getUTCHours() + 12) % 24),
+      ...dailySettlementAwayFromNow(),
     },
   };
 }

@@ -44,7 +44,13 @@ export {
   type PaymentsApi,
   type Refund,
 } from './payments-api';
-export { startPlatform, type Platform, type PlatformOptions, type ServiceName } from './platform';
+export {
+  dailySettlementAwayFromNow,
+  startPlatform,
+  type Platform,
+  type PlatformOptions,
+  type ServiceName,
+} from './platform';
 export { brokerProbe, type BrokerProbe } from './broker-probe';
 export { tcpProxy, throughProxy, type LinkFaults, type TcpProxy } from './tcp-proxy';
 export {

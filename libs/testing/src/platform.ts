@@ -29,12 +29,26 @@ export interface Platform {
 }
 
 /**
+ * The settlement service's daily run placed 12 hours from now (UTC), so neither the
+ * scheduled run nor the hour a late scheduler still catches it up (its grace) falls
+ * inside a test or a benchmark: a run started by the clock would settle what the test
+ * counts (seen at 00:00 UTC, the default hour). A test of the schedule sets its own.
+ */
+export function dailySettlementAwayFromNow(now = new Date()): Record<string, string> {
+  return {
+    SETTLEMENT_HOUR: String((now.getUTCHours() + 12) % 24),
+    SETTLEMENT_TIMEZONE: 'UTC',
+  };
+}
+
+/**
  * Clearline's services for one test file, as production runs them: each its own process
  * (`services/<name>/src/main.ts`), on the file's own vhost, database and Redis prefix.
  * A test of one service starts the others it talks to here, rather than importing
  * their modules. Defaults: the gateway with a fresh admin key, no practical rate limit
  * and the longest payment wait (a loaded machine must not turn a 200 into a 202);
- * the refund service with the sandbox processor.
+ * the refund service with the sandbox processor; the settlement service's daily run far
+ * from now (`dailySettlementAwayFromNow`).
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const infra = options.infra ?? (await isolatedInfrastructure());
@@ -43,7 +57,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     gateway: { ADMIN_API_KEY: adminKey, RATE_LIMIT_PER_S: '1000000', PAYMENT_WAIT_MS: '30000' },
     ledger: {},
     refund: { PAYMENT_PROCESSOR: 'sandbox' },
-    settlement: {},
+    settlement: dailySettlementAwayFromNow(),
   };
   const envOf = (service: ServiceName): Record<string, string> => ({
     ...infra.env,

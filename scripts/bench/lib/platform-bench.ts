@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startService, type ServiceProcess } from '@clearline/testing';
+import { dailySettlementAwayFromNow, startService, type ServiceProcess } from '@clearline/testing';
 import type { BenchInfra } from './bench-infra';
 import { sleep } from './stats';
 
@@ -51,7 +51,8 @@ export async function startPlatform(
       SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     },
     refund: { PAYMENT_PROCESSOR: 'sandbox' },
-    settlement: {},
+    // The bench starts its own run: none by the clock during it.
+    settlement: dailySettlementAwayFromNow(),
   };
   const pids: Partial<Record<BenchService, number>> = {};
   try {
