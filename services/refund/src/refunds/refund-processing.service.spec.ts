@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import type { PaymentProcessor, RefundResult, RetrieveResult } from '@clearline/processor';
 import { ProcessorUnavailableError } from '@clearline/processor';
-import type { CommittedOutbox } from '@clearline/tasks';
 import type { DataSource } from 'typeorm';
 import type { RefundJobRow } from './refund-job.rows';
 import type { RefundJobsRepository } from './refund-jobs.repository';
@@ -68,15 +67,13 @@ function setUp(
   const processor = { refund: jest.fn(refund), retrieve: jest.fn(retrieve) };
   const manager = { query: jest.fn(() => Promise.resolve([])) };
   const dataSource = { transaction: (work: (m: unknown) => Promise<unknown>) => work(manager) };
-  const committed = { sendCommitted: jest.fn() };
   const service = new RefundProcessingService(
     dataSource as unknown as DataSource,
     processor as unknown as PaymentProcessor,
     jobs as unknown as RefundJobsRepository,
     ledger as unknown as RefundLedger,
-    committed as unknown as CommittedOutbox,
   );
-  return { service, jobs, ledger, processor, manager, committed };
+  return { service, jobs, ledger, processor, manager };
 }
 
 const refunded = (): Promise<RefundResult> =>
@@ -104,26 +101,30 @@ describe('RefundProcessingService.process', () => {
     expect(jobs.finish).toHaveBeenCalledTimes(1);
     // Where the hold was taken is recorded with the outcome, in the same statement.
     expect(jobs.finish).toHaveBeenCalledWith(
-      expect.anything(),
-      're_1',
-      expect.objectContaining({ status: 'succeeded' }),
-      'pending',
+      expect.objectContaining({
+        refundId: 're_1',
+        outcome: { status: 'succeeded', failureReason: null, processorRefundId: 'sandbox_re_1' },
+        fundedFrom: 'pending',
+      }),
     );
   });
 
-  it('publishes the outcome it wrote once the job has ended, and nothing when it had ended before', async () => {
-    const { service, committed, manager, jobs } = setUp(refunded);
+  it('ends the job with its announcement to the gateway, named after the refund', async () => {
+    const { service, jobs } = setUp(refunded);
     await service.process(REQUEST, attempt(true));
-    // Written in the job's transaction, without waking a relay, then sent by this process.
-    expect(JSON.stringify(manager.query.mock.calls)).not.toContain('pg_notify');
-    expect(committed.sendCommitted).toHaveBeenCalledTimes(1);
-    expect(committed.sendCommitted).toHaveBeenCalledWith(
-      expect.objectContaining({ taskIds: ['re_1:settled'] }),
+    expect(jobs.finish).toHaveBeenCalledWith(
+      expect.objectContaining({
+        announce: {
+          task: 'gateway.refund_settled',
+          payload: settledPayload('re_1', {
+            status: 'succeeded',
+            failureReason: null,
+            processorRefundId: 'sandbox_re_1',
+          }),
+          options: { id: 're_1:settled' },
+        },
+      }),
     );
-    jobs.finish.mockResolvedValueOnce(false);
-    committed.sendCommitted.mockClear();
-    await service.process(REQUEST, attempt(true));
-    expect(committed.sendCommitted).not.toHaveBeenCalled();
   });
 
   it('throws a processor outage for the task layer to retry when a retry follows', async () => {
@@ -191,10 +192,10 @@ describe('RefundProcessingService.process', () => {
     expect(ledger.post).not.toHaveBeenCalled();
     // The job still says where the (released) hold had been taken.
     expect(jobs.finish).toHaveBeenCalledWith(
-      expect.anything(),
-      're_1',
-      expect.anything(),
-      'pending',
+      expect.objectContaining({
+        refundId: 're_1',
+        fundedFrom: 'pending',
+      }),
     );
   });
 
@@ -209,7 +210,9 @@ describe('RefundProcessingService.process', () => {
     });
     expect(ledger.release).not.toHaveBeenCalled();
     expect(processor.refund).not.toHaveBeenCalled();
-    expect(jobs.finish).toHaveBeenCalledWith(expect.anything(), 're_1', expect.anything(), null);
+    expect(jobs.finish).toHaveBeenCalledWith(
+      expect.objectContaining({ refundId: 're_1', fundedFrom: null }),
+    );
   });
 
   it('throws a ledger that did not answer even when no retry follows: nothing may be concluded', async () => {

@@ -18,7 +18,7 @@ import {
   type RefundRequest as ProcessorRefundRequest,
   type RefundResult,
 } from '@clearline/processor';
-import { CommittedOutbox, enqueueTask, stageTasks } from '@clearline/tasks';
+import { enqueueTask } from '@clearline/tasks';
 import type { DataSource } from 'typeorm';
 import type { RefundJobRow } from './refund-job.rows';
 import { RefundJobsRepository } from './refund-jobs.repository';
@@ -79,7 +79,6 @@ export class RefundProcessingService {
     @Inject(PAYMENT_PROCESSOR) private readonly processor: PaymentProcessor,
     private readonly jobs: RefundJobsRepository,
     private readonly ledger: RefundLedger,
-    private readonly committed: CommittedOutbox,
   ) {}
 
   async process(request: RefundRequest, attempt: RefundAttempt): Promise<RefundOutcome> {
@@ -221,25 +220,25 @@ export class RefundProcessingService {
   }
 
   /**
-   * Records the outcome once and, in the same transaction, its message to the gateway,
-   * published right after the commit (the relay's sweep sends it if this process cannot).
+   * Records the outcome once and, in the same statement (shared with the jobs that end at
+   * the same time), its message to the gateway, published right after the commit (the
+   * relay's sweep sends it if this process cannot).
    */
   private async finish(
     job: RefundJobRow,
     outcome: RefundOutcome,
     fundedFrom: FundingAccount | null,
   ): Promise<RefundOutcome> {
-    const staged = await readCommitted(this.dataSource, async (manager) => {
-      if (!(await this.jobs.finish(manager, job.refund_id, outcome, fundedFrom))) return null;
-      return stageTasks(manager, [
-        {
-          task: REFUND_TASK.settled,
-          payload: settledPayload(job.refund_id, outcome),
-          options: { id: refundSettledTaskId(job.refund_id) },
-        },
-      ]);
+    await this.jobs.finish({
+      refundId: job.refund_id,
+      outcome,
+      fundedFrom,
+      announce: {
+        task: REFUND_TASK.settled,
+        payload: settledPayload(job.refund_id, outcome),
+        options: { id: refundSettledTaskId(job.refund_id) },
+      },
     });
-    if (staged) this.committed.sendCommitted(staged);
     this.logger.log(
       `refund ${job.refund_id} ${outcome.status}${outcome.failureReason ? ` (${outcome.failureReason})` : ''}`,
     );
