@@ -19,16 +19,20 @@ type Updated = [PaymentRow[], number];
  * A CTE for the statement that ends refunds (the refunds repository's): `source` yields
  * `(payment_id, amount, status)` of each refund that ended, and its payment's
  * reservation is settled: the amount moves to `amount_refunded` if the refund succeeded,
- * and is freed either way. With `reserveRefunds`, the only code that writes the refund
- * columns of `payments`.
+ * and is freed either way. Refunds of one payment that end in one statement are summed
+ * first: an UPDATE … FROM changes a row once, whatever number of source rows match it.
+ * With `reserveRefunds`, the only code that writes the refund columns of `payments`.
  */
 export function settleRefundReservations(source: string): string {
   return `refund_reservations AS (
     UPDATE payments p
-       SET amount_refund_reserved = p.amount_refund_reserved - s.amount,
-           amount_refunded = p.amount_refunded + CASE WHEN s.status = 'succeeded' THEN s.amount ELSE 0 END,
+       SET amount_refund_reserved = p.amount_refund_reserved - s.reserved,
+           amount_refunded = p.amount_refunded + s.refunded,
            updated_at = now()
-      FROM ${source} s WHERE p.id = s.payment_id
+      FROM (SELECT payment_id, sum(amount)::bigint AS reserved,
+                   sum(CASE WHEN status = 'succeeded' THEN amount ELSE 0 END)::bigint AS refunded
+              FROM ${source} GROUP BY payment_id) s
+     WHERE p.id = s.payment_id
   )`;
 }
 

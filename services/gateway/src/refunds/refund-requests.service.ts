@@ -76,32 +76,30 @@ export class RefundRequestsService {
     return this.refunds.list(merchantId, page, paymentId);
   }
 
-  /** The refund service's outcome, applied once: refund, payment amounts and event together. */
+  /**
+   * The refund service's outcome, applied once: refund, payment amounts and event in one
+   * statement, shared with the outcomes that arrive at the same time, as is the read
+   * before it (the refund as it stands, for the event).
+   */
   async settle(outcome: RefundSettledPayload): Promise<Refund> {
-    return readCommitted(this.dataSource, async (manager) => {
-      const ended = await this.refunds.settle(
-        manager,
-        outcome.refund_id,
-        refundEndFromWire(outcome),
-      );
-      if (!ended) {
-        // A redelivered outcome: the refund ended before; an unknown one is a fault.
-        const refund = await this.refunds.findById(outcome.refund_id, manager);
-        if (!refund) throw refundNotFound(outcome.refund_id);
-        return refund;
-      }
-      await this.events.record(
-        manager,
-        ended.merchantId,
-        `refund.${ended.status}`,
-        toRefundDto(ended),
-      );
-      this.logger.log(
-        { refund_id: ended.id, payment_id: ended.paymentId },
-        `refund ${ended.status}`,
-      );
-      return ended;
+    const refund = await this.refunds.findByIdShared(outcome.refund_id);
+    // An outcome for a refund that does not exist is a fault.
+    if (!refund) throw refundNotFound(outcome.refund_id);
+    // A redelivered outcome: the refund ended before.
+    if (refund.status !== 'pending') return refund;
+    const end = refundEndFromWire(outcome);
+    const ended: Refund = { ...refund, ...end };
+    const endedAt = await this.refunds.settleOne({
+      id: refund.id,
+      end,
+      event: { type: `refund.${end.status}`, data: toRefundDto(ended) },
     });
+    if (!endedAt) {
+      // Ended meanwhile by another delivery of the outcome: as that one left it.
+      return (await this.refunds.findById(refund.id)) ?? refund;
+    }
+    this.logger.log({ refund_id: refund.id, payment_id: refund.paymentId }, `refund ${end.status}`);
+    return { ...ended, updatedAt: endedAt };
   }
 
   /**
