@@ -119,15 +119,24 @@ export class IdempotencyReferences {
     );
   }
 
-  /** A CTE, `idempotency_references AS (UPDATE …)`, to stand among the caller's. */
-  cte(): string {
+  /**
+   * A CTE, `idempotency_references AS (UPDATE …)`, to stand among the caller's. With
+   * `madeIn`, a CTE of the caller's that yields `key`, only the references it yields are
+   * recorded (the objects the statement did make).
+   */
+  cte(madeIn?: string): string {
     const n = this.firstParameter;
     return `idempotency_references AS (
       UPDATE idempotency_keys k SET reference = r.reference
         FROM unnest($${n}::text[], $${n + 1}::text[], $${n + 2}::text[], $${n + 3}::text[])
           AS r(reference, scope, key, request_hash)
        WHERE k.scope = r.scope AND k.key = r.key AND k.request_hash = r.request_hash
-         AND k.state = 'in_progress'
+         AND k.state = 'in_progress'${
+           madeIn
+             ? `
+         AND r.reference IN (SELECT key FROM ${madeIn})`
+             : ''
+         }
     )`;
   }
 }

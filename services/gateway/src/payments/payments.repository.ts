@@ -38,16 +38,22 @@ export function settleRefundReservations(source: string): string {
 
 /**
  * A CTE for the statement that opens refunds (the refunds repository's): `source` yields
- * `(payment_id, amount)` of each refund, and the amount is reserved on its payment, which
- * the caller's transaction has locked and checked (`lockForRefund`); the table's CHECK,
- * refunded + reserved <= captured, is the last line of defence. `refund_reservations_made`
- * returns the payment ids reserved.
+ * `(payment_id, merchant_id, amount)`, at most one row per payment, and the amount is
+ * reserved on each payment of the merchant that is captured and still covers it
+ * (captured − refunded − reserved ≥ amount). A payment that no longer does (a refund
+ * reserved meanwhile) is left as it is: `refund_reservations_made` returns the payment
+ * ids reserved, and a caller that read the payment without a lock reads it again. The
+ * condition is checked again on the row's newest version when the UPDATE waited for it,
+ * so concurrent refunds never reserve more than was captured; the table's CHECK,
+ * refunded + reserved <= captured, is the last line of defence.
  */
 export function reserveRefunds(source: string): string {
   return `refund_reservations_made AS (
     UPDATE payments p
        SET amount_refund_reserved = p.amount_refund_reserved + s.amount, updated_at = now()
-      FROM ${source} s WHERE p.id = s.payment_id
+      FROM ${source} s
+     WHERE p.id = s.payment_id AND p.merchant_id = s.merchant_id AND p.status = 'succeeded'
+       AND p.amount_captured - p.amount_refunded - p.amount_refund_reserved >= s.amount
     RETURNING p.id
   )`;
 }
@@ -72,7 +78,33 @@ export class PaymentsRepository {
     },
   );
 
+  /** Concurrent reads of payments to refund share one query (a refund's first read). */
+  private readonly refundables = new GroupCommit<string, RefundablePayment | undefined>(
+    HOT_PATH_GROUP_COMMIT,
+    async (ids) => {
+      const rows = await this.dataSource.query<RefundablePaymentRow[]>(
+        `SELECT ${PAYMENT_COLUMNS}, amount_refund_reserved FROM payments WHERE id = ANY($1::text[])`,
+        [ids],
+      );
+      const byId = new Map(rows.map((row) => [row.id, toRefundablePayment(row)]));
+      return ids.map((id) => byId.get(id));
+    },
+  );
+
   constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * The merchant's payment with what its pending refunds reserve, without a lock, in a
+   * query shared with the reads that come at the same time: what a refund decides from
+   * before `reserveRefunds` checks it again under the row's lock.
+   */
+  async findRefundableShared(
+    merchantId: string,
+    id: string,
+  ): Promise<RefundablePayment | undefined> {
+    const payment = await this.refundables.submit(id);
+    return payment?.merchantId === merchantId ? payment : undefined;
+  }
 
   /** `findById`, in a query shared with the lookups that come at the same time. */
   findByIdShared(id: string): Promise<Payment | undefined> {

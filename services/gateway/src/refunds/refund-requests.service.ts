@@ -1,3 +1,4 @@
+import { strict as assert } from 'node:assert';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import {
@@ -9,7 +10,6 @@ import { readCommitted, type Page, type PageRequest } from '@clearline/persisten
 import { CommittedOutbox } from '@clearline/tasks';
 import { DataSource } from 'typeorm';
 import { newId } from '@clearline/contracts';
-import { EventsService } from '../events/events.service';
 import type { GatewayEnvironment } from '../gateway.env';
 import type { IdempotencyClaim } from '../idempotency/idempotency.service';
 import type { CreateRefundDto } from './refund.dto';
@@ -19,17 +19,19 @@ import { PaymentsRepository } from '../payments/payments.repository';
 import type { Refund } from './refund.model';
 import { RefundWaiter } from './refund-waiter';
 import { RefundRequestError, RefundRequestErrorCode } from './refunds.exception';
-import { RefundsRepository } from './refunds.repository';
+import { RefundsRepository, type RefundOpening } from './refunds.repository';
 
 /** The task that processes a refund in the refund service; one per refund. */
 export const processRefundTaskId = (refundId: string): string => `${refundId}:process`;
 
 /**
  * Refunds as the merchant asks for them, and their outcomes as the refund service
- * reports them. What is refundable is decided under the payment's row lock, in the
- * transaction that reserves the amount, writes the refund, its event and the outbox
- * task for the refund service: fifty concurrent refunds of one payment queue on that
- * lock and never add up to more than was captured.
+ * reports them. A refund is decided from the payment as read, and its amount reserved
+ * by the statement that writes the refund, its event and the outbox task for the refund
+ * service only if the payment still covers it then (checked on the row's newest
+ * version); one that lost that race is decided again, in the end under the payment's
+ * row lock: fifty concurrent refunds of one payment never add up to more than was
+ * captured.
  */
 @Injectable()
 export class RefundRequestsService {
@@ -40,7 +42,6 @@ export class RefundRequestsService {
     private readonly refunds: RefundsRepository,
     private readonly payments: PaymentsRepository,
     private readonly waiter: RefundWaiter,
-    private readonly events: EventsService,
     private readonly dataSource: DataSource,
     private readonly committed: CommittedOutbox,
     config: ConfigService<GatewayEnvironment, true>,
@@ -103,55 +104,98 @@ export class RefundRequestsService {
   }
 
   /**
-   * Under the payment's row lock: the reservation, the refund, its request's idempotency
-   * reference and its task in one statement, then its event; the task is published
-   * right after the commit (no relay woken; the relay's sweep sends it if this process
-   * cannot).
+   * Decided from the payment as read (shared with the refunds opened at the same time,
+   * no lock), then opened in a statement shared with them, which reserves the amount
+   * only if the payment still covers it. A payment another refund reserved meanwhile is
+   * read again; after `OPTIMISTIC_OPENS_MAX` such turns (a payment refunded by many at
+   * once) the refund is decided and opened under the payment's row lock, where
+   * concurrent refunds of it queue.
    */
   private async open(
     merchantId: string,
     input: CreateRefundDto,
     claim: IdempotencyClaim | null,
   ): Promise<Refund> {
+    for (let turn = 0; turn < OPTIMISTIC_OPENS_MAX; turn += 1) {
+      const payment = await this.payments.findRefundableShared(merchantId, input.payment);
+      const refund = await this.refunds.openShared(opening(merchantId, payment, input, claim));
+      if (refund) return opened(refund, claim);
+    }
+    return this.openLocked(merchantId, input, claim);
+  }
+
+  /**
+   * Under the payment's row lock: decided from the payment as it is, then opened as
+   * `open` does, in the transaction; the task is published right after the commit (no
+   * relay woken; the relay's sweep sends it if this process cannot).
+   */
+  private async openLocked(
+    merchantId: string,
+    input: CreateRefundDto,
+    claim: IdempotencyClaim | null,
+  ): Promise<Refund> {
     const { refund, outbox } = await readCommitted(this.dataSource, async (manager) => {
       const payment = await this.payments.lockForRefund(manager, merchantId, input.payment);
-      if (!payment) {
-        throw new RefundRequestError(
-          `No such payment: '${input.payment}'`,
-          RefundRequestErrorCode.PaymentNotFound,
-        );
-      }
-      const amount = refundAmount(payment, input.amount);
-      const id = newId('re');
-      const task: ProcessRefundPayload = {
-        refund_id: id,
-        payment_id: payment.id,
-        merchant_id: merchantId,
-        amount: amount.toString(),
-        currency: payment.currency,
-        source: payment.source,
-      };
-      const opened = await this.refunds.open(
-        manager,
-        {
-          id,
-          merchantId,
-          paymentId: payment.id,
-          amount,
-          currency: payment.currency,
-          reason: input.reason ?? null,
-          metadata: input.metadata ?? {},
-        },
-        claim,
-        [{ task: REFUND_TASK.process, payload: task, options: { id: processRefundTaskId(id) } }],
-      );
-      await this.events.record(manager, merchantId, 'refund.created', toRefundDto(opened.refund));
-      return opened;
+      return this.refunds.open(manager, opening(merchantId, payment, input, claim));
     });
-    if (claim) claim.reference = refund.id;
+    assert(refund !== null, 'a refund decided under the payment lock is reserved');
     this.committed.sendCommitted(outbox);
-    return refund;
+    return opened(refund, claim);
   }
+}
+
+/** Turns of `RefundRequestsService.open` without a lock before it takes the payment's. */
+const OPTIMISTIC_OPENS_MAX = 2;
+
+/** The refund `input` asks of `payment` (as read), to open; refused as a request error. */
+function opening(
+  merchantId: string,
+  payment: RefundablePayment | undefined,
+  input: CreateRefundDto,
+  claim: IdempotencyClaim | null,
+): RefundOpening {
+  if (!payment) {
+    throw new RefundRequestError(
+      `No such payment: '${input.payment}'`,
+      RefundRequestErrorCode.PaymentNotFound,
+    );
+  }
+  const id = newId('re');
+  const createdAt = new Date();
+  const refund: Refund = {
+    id,
+    merchantId,
+    paymentId: payment.id,
+    amount: refundAmount(payment, input.amount),
+    currency: payment.currency,
+    status: 'pending',
+    reason: input.reason ?? null,
+    failureReason: null,
+    processorReference: null,
+    metadata: input.metadata ?? {},
+    createdAt,
+    updatedAt: createdAt,
+  };
+  const task: ProcessRefundPayload = {
+    refund_id: id,
+    payment_id: payment.id,
+    merchant_id: merchantId,
+    amount: refund.amount.toString(),
+    currency: payment.currency,
+    source: payment.source,
+  };
+  return {
+    refund,
+    claim,
+    task: { task: REFUND_TASK.process, payload: task, options: { id: processRefundTaskId(id) } },
+    event: { type: 'refund.created', data: toRefundDto(refund) },
+  };
+}
+
+/** The refund opened; its request's claim now names it (what a retry resumes from). */
+function opened(refund: Refund, claim: IdempotencyClaim | null): Refund {
+  if (claim) claim.reference = refund.id;
+  return refund;
 }
 
 function refundNotFound(refundId: string): RefundRequestError {

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { GroupCommit, paginate, type Page, type PageRequest } from '@clearline/persistence';
-import { OutboxStatement, type OutboxTask } from '@clearline/tasks';
+import { CommittedOutbox, OutboxStatement, type OutboxTask } from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites, type NewEvent } from '../events/events.repository';
 import { IdempotencyReferences, type ClaimKey } from '../idempotency/idempotency.repository';
 import { reserveRefunds, settleRefundReservations } from '../payments/payments.repository';
-import type { Refund, RefundEnd, RefundReason } from './refund.model';
+import type { Refund, RefundEnd } from './refund.model';
 import { REFUND_COLUMNS, toRefund, type RefundRow } from './refund.rows';
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -19,14 +19,47 @@ export interface RefundEnding {
   event: NewEvent;
 }
 
-export interface NewRefund {
-  id: string;
-  merchantId: string;
-  paymentId: string;
-  amount: bigint;
-  currency: string;
-  reason: RefundReason | null;
-  metadata: Record<string, string>;
+/** A refund to open: the refund as it is to be written (pending), its request's claim, its task and event. */
+export interface RefundOpening {
+  refund: Refund;
+  claim: ClaimKey | null;
+  /** `refund.process_refund`, for the refund service. */
+  task: OutboxTask;
+  /** `refund.created`, with the refund object. */
+  event: NewEvent;
+}
+
+/**
+ * Opening: each refund's amount reserved on its payment if it still covers it (the
+ * payments repository's `reserveRefunds`), and for each reserved, the refund row, the
+ * idempotency reference of its request, its outbox task (which wakes no relay: the
+ * writer publishes it) and its event, in one statement. The refund's times are the
+ * writer's, so the event the writer built shows what the row holds.
+ */
+function openSql(
+  references: IdempotencyReferences,
+  outbox: OutboxStatement,
+  events: EventWrites,
+): string {
+  return `
+  WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                         $7::jsonb[], $8::timestamptz[])
+      AS i(id, merchant_id, payment_id, amount, currency, reason, metadata, created_at)
+  ), ${reserveRefunds('input')},
+  inserted AS (
+    INSERT INTO refunds (id, merchant_id, payment_id, amount, currency, status, reason, metadata,
+                         created_at, updated_at)
+    SELECT i.id, i.merchant_id, i.payment_id, i.amount, i.currency, 'pending', i.reason, i.metadata,
+           i.created_at, i.created_at
+      FROM input i JOIN refund_reservations_made r ON r.id = i.payment_id
+    RETURNING ${REFUND_COLUMNS}
+  ), opened AS (
+    SELECT id AS key, merchant_id FROM inserted
+  ), ${references.cte('opened')}, queued AS (
+    ${outbox.insert(`${outbox.rows('o')} JOIN opened ON opened.key = o.key`)}
+  ), ${events.ctes('opened')}
+  SELECT inserted.*, ${events.notify()} AS woken FROM inserted`;
 }
 
 /**
@@ -50,56 +83,102 @@ export class RefundsRepository {
       return ids.map((id) => byId.get(id));
     },
   );
+  private readonly openings = new GroupCommit<RefundOpening, Refund | null>(
+    HOT_PATH_GROUP_COMMIT,
+    (openings) => this.openInTurns(openings),
+  );
   private readonly endings = new GroupCommit<RefundEnding, Date | null>(
     HOT_PATH_GROUP_COMMIT,
     (endings) => this.settleMany(endings),
   );
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly committed: CommittedOutbox,
+  ) {}
 
   /**
-   * Opens a refund of a payment the caller's transaction has locked and checked, in one
-   * statement: its amount reserved on the payment, the refund row, the idempotency
-   * reference of its request (what a retry after a crash resumes from) and the outbox
-   * rows of `tasks`, which wake no relay: the caller publishes the answer's `outbox` once
-   * its transaction has committed (`CommittedOutbox.sendCommitted`).
+   * Opens a refund, in a statement shared with the refunds opened at the same time (group
+   * commit): its amount reserved on the payment if the payment still covers it, the
+   * refund row, the idempotency reference of its request, its event and its task — which
+   * this process publishes right after the commit (the relay's sweep if it cannot). Null
+   * when the payment did not cover it (`reserveRefunds`): nothing was written.
+   */
+  openShared(opening: RefundOpening): Promise<Refund | null> {
+    return this.openings.submit(opening);
+  }
+
+  /**
+   * `openShared` in the caller's transaction, for a payment it has locked and checked;
+   * the caller publishes `outbox` once its transaction has committed
+   * (`CommittedOutbox.sendCommitted`).
    */
   async open(
     manager: EntityManager,
-    refund: NewRefund,
-    claim: ClaimKey | null,
-    tasks: readonly OutboxTask[],
-  ): Promise<{ refund: Refund; outbox: OutboxStatement }> {
-    const references = IdempotencyReferences.of(claim ? [{ claim, reference: refund.id }] : [], 8);
-    const outbox = OutboxStatement.of(tasks, {
-      firstParameter: 8 + references.parameters.length,
-    });
-    const rows = await manager.query<RefundRow[]>(
-      `WITH input AS (SELECT $3::text AS payment_id, $4::bigint AS amount),
-            ${reserveRefunds('input')},
-            inserted AS (
-              INSERT INTO refunds (id, merchant_id, payment_id, amount, currency, status, reason, metadata)
-              SELECT $1, $2, r.id, $4, $5, 'pending', $6, $7::jsonb FROM refund_reservations_made r
-              RETURNING ${REFUND_COLUMNS}
-            ), ${references.cte()}, queued AS (
-              ${outbox.insert(`${outbox.rows('o')} CROSS JOIN inserted`)}
-            )
-       SELECT * FROM inserted`,
-      [
-        refund.id,
-        refund.merchantId,
-        refund.paymentId,
-        refund.amount.toString(),
-        refund.currency,
-        refund.reason,
-        JSON.stringify(refund.metadata),
-        ...references.parameters,
-        ...outbox.parameters,
-      ],
+    opening: RefundOpening,
+  ): Promise<{ refund: Refund | null; outbox: OutboxStatement }> {
+    const { opened, outbox } = await this.openStatement(manager, [opening]);
+    return { refund: opened.get(opening.refund.id) ?? null, outbox };
+  }
+
+  /**
+   * The statement reserves at most once per payment (an UPDATE … FROM changes a row once,
+   * whatever number of source rows match it): refunds of one payment opened together go
+   * in turns, one statement each.
+   */
+  private async openInTurns(openings: readonly RefundOpening[]): Promise<(Refund | null)[]> {
+    const turns: RefundOpening[][] = [];
+    const turnOfPayment = new Map<string, number>();
+    for (const opening of openings) {
+      const turn = turnOfPayment.get(opening.refund.paymentId) ?? 0;
+      turnOfPayment.set(opening.refund.paymentId, turn + 1);
+      (turns[turn] ??= []).push(opening);
+    }
+    const opened = new Map<string, Refund>();
+    for (const turn of turns) {
+      const statement = await this.openStatement(this.dataSource, turn);
+      statement.opened.forEach((refund, id) => opened.set(id, refund));
+      // Committed (one statement): the tasks of the refunds opened go out now.
+      const sent = statement.outbox.taskIds.filter((_, i) =>
+        statement.opened.has(turn[i]?.refund.id ?? ''),
+      );
+      if (sent.length > 0) this.committed.sendRows('task_id', sent, statement.outbox.messages());
+    }
+    return openings.map((opening) => opened.get(opening.refund.id) ?? null);
+  }
+
+  private async openStatement(
+    db: Queryable,
+    openings: readonly RefundOpening[],
+  ): Promise<{ opened: Map<string, Refund>; outbox: OutboxStatement }> {
+    const refunds = openings.map((opening) => opening.refund);
+    const references = IdempotencyReferences.of(
+      openings.flatMap((o) => (o.claim ? [{ claim: o.claim, reference: o.refund.id }] : [])),
+      9,
     );
-    const [row] = rows;
-    if (!row) throw new Error(`refund ${refund.id}: payment ${refund.paymentId} was not reserved`);
-    return { refund: toRefund(row), outbox };
+    const keys = refunds.map((refund) => refund.id);
+    const outbox = OutboxStatement.of(
+      openings.map((opening) => opening.task),
+      { firstParameter: 9 + references.parameters.length, keys },
+    );
+    const events = EventWrites.of(
+      openings.map((opening) => ({ key: opening.refund.id, ...opening.event })),
+      9 + references.parameters.length + outbox.parameters.length,
+    );
+    const rows = await db.query<RefundRow[]>(openSql(references, outbox, events), [
+      keys,
+      refunds.map((refund) => refund.merchantId),
+      refunds.map((refund) => refund.paymentId),
+      refunds.map((refund) => refund.amount.toString()),
+      refunds.map((refund) => refund.currency),
+      refunds.map((refund) => refund.reason),
+      refunds.map((refund) => JSON.stringify(refund.metadata)),
+      refunds.map((refund) => refund.createdAt),
+      ...references.parameters,
+      ...outbox.parameters,
+      ...events.parameters,
+    ]);
+    return { opened: new Map(rows.map((row) => [row.id, toRefund(row)])), outbox };
   }
 
   async find(

@@ -1,29 +1,46 @@
 /**
- * The gateway ends the refunds whose outcomes arrive together in one statement (one
- * commit, one WAL flush, for all of them): each refund ends, its payment's reservation
- * is settled, and its event is recorded — also when several refunds of one payment end
- * in the same statement (their amounts add up; an UPDATE … FROM alone would apply one).
- * A refund ended twice at once ends, and is reported, once.
+ * The gateway opens the refunds requested together in one statement, and ends those
+ * whose outcomes arrive together in one (one commit, one WAL flush, for all of them).
+ * Opening: each refund's amount is reserved only if its payment still covers it, so
+ * refunds of one payment opened together go in turns and never reserve more than was
+ * captured; a refund not opened writes nothing (no row, event, task or idempotency
+ * reference). Ending: each refund ends, its payment's reservation is settled, and its
+ * event is recorded — also when several refunds of one payment end in the same
+ * statement (their amounts add up; an UPDATE … FROM alone would apply one). A refund
+ * ended twice at once ends, and is reported, once.
  *
  * How: the refunds repository on this file's own database (every migration applied),
- * rows written by SQL; statements counted by spying on the data source.
+ * rows written by SQL; statements counted by spying on the data source; the committed
+ * outbox (what publishes the tasks after the commit) is a recorder.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import type { CommittedOutbox } from '@clearline/tasks';
 import { isolatedInfrastructure, type IsolatedInfrastructure } from '@clearline/testing';
-import { RefundsRepository, type RefundEnding } from '../src/refunds/refunds.repository';
+import type { Refund } from '../src/refunds/refund.model';
+import {
+  RefundsRepository,
+  type RefundEnding,
+  type RefundOpening,
+} from '../src/refunds/refunds.repository';
 
-describe('refund outcomes ended together', () => {
+describe('refunds opened and ended together', () => {
   let infra: IsolatedInfrastructure;
   let dataSource: DataSource;
   let refunds: RefundsRepository;
   const merchant = 'mer_outcomes';
+  const sent: string[] = [];
+  const committed = {
+    sendRows: (_by: string, ids: string[]) => {
+      sent.push(...ids);
+    },
+  };
 
   beforeAll(async () => {
     infra = await isolatedInfrastructure();
     dataSource = new DataSource({ type: 'postgres', url: infra.databaseUrl });
     await dataSource.initialize();
-    refunds = new RefundsRepository(dataSource);
+    refunds = new RefundsRepository(dataSource, committed as unknown as CommittedOutbox);
     await dataSource.query(
       `INSERT INTO merchants (id, name, webhook_secret, pricing_percent_bps, pricing_fixed)
        VALUES ($1, 'Outcomes', 'whsec_test', 0, 0)`,
@@ -90,6 +107,92 @@ describe('refund outcomes ended together', () => {
     );
     return rows.map((row) => row.type);
   }
+
+  function opening(paymentId: string, amount: number, key: string | null = null): RefundOpening {
+    const createdAt = new Date();
+    const refund: Refund = {
+      id: id('re'),
+      merchantId: merchant,
+      paymentId,
+      amount: BigInt(amount),
+      currency: 'usd',
+      status: 'pending',
+      reason: null,
+      failureReason: null,
+      processorReference: null,
+      metadata: {},
+      createdAt,
+      updatedAt: createdAt,
+    };
+    return {
+      refund,
+      claim: key === null ? null : { scope: merchant, key, requestHash: 'hash' },
+      task: {
+        task: 'refund.process_refund',
+        payload: { refund_id: refund.id },
+        options: { id: `${refund.id}:process` },
+      },
+      event: { type: 'refund.created', data: { id: refund.id, status: 'pending' } },
+    };
+  }
+
+  it('opens refunds of several payments in one statement, and of one payment in turns, never beyond what was captured', async () => {
+    const [a, b] = await Promise.all([paymentWithRefunds(1_000, []), paymentWithRefunds(500, [])]);
+    const keys = [randomUUID(), randomUUID()];
+    await dataSource.query(
+      `INSERT INTO idempotency_keys (scope, key, request_hash, method, path, state, expires_at)
+       SELECT $1, k, 'hash', 'POST', '/v1/refunds', 'in_progress', now() + interval '1 day'
+         FROM unnest($2::text[]) AS k`,
+      [merchant, keys],
+    );
+    const openings = [
+      opening(a.payment, 600, keys[0]),
+      opening(b.payment, 500),
+      opening(a.payment, 600, keys[1]), // its turn comes after the first: 400 are left
+      opening(a.payment, 400),
+    ];
+    sent.length = 0;
+    const statements = jest.spyOn(dataSource, 'query');
+    let opened: (Refund | null)[];
+    try {
+      opened = await Promise.all(openings.map((o) => refunds.openShared(o)));
+      // Three turns of payment a, the first shared with b.
+      expect(statements).toHaveBeenCalledTimes(3);
+    } finally {
+      statements.mockRestore();
+    }
+    expect(opened.map((refund) => refund?.amount ?? null)).toEqual([600n, 500n, null, 400n]);
+    expect(opened[0]).toMatchObject({
+      status: 'pending',
+      createdAt: openings[0]?.refund.createdAt,
+    });
+    expect(await payment(a.payment)).toEqual({ refunded: '0', reserved: '1000' });
+    expect(await payment(b.payment)).toEqual({ refunded: '0', reserved: '500' });
+    const made = [0, 1, 3].map((i) => openings[i]?.refund.id ?? '');
+    const refused = openings[2]?.refund.id ?? '';
+    const rows = await dataSource.query<{ id: string }[]>(
+      `SELECT id FROM refunds WHERE id = ANY($1::text[]) ORDER BY id`,
+      [[...made, refused]],
+    );
+    expect(rows.map((row) => row.id)).toEqual([...made].sort());
+    expect(await events([...made, refused])).toEqual(made.map(() => 'refund.created'));
+    const tasks = await dataSource.query<{ task_id: string }[]>(
+      `SELECT task_id FROM task_outbox WHERE task_id LIKE 're\\_%:process' ORDER BY task_id`,
+    );
+    const expected = made.map((refundId) => `${refundId}:process`).sort();
+    expect(tasks.map((row) => row.task_id)).toEqual(expected);
+    expect([...sent].sort()).toEqual(expected);
+    const references = await dataSource.query<{ key: string; reference: string | null }[]>(
+      `SELECT key, reference FROM idempotency_keys WHERE key = ANY($1::text[])`,
+      [keys],
+    );
+    expect(new Map(references.map((row) => [row.key, row.reference]))).toEqual(
+      new Map([
+        [keys[0], openings[0]?.refund.id],
+        [keys[1], null],
+      ]),
+    );
+  });
 
   it('ends refunds of one payment and of others in one statement, every reservation settled', async () => {
     const shared = await paymentWithRefunds(1_000, [100, 200, 300]);
