@@ -13,6 +13,7 @@ export {
 } from './infrastructure';
 export { isolatedInfrastructure, type IsolatedInfrastructure } from './isolated-infrastructure';
 export { deleteRedisKeys } from './redis';
+export { recordingCommittedOutbox } from './recording-outbox';
 export { startTaskApp, type TaskApp, type TaskAppOptions } from './task-app';
 export { eventually, Gate, holdsFor, sleep } from './wait';
 export {

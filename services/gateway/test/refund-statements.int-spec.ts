@@ -15,8 +15,11 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { CommittedOutbox } from '@clearline/tasks';
-import { isolatedInfrastructure, type IsolatedInfrastructure } from '@clearline/testing';
+import {
+  isolatedInfrastructure,
+  recordingCommittedOutbox,
+  type IsolatedInfrastructure,
+} from '@clearline/testing';
 import type { Refund } from '../src/refunds/refund.model';
 import {
   RefundsRepository,
@@ -29,18 +32,13 @@ describe('refunds opened and ended together', () => {
   let dataSource: DataSource;
   let refunds: RefundsRepository;
   const merchant = 'mer_outcomes';
-  const sent: string[] = [];
-  const committed = {
-    sendRows: (_by: string, ids: string[]) => {
-      sent.push(...ids);
-    },
-  };
+  const { committed, sent } = recordingCommittedOutbox();
 
   beforeAll(async () => {
     infra = await isolatedInfrastructure();
     dataSource = new DataSource({ type: 'postgres', url: infra.databaseUrl });
     await dataSource.initialize();
-    refunds = new RefundsRepository(dataSource, committed as unknown as CommittedOutbox);
+    refunds = new RefundsRepository(dataSource, committed);
     await dataSource.query(
       `INSERT INTO merchants (id, name, webhook_secret, pricing_percent_bps, pricing_fixed)
        VALUES ($1, 'Outcomes', 'whsec_test', 0, 0)`,

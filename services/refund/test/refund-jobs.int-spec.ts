@@ -12,8 +12,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { isolatedInfrastructure, type IsolatedInfrastructure } from '@clearline/testing';
-import type { CommittedOutbox } from '@clearline/tasks';
+import {
+  isolatedInfrastructure,
+  recordingCommittedOutbox,
+  type IsolatedInfrastructure,
+} from '@clearline/testing';
 import { RefundJobsRepository, type JobEnd } from '../src/refunds/refund-jobs.repository';
 import type { RefundRequest } from '../src/refunds/refund-processing.service';
 
@@ -21,18 +24,13 @@ describe('refund jobs opened together', () => {
   let infra: IsolatedInfrastructure;
   let dataSource: DataSource;
   let jobs: RefundJobsRepository;
-  const sent: string[] = [];
-  const committed = {
-    sendRows: (_by: string, ids: string[]) => {
-      sent.push(...ids);
-    },
-  };
+  const { committed, sent } = recordingCommittedOutbox();
 
   beforeAll(async () => {
     infra = await isolatedInfrastructure();
     dataSource = new DataSource({ type: 'postgres', url: infra.databaseUrl });
     await dataSource.initialize();
-    jobs = new RefundJobsRepository(dataSource, committed as unknown as CommittedOutbox);
+    jobs = new RefundJobsRepository(dataSource, committed);
   });
 
   afterAll(async () => {

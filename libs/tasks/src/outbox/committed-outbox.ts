@@ -70,10 +70,15 @@ export class CommittedOutbox {
     );
   }
 
-  /** After the commit of a statement that wrote `outbox`'s rows: publishes them (not awaited). */
-  sendCommitted(outbox: OutboxStatement): void {
-    if (outbox.taskIds.length === 0) return;
-    this.sendRows('task_id', outbox.taskIds, outbox.messages());
+  /**
+   * After the commit of a statement that wrote `outbox`'s rows: publishes them (not
+   * awaited). A statement that kept only some rows (joined by key) names the keys of
+   * those it wrote, `written`: only they are sent.
+   */
+  sendCommitted(outbox: OutboxStatement, written?: ReadonlySet<string>): void {
+    const taskIds = written ? outbox.taskIdsOf(written) : outbox.taskIds;
+    if (taskIds.length === 0) return;
+    this.sendRows('task_id', taskIds, outbox.messages());
   }
 
   /**

@@ -119,6 +119,18 @@ export class OutboxStatement {
   }
 
   /**
+   * The ids of the tasks paired with one of `keys`, in the order given: what a statement
+   * that keeps only some of its rows (joined by key) wrote.
+   */
+  taskIdsOf(keys: ReadonlySet<string>): string[] {
+    const rowKeys = this.parameters[0] as (string | null)[];
+    return this.taskIds.filter((_, i) => {
+      const key = rowKeys[i];
+      return key !== null && key !== undefined && keys.has(key);
+    });
+  }
+
+  /**
    * Encodes `tasks` (as `TaskClient.send` would) into parameters numbered from
    * `firstParameter` (`$n`); `keys`, when given, pairs each task with a key.
    */

@@ -139,10 +139,7 @@ export class RefundsRepository {
       const statement = await this.openStatement(this.dataSource, turn);
       statement.opened.forEach((refund, id) => opened.set(id, refund));
       // Committed (one statement): the tasks of the refunds opened go out now.
-      const sent = statement.outbox.taskIds.filter((_, i) =>
-        statement.opened.has(turn[i]?.refund.id ?? ''),
-      );
-      if (sent.length > 0) this.committed.sendRows('task_id', sent, statement.outbox.messages());
+      this.committed.sendCommitted(statement.outbox, new Set(statement.opened.keys()));
     }
     return openings.map((opening) => opened.get(opening.refund.id) ?? null);
   }

@@ -148,8 +148,7 @@ export class RefundJobsRepository {
     );
     const moved = new Set(rows.map((row) => row.refund_id));
     // Committed (one statement): the announcements of the jobs that ended here go out now.
-    const announced = outbox.taskIds.filter((_, i) => moved.has(ends[i]?.refundId ?? ''));
-    if (announced.length > 0) this.committed.sendRows('task_id', announced, outbox.messages());
+    this.committed.sendCommitted(outbox, moved);
     return all.map((end) => byRefund.get(end.refundId) === end && moved.has(end.refundId));
   }
 }
