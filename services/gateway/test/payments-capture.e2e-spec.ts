@@ -114,6 +114,31 @@ describe('payments: capture and cancel', () => {
     );
   });
 
+  it('lets one of a capture and a cancel sent at once win, and refuses the other: money moves once', async () => {
+    const payments = await Promise.all([authorize(), authorize(), authorize()]);
+    const replies = await Promise.all(
+      payments.flatMap((payment) => [
+        h.act(merchant, payment.id, 'capture'),
+        h.act(merchant, payment.id, 'cancel'),
+        h.act(merchant, payment.id, 'capture'),
+      ]),
+    );
+    for (const [i, payment] of payments.entries()) {
+      const mine = replies.slice(3 * i, 3 * i + 3);
+      const won = mine.filter((reply) => reply.status === 200);
+      expect(won).toHaveLength(1);
+      for (const reply of mine.filter((r) => r.status !== 200)) {
+        expect({ status: reply.status, code: reply.body.error.code }).toEqual({
+          status: 400,
+          code: 'payment_unexpected_state',
+        });
+      }
+      const final = (await h.get(merchant, payment.id)).body;
+      expect(final.status).toBe(won[0]?.body.status);
+      expect(final.amount_captured).toBe(final.status === 'succeeded' ? 5_000 : 0);
+    }
+  });
+
   it('refuses unknown fields and bad amounts on capture, and any field on cancel', async () => {
     const payment = await authorize();
     for (const [body, code] of [

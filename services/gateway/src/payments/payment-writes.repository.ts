@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PAYMENT_TASK, paymentTaskId, type PaymentTaskPayload } from '@clearline/contracts';
 import { GroupCommit } from '@clearline/persistence';
-import { CommittedOutbox, OutboxStatement } from '@clearline/tasks';
+import { CommittedOutbox, OutboxStatement, type OutboxTask } from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites } from '../events/events.repository';
 import { IdempotencyReferences, type ClaimKey } from '../idempotency/idempotency.repository';
@@ -30,6 +30,50 @@ export interface Settlement {
   eventType: string;
   /** The payment object as it is after the change (the event's data). */
   eventObject: unknown;
+}
+
+/**
+ * A merchant's claim on its payment for a capture or cancel (`from` → `to`), with the
+ * idempotency claim of its request and the task that carries it out.
+ */
+export interface PaymentClaim {
+  merchantId: string;
+  paymentId: string;
+  from: PaymentState;
+  to: PaymentState;
+  /** A capture's amount: checked against `amount_capturable`, kept as `amount_to_capture`. */
+  amountToCapture: number | null;
+  claim: ClaimKey | null;
+  task: OutboxTask;
+}
+
+/**
+ * Claims: each payment of its merchant moves `from` → `to` only if it is in `from` (and
+ * can still capture the amount), with what a capture asks for recorded (for the sweeper
+ * to resume it) and its resume count started afresh; for each claimed, the request's
+ * idempotency reference and the task, in one statement. At most one claim per payment
+ * (an UPDATE … FROM changes a row once, whatever number of source rows match it).
+ */
+function claimSql(references: IdempotencyReferences, outbox: OutboxStatement): string {
+  return `
+  WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+      AS i(claimed_id, claimed_merchant_id, from_status, to_status, capture_amount)
+  ), claimed AS (
+    UPDATE payments p SET status = i.to_status, updated_at = now(), resume_count = 0,
+           resumed_at = NULL,
+           amount_to_capture = CASE WHEN i.to_status = 'capturing' THEN i.capture_amount END
+      FROM input i
+     WHERE p.merchant_id = i.claimed_merchant_id AND p.id = i.claimed_id
+       AND p.status = i.from_status
+       AND (i.capture_amount IS NULL OR p.amount_capturable >= i.capture_amount)
+    RETURNING ${PAYMENT_COLUMNS}
+  ), claimed_keys AS (
+    SELECT id AS key FROM claimed
+  ), ${references.cte('claimed_keys')}, queued AS (
+    ${outbox.insert(`${outbox.rows('o')} JOIN claimed_keys c ON c.key = o.key`)}
+  )
+  SELECT ${PAYMENT_COLUMNS} FROM claimed`;
 }
 
 /**
@@ -106,10 +150,69 @@ export class PaymentWritesRepository {
     },
   );
 
+  private readonly claims = new GroupCommit<PaymentClaim, Payment | null>(
+    HOT_PATH_GROUP_COMMIT,
+    (claims) => this.claimInTurns(claims),
+  );
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly committed: CommittedOutbox,
   ) {}
+
+  /**
+   * Claims a payment for a capture or cancel, in a statement shared with the claims that
+   * come at the same time; its task is published right after the commit (the relay's
+   * sweep if this process cannot). Null when the payment was not the merchant's, not in
+   * `from`, or could not capture the amount: nothing was written.
+   */
+  claimOne(claim: PaymentClaim): Promise<Payment | null> {
+    return this.claims.submit(claim);
+  }
+
+  /** Claims of one payment made together go in turns, one statement each: one wins. */
+  private async claimInTurns(claims: readonly PaymentClaim[]): Promise<(Payment | null)[]> {
+    const turns: PaymentClaim[][] = [];
+    const turnOfPayment = new Map<string, number>();
+    for (const claim of claims) {
+      const turn = turnOfPayment.get(claim.paymentId) ?? 0;
+      turnOfPayment.set(claim.paymentId, turn + 1);
+      (turns[turn] ??= []).push(claim);
+    }
+    const claimed = new Map<PaymentClaim, Payment>();
+    for (const turn of turns) {
+      const moved = await this.claimTurn(turn);
+      for (const claim of turn) {
+        const payment = moved.get(claim.paymentId);
+        if (payment) claimed.set(claim, payment);
+      }
+    }
+    return claims.map((claim) => claimed.get(claim) ?? null);
+  }
+
+  private async claimTurn(claims: readonly PaymentClaim[]): Promise<Map<string, Payment>> {
+    const references = IdempotencyReferences.of(
+      claims.flatMap((c) => (c.claim ? [{ claim: c.claim, reference: c.paymentId }] : [])),
+      6,
+    );
+    const outbox = OutboxStatement.of(
+      claims.map((c) => c.task),
+      { firstParameter: 6 + references.parameters.length, keys: claims.map((c) => c.paymentId) },
+    );
+    const rows = await this.dataSource.query<PaymentRow[]>(claimSql(references, outbox), [
+      claims.map((c) => c.paymentId),
+      claims.map((c) => c.merchantId),
+      claims.map((c) => c.from),
+      claims.map((c) => c.to),
+      claims.map((c) => c.amountToCapture),
+      ...references.parameters,
+      ...outbox.parameters,
+    ]);
+    const moved = new Map(rows.map((row) => [row.id, toPayment(row)]));
+    // Committed (one statement): the tasks of the payments claimed go out now.
+    this.committed.sendCommitted(outbox, new Set(moved.keys()));
+    return moved;
+  }
 
   /** Creates one payment, in a statement shared with the requests that come at the same time. */
   createOne(payment: PaymentIntake): Promise<Payment> {

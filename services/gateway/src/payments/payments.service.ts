@@ -6,13 +6,11 @@ import {
   type CapturePaymentTaskPayload,
   type PaymentTaskPayload,
 } from '@clearline/contracts';
-import { readCommitted, type Page, type PageRequest } from '@clearline/persistence';
+import type { Page, PageRequest } from '@clearline/persistence';
 import { PAYMENT_PROCESSOR, type PaymentProcessor } from '@clearline/processor';
-import { CommittedOutbox, stageTasks } from '@clearline/tasks';
-import { DataSource, type EntityManager } from 'typeorm';
 import { newId } from '@clearline/contracts';
 import type { GatewayEnvironment } from '../gateway.env';
-import { IdempotencyService, type IdempotencyClaim } from '../idempotency/idempotency.service';
+import type { IdempotencyClaim } from '../idempotency/idempotency.service';
 import type { CapturePaymentDto, CreatePaymentDto } from './payment.dto';
 import { publicStatus } from './payment.mapper';
 import type { Payment, PaymentState } from './payment.model';
@@ -31,7 +29,7 @@ type Operation = keyof typeof CLAIMS;
 
 /**
  * The merchant's payment requests. Each writes its change, its idempotency reference
- * and the outbox task that carries it out in one transaction, then waits (up to
+ * and the outbox task that carries it out in one statement, then waits (up to
  * `waitMs`, or the configured `PAYMENT_WAIT_MS` when null) for the task's outcome: the
  * request never does the work itself, so a crash after the commit loses nothing, and the
  * answer is the same whoever finishes the task. Each returns the payment as it stands
@@ -45,9 +43,6 @@ export class PaymentsService {
     private readonly payments: PaymentsRepository,
     private readonly writes: PaymentWritesRepository,
     private readonly waiter: PaymentWaiter,
-    private readonly idempotency: IdempotencyService,
-    private readonly dataSource: DataSource,
-    private readonly committed: CommittedOutbox,
     @Inject(PAYMENT_PROCESSOR) private readonly processor: PaymentProcessor,
     config: ConfigService<GatewayEnvironment, true>,
   ) {
@@ -143,9 +138,12 @@ export class PaymentsService {
   }
 
   /**
-   * In one transaction: the claim, the request's idempotency reference and the task; the
-   * task is published right after the commit (no relay woken; the relay's sweep sends it
-   * if this process cannot).
+   * The claim, the request's idempotency reference and the task in one statement, shared
+   * with the claims that come at the same time (no transaction holds the payment's row
+   * across round trips); the task is published right after the commit (no relay woken;
+   * the relay's sweep sends it if this process cannot). A capture's default amount is
+   * what the payment can capture as read: while it is `requires_capture`, which the claim
+   * checks, that cannot change.
    */
   private async claimAndHandOver(
     merchantId: string,
@@ -154,35 +152,39 @@ export class PaymentsService {
     claim: IdempotencyClaim | null,
     amount: number | undefined,
   ): Promise<Payment> {
-    const { claimed, outbox } = await readCommitted(this.dataSource, async (manager) => {
-      const claimed = await this.payments.claim(manager, merchantId, id, {
-        ...CLAIMS[operation],
-        ...(amount === undefined ? {} : { amountMax: amount }),
-      });
-      if (!claimed) throw await this.refusal(manager, merchantId, id, operation, amount);
-      const payload: PaymentTaskPayload | CapturePaymentTaskPayload =
-        operation === 'capture'
-          ? { payment_id: id, amount_to_capture: amount ?? Number(claimed.amountCapturable) }
-          : { payment_id: id };
-      if (claim) await this.idempotency.setReference(manager, claim, id);
-      const outbox = await stageTasks(manager, [
-        { task: PAYMENT_TASK[operation], payload, options: { id: paymentTaskId(id, operation) } },
-      ]);
-      return { claimed, outbox };
+    const payment = await this.payments.findByIdShared(id);
+    if (payment?.merchantId !== merchantId) throw PaymentError.notFound(id);
+    const amountToCapture =
+      operation === 'capture' ? (amount ?? Number(payment.amountCapturable)) : null;
+    const payload: PaymentTaskPayload | CapturePaymentTaskPayload =
+      amountToCapture === null
+        ? { payment_id: id }
+        : { payment_id: id, amount_to_capture: amountToCapture };
+    const claimed = await this.writes.claimOne({
+      merchantId,
+      paymentId: id,
+      ...CLAIMS[operation],
+      amountToCapture,
+      claim,
+      task: {
+        task: PAYMENT_TASK[operation],
+        payload,
+        options: { id: paymentTaskId(id, operation) },
+      },
     });
-    this.committed.sendCommitted(outbox);
+    if (!claimed) throw await this.refusal(merchantId, id, operation, amount);
+    if (claim) claim.reference = id;
     return claimed;
   }
 
   /** Why a claim found nothing: no such payment, the wrong state, or too much to capture. */
   private async refusal(
-    manager: EntityManager,
     merchantId: string,
     id: string,
     operation: Operation,
     amount: number | undefined,
   ): Promise<PaymentError> {
-    const payment = await this.payments.find(merchantId, id, manager);
+    const payment = await this.payments.find(merchantId, id);
     if (!payment) return PaymentError.notFound(id);
     const { from } = CLAIMS[operation];
     if (payment.status !== from) {
