@@ -1,4 +1,4 @@
-import { GroupCommit } from './group-commit';
+import { GroupCommit, inTurns } from './group-commit';
 
 describe('GroupCommit', () => {
   it('carries the items that arrive while a statement is in flight in the next one', async () => {
@@ -72,5 +72,21 @@ describe('GroupCommit', () => {
       Promise.resolve([]),
     );
     await expect(commit.submit(1)).rejects.toThrow(/0 results for 1 items/);
+  });
+});
+
+describe('inTurns', () => {
+  it('puts each key at most once in a turn, its items in order', () => {
+    const items = ['a1', 'b1', 'a2', 'c1', 'a3', 'b2'];
+    expect(inTurns(items, (item) => item.charAt(0))).toEqual([
+      ['a1', 'b1', 'c1'],
+      ['a2', 'b2'],
+      ['a3'],
+    ]);
+  });
+
+  it('keeps a batch without repeated keys in one turn, and an empty one in none', () => {
+    expect(inTurns(['a', 'b', 'c'], (item) => item)).toEqual([['a', 'b', 'c']]);
+    expect(inTurns([], (item: string) => item)).toEqual([]);
   });
 });

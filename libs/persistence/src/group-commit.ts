@@ -95,3 +95,24 @@ export class GroupCommit<I, R> {
     return results;
   }
 }
+
+/**
+ * Splits a batch into turns in which no key appears twice, keeping each key's items in
+ * order: for a statement that may change a row once (an UPDATE … FROM changes a row
+ * once, whatever number of source rows match it), so the items of one row go in turns,
+ * one statement each, and each sees what the one before it did.
+ *
+ * @example
+ * for (const turn of inTurns(claims, (c) => c.paymentId)) await claimAll(turn);
+ */
+export function inTurns<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
+  const turns: T[][] = [];
+  const turnOfKey = new Map<string, number>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const turn = turnOfKey.get(key) ?? 0;
+    turnOfKey.set(key, turn + 1);
+    (turns[turn] ??= []).push(item);
+  }
+  return turns;
+}

@@ -9,42 +9,30 @@
  * applied), rows written by SQL; statements counted by spying on the data source; the
  * committed outbox (what publishes the tasks after the commit) is a recorder.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import {
-  isolatedInfrastructure,
-  recordingCommittedOutbox,
-  type IsolatedInfrastructure,
-} from '@clearline/testing';
+import { randomBytes } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { recordingCommittedOutbox } from '@clearline/testing';
 import type { Payment } from '../src/payments/payment.model';
 import {
   PaymentWritesRepository,
   type PaymentClaim,
 } from '../src/payments/payment-writes.repository';
+import { statementsDatabase, type StatementsDatabase } from './statements-harness';
 
 describe('payment claims made together', () => {
-  let infra: IsolatedInfrastructure;
+  let db: StatementsDatabase;
   let dataSource: DataSource;
   let writes: PaymentWritesRepository;
   const merchant = 'mer_claims';
   const { committed, sent } = recordingCommittedOutbox();
 
   beforeAll(async () => {
-    infra = await isolatedInfrastructure();
-    dataSource = new DataSource({ type: 'postgres', url: infra.databaseUrl });
-    await dataSource.initialize();
+    db = await statementsDatabase([merchant, 'mer_other']);
+    dataSource = db.dataSource;
     writes = new PaymentWritesRepository(dataSource, committed);
-    await dataSource.query(
-      `INSERT INTO merchants (id, name, webhook_secret, pricing_percent_bps, pricing_fixed)
-       VALUES ($1, 'Claims', 'whsec_test', 0, 0), ('mer_other', 'Other', 'whsec_test', 0, 0)`,
-      [merchant],
-    );
   });
 
-  afterAll(async () => {
-    await dataSource.destroy();
-    await infra.destroy();
-  });
+  afterAll(() => db.close());
 
   /** An authorized payment of 1,000 (manual capture). */
   async function authorized(): Promise<string> {
@@ -87,13 +75,7 @@ describe('payment claims made together', () => {
       authorized(),
       authorized(),
     ]);
-    const keys = [randomUUID(), randomUUID(), randomUUID()];
-    await dataSource.query(
-      `INSERT INTO idempotency_keys (scope, key, request_hash, method, path, state, expires_at)
-       SELECT $1, k, 'hash', 'POST', '/v1/payments', 'in_progress', now() + interval '1 day'
-         FROM unnest($2::text[]) AS k`,
-      [merchant, keys],
-    );
+    const keys = await db.heldKeys(merchant, 3);
     const claims = [
       claimOf(a, 'capture', 600, keys[0]),
       claimOf(b, 'cancel', null),
@@ -137,11 +119,7 @@ describe('payment claims made together', () => {
     );
     expect(tasks.map((row) => row.task_id)).toEqual(expected);
     expect([...sent].sort()).toEqual(expected);
-    const references = await dataSource.query<{ key: string; reference: string | null }[]>(
-      `SELECT key, reference FROM idempotency_keys WHERE key = ANY($1::text[])`,
-      [keys],
-    );
-    expect(new Map(references.map((row) => [row.key, row.reference]))).toEqual(
+    expect(await db.references(keys)).toEqual(
       new Map([
         [keys[0], a],
         [keys[1], null],

@@ -13,43 +13,31 @@
  * rows written by SQL; statements counted by spying on the data source; the committed
  * outbox (what publishes the tasks after the commit) is a recorder.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import {
-  isolatedInfrastructure,
-  recordingCommittedOutbox,
-  type IsolatedInfrastructure,
-} from '@clearline/testing';
+import { randomBytes } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { recordingCommittedOutbox } from '@clearline/testing';
 import type { Refund } from '../src/refunds/refund.model';
 import {
   RefundsRepository,
   type RefundEnding,
   type RefundOpening,
 } from '../src/refunds/refunds.repository';
+import { statementsDatabase, type StatementsDatabase } from './statements-harness';
 
 describe('refunds opened and ended together', () => {
-  let infra: IsolatedInfrastructure;
+  let db: StatementsDatabase;
   let dataSource: DataSource;
   let refunds: RefundsRepository;
   const merchant = 'mer_outcomes';
   const { committed, sent } = recordingCommittedOutbox();
 
   beforeAll(async () => {
-    infra = await isolatedInfrastructure();
-    dataSource = new DataSource({ type: 'postgres', url: infra.databaseUrl });
-    await dataSource.initialize();
+    db = await statementsDatabase([merchant]);
+    dataSource = db.dataSource;
     refunds = new RefundsRepository(dataSource, committed);
-    await dataSource.query(
-      `INSERT INTO merchants (id, name, webhook_secret, pricing_percent_bps, pricing_fixed)
-       VALUES ($1, 'Outcomes', 'whsec_test', 0, 0)`,
-      [merchant],
-    );
   });
 
-  afterAll(async () => {
-    await dataSource.destroy();
-    await infra.destroy();
-  });
+  afterAll(() => db.close());
 
   const id = (prefix: string): string => `${prefix}_${randomBytes(8).toString('hex')}`;
 
@@ -136,13 +124,7 @@ describe('refunds opened and ended together', () => {
 
   it('opens refunds of several payments in one statement, and of one payment in turns, never beyond what was captured', async () => {
     const [a, b] = await Promise.all([paymentWithRefunds(1_000, []), paymentWithRefunds(500, [])]);
-    const keys = [randomUUID(), randomUUID()];
-    await dataSource.query(
-      `INSERT INTO idempotency_keys (scope, key, request_hash, method, path, state, expires_at)
-       SELECT $1, k, 'hash', 'POST', '/v1/refunds', 'in_progress', now() + interval '1 day'
-         FROM unnest($2::text[]) AS k`,
-      [merchant, keys],
-    );
+    const keys = await db.heldKeys(merchant, 2);
     const openings = [
       opening(a.payment, 600, keys[0]),
       opening(b.payment, 500),
@@ -180,11 +162,7 @@ describe('refunds opened and ended together', () => {
     const expected = made.map((refundId) => `${refundId}:process`).sort();
     expect(tasks.map((row) => row.task_id)).toEqual(expected);
     expect([...sent].sort()).toEqual(expected);
-    const references = await dataSource.query<{ key: string; reference: string | null }[]>(
-      `SELECT key, reference FROM idempotency_keys WHERE key = ANY($1::text[])`,
-      [keys],
-    );
-    expect(new Map(references.map((row) => [row.key, row.reference]))).toEqual(
+    expect(await db.references(keys)).toEqual(
       new Map([
         [keys[0], openings[0]?.refund.id],
         [keys[1], null],

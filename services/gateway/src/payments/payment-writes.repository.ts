@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PAYMENT_TASK, paymentTaskId, type PaymentTaskPayload } from '@clearline/contracts';
-import { GroupCommit } from '@clearline/persistence';
+import { GroupCommit, inTurns } from '@clearline/persistence';
 import { CommittedOutbox, OutboxStatement, type OutboxTask } from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites } from '../events/events.repository';
@@ -172,15 +172,8 @@ export class PaymentWritesRepository {
 
   /** Claims of one payment made together go in turns, one statement each: one wins. */
   private async claimInTurns(claims: readonly PaymentClaim[]): Promise<(Payment | null)[]> {
-    const turns: PaymentClaim[][] = [];
-    const turnOfPayment = new Map<string, number>();
-    for (const claim of claims) {
-      const turn = turnOfPayment.get(claim.paymentId) ?? 0;
-      turnOfPayment.set(claim.paymentId, turn + 1);
-      (turns[turn] ??= []).push(claim);
-    }
     const claimed = new Map<PaymentClaim, Payment>();
-    for (const turn of turns) {
+    for (const turn of inTurns(claims, (claim) => claim.paymentId)) {
       const moved = await this.claimTurn(turn);
       for (const claim of turn) {
         const payment = moved.get(claim.paymentId);

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { GroupCommit, paginate, type Page, type PageRequest } from '@clearline/persistence';
+import {
+  GroupCommit,
+  inTurns,
+  paginate,
+  type Page,
+  type PageRequest,
+} from '@clearline/persistence';
 import { CommittedOutbox, OutboxStatement, type OutboxTask } from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites, type NewEvent } from '../events/events.repository';
@@ -127,15 +133,8 @@ export class RefundsRepository {
    * in turns, one statement each.
    */
   private async openInTurns(openings: readonly RefundOpening[]): Promise<(Refund | null)[]> {
-    const turns: RefundOpening[][] = [];
-    const turnOfPayment = new Map<string, number>();
-    for (const opening of openings) {
-      const turn = turnOfPayment.get(opening.refund.paymentId) ?? 0;
-      turnOfPayment.set(opening.refund.paymentId, turn + 1);
-      (turns[turn] ??= []).push(opening);
-    }
     const opened = new Map<string, Refund>();
-    for (const turn of turns) {
+    for (const turn of inTurns(openings, (opening) => opening.refund.paymentId)) {
       const statement = await this.openStatement(this.dataSource, turn);
       statement.opened.forEach((refund, id) => opened.set(id, refund));
       // Committed (one statement): the tasks of the refunds opened go out now.
