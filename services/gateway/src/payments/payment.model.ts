@@ -39,7 +39,7 @@ export interface Payment {
   updatedAt: Date;
 }
 
-/** A payment as a refund decision sees it, under the payment's row lock. */
+/** A payment as a refund decision sees it: read, or under the payment's row lock. */
 export interface RefundablePayment extends Payment {
   /** What refunds still pending hold of `amountCaptured`. */
   amountRefundReserved: bigint;
