@@ -32,6 +32,23 @@ describe('GroupCommit', () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(5);
   });
 
+  it('runs items of one row in turns, and never runs a committed turn again when a later one fails', async () => {
+    const statements: string[][] = [];
+    const commit = new GroupCommit<string, string>(
+      { sizeMax: 100, concurrency: 1, turnKey: (item) => item.charAt(0) },
+      (items) => {
+        statements.push(items);
+        // The second turn fails as a batch (say a deadlock); alone, its items pass.
+        if (items.includes('a2') && items.length > 1) return Promise.reject(new Error('lost'));
+        return Promise.resolve(items.map((item) => item.toUpperCase()));
+      },
+    );
+    const first = commit.submit('a1');
+    const rest = ['b1', 'a2', 'c1', 'b2'].map((item) => commit.submit(item));
+    await expect(Promise.all([first, ...rest])).resolves.toEqual(['A1', 'B1', 'A2', 'C1', 'B2']);
+    expect(statements).toEqual([['a1', 'b1', 'c1'], ['a2', 'b2'], ['a2'], ['b2']]);
+  });
+
   it('fails a bad item alone: a failed batch runs again item by item', async () => {
     const commit = new GroupCommit<number, number>({ sizeMax: 100, concurrency: 1 }, (items) =>
       items.includes(13) ? Promise.reject(new Error('unlucky')) : Promise.resolve(items),

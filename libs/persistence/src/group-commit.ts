@@ -1,6 +1,6 @@
 import { BatchCollector } from './batch-collector';
 
-export interface GroupCommitOptions {
+export interface GroupCommitOptions<I = unknown> {
   /** Items per statement at most. */
   sizeMax: number;
   /** Statements in flight at once; items that arrive meanwhile wait and leave together. */
@@ -11,6 +11,14 @@ export interface GroupCommitOptions {
    * statements at once on a pool that is already in trouble.
    */
   fallbackConcurrency?: number;
+  /**
+   * For a statement that may change a row once (an UPDATE … FROM changes a row once,
+   * whatever number of source rows match it): the row an item changes. A batch then
+   * runs in turns ({@link inTurns}), one statement each, so no row is named twice in a
+   * statement; a turn that fails runs its items one by one, and the turns that
+   * committed before it stand (they are never run again).
+   */
+  turnKey?: (item: I) => string;
 }
 
 /** Items of a failed batch re-run at once, by default. */
@@ -32,17 +40,19 @@ type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 export class GroupCommit<I, R> {
   private readonly collector: BatchCollector<I, Outcome<R>>;
   private readonly fallbackConcurrency: number;
+  private readonly turnKey: ((item: I) => string) | undefined;
 
   constructor(
-    options: GroupCommitOptions,
+    options: GroupCommitOptions<I>,
     /** Runs the statement for `items`; returns one result per item, in order. */
     private readonly run: (items: I[]) => Promise<R[]>,
   ) {
     this.fallbackConcurrency = options.fallbackConcurrency ?? FALLBACK_CONCURRENCY_DEFAULT;
+    this.turnKey = options.turnKey;
     if (!(this.fallbackConcurrency >= 1)) throw new Error('fallbackConcurrency must be at least 1');
     this.collector = new BatchCollector<I, Outcome<R>>(
       { sizeMax: options.sizeMax, concurrency: options.concurrency, weight: () => 1 },
-      (items) => this.runIsolated(items),
+      (items) => this.runInTurns(items),
     );
   }
 
@@ -51,6 +61,21 @@ export class GroupCommit<I, R> {
     const outcome = await this.collector.add(item);
     if (!outcome.ok) throw outcome.error;
     return outcome.value;
+  }
+
+  /** Each turn's outcomes are final: a later turn's failure never runs an earlier one again. */
+  private async runInTurns(items: I[]): Promise<Outcome<R>[]> {
+    const keyOf = this.turnKey;
+    if (!keyOf) return this.runIsolated(items);
+    const outcomes = new Array<Outcome<R>>(items.length);
+    const indexed = items.map((item, index) => ({ item, index }));
+    for (const turn of inTurns(indexed, ({ item }) => keyOf(item))) {
+      const turnOutcomes = await this.runIsolated(turn.map(({ item }) => item));
+      turn.forEach(({ index }, i) => {
+        outcomes[index] = turnOutcomes[i] ?? { ok: false, error: new Error('no outcome') };
+      });
+    }
+    return outcomes;
   }
 
   private async runIsolated(items: I[]): Promise<Outcome<R>[]> {

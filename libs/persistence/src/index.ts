@@ -2,12 +2,7 @@ export * from './data-source-options';
 export * from './transactions';
 export { isTransientDatabaseError } from './transient-errors';
 export { BatchCollector, type BatchCollectorOptions } from './batch-collector';
-export {
-  GroupCommit,
-  FALLBACK_CONCURRENCY_DEFAULT,
-  inTurns,
-  type GroupCommitOptions,
-} from './group-commit';
+export { GroupCommit, FALLBACK_CONCURRENCY_DEFAULT, type GroupCommitOptions } from './group-commit';
 export {
   paginate,
   PageCursorNotFoundError,

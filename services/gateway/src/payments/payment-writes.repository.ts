@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PAYMENT_TASK, paymentTaskId, type PaymentTaskPayload } from '@clearline/contracts';
-import { GroupCommit, inTurns } from '@clearline/persistence';
+import { GroupCommit } from '@clearline/persistence';
 import { CommittedOutbox, OutboxStatement, type OutboxTask } from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites } from '../events/events.repository';
@@ -150,9 +150,13 @@ export class PaymentWritesRepository {
     },
   );
 
+  /** A statement claims a payment once: claims of one payment made together take turns. */
   private readonly claims = new GroupCommit<PaymentClaim, Payment | null>(
-    HOT_PATH_GROUP_COMMIT,
-    (claims) => this.claimInTurns(claims),
+    { ...HOT_PATH_GROUP_COMMIT, turnKey: (claim) => claim.paymentId },
+    async (claims) => {
+      const claimed = await this.claimTurn(claims);
+      return claims.map((claim) => claimed.get(claim.paymentId) ?? null);
+    },
   );
 
   constructor(
@@ -168,19 +172,6 @@ export class PaymentWritesRepository {
    */
   claimOne(claim: PaymentClaim): Promise<Payment | null> {
     return this.claims.submit(claim);
-  }
-
-  /** Claims of one payment made together go in turns, one statement each: one wins. */
-  private async claimInTurns(claims: readonly PaymentClaim[]): Promise<(Payment | null)[]> {
-    const claimed = new Map<PaymentClaim, Payment>();
-    for (const turn of inTurns(claims, (claim) => claim.paymentId)) {
-      const moved = await this.claimTurn(turn);
-      for (const claim of turn) {
-        const payment = moved.get(claim.paymentId);
-        if (payment) claimed.set(claim, payment);
-      }
-    }
-    return claims.map((claim) => claimed.get(claim) ?? null);
   }
 
   private async claimTurn(claims: readonly PaymentClaim[]): Promise<Map<string, Payment>> {

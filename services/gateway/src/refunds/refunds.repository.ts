@@ -1,12 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import {
-  GroupCommit,
-  inTurns,
-  paginate,
-  type Page,
-  type PageRequest,
-} from '@clearline/persistence';
+import { GroupCommit, paginate, type Page, type PageRequest } from '@clearline/persistence';
 import { CommittedOutbox, OutboxStatement, type OutboxTask } from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites, type NewEvent } from '../events/events.repository';
@@ -89,9 +83,10 @@ export class RefundsRepository {
       return ids.map((id) => byId.get(id));
     },
   );
+  /** A statement reserves once per payment: refunds of one payment opened together take turns. */
   private readonly openings = new GroupCommit<RefundOpening, Refund | null>(
-    HOT_PATH_GROUP_COMMIT,
-    (openings) => this.openInTurns(openings),
+    { ...HOT_PATH_GROUP_COMMIT, turnKey: (opening) => opening.refund.paymentId },
+    (openings) => this.openTurn(openings),
   );
   private readonly endings = new GroupCommit<RefundEnding, Date | null>(
     HOT_PATH_GROUP_COMMIT,
@@ -127,19 +122,11 @@ export class RefundsRepository {
     return { refund: opened.get(opening.refund.id) ?? null, outbox };
   }
 
-  /**
-   * The statement reserves at most once per payment (an UPDATE … FROM changes a row once,
-   * whatever number of source rows match it): refunds of one payment opened together go
-   * in turns, one statement each.
-   */
-  private async openInTurns(openings: readonly RefundOpening[]): Promise<(Refund | null)[]> {
-    const opened = new Map<string, Refund>();
-    for (const turn of inTurns(openings, (opening) => opening.refund.paymentId)) {
-      const statement = await this.openStatement(this.dataSource, turn);
-      statement.opened.forEach((refund, id) => opened.set(id, refund));
-      // Committed (one statement): the tasks of the refunds opened go out now.
-      this.committed.sendCommitted(statement.outbox, new Set(statement.opened.keys()));
-    }
+  /** At most one refund per payment (`turnKey`): commits, then publishes their tasks. */
+  private async openTurn(openings: readonly RefundOpening[]): Promise<(Refund | null)[]> {
+    const { opened, outbox } = await this.openStatement(this.dataSource, openings);
+    // Committed (one statement): the tasks of the refunds opened go out now.
+    this.committed.sendCommitted(outbox, new Set(opened.keys()));
     return openings.map((opening) => opened.get(opening.refund.id) ?? null);
   }
 
