@@ -65,21 +65,11 @@ export function reserveRefunds(source: string): string {
  */
 @Injectable()
 export class PaymentsRepository {
-  /** Concurrent lookups by id share one query (the payment tasks' first read). */
-  private readonly lookups = new GroupCommit<string, Payment | undefined>(
-    HOT_PATH_GROUP_COMMIT,
-    async (ids) => {
-      const rows = await this.dataSource.query<PaymentRow[]>(
-        `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE id = ANY($1::text[])`,
-        [ids],
-      );
-      const byId = new Map(rows.map((row) => [row.id, toPayment(row)]));
-      return ids.map((id) => byId.get(id));
-    },
-  );
-
-  /** Concurrent reads of payments to refund share one query (a refund's first read). */
-  private readonly refundables = new GroupCommit<string, RefundablePayment | undefined>(
+  /**
+   * Concurrent lookups by id share one query: the payment tasks' first read, a capture's
+   * or cancel's, and a refund's (which also wants what pending refunds reserve).
+   */
+  private readonly lookups = new GroupCommit<string, RefundablePayment | undefined>(
     HOT_PATH_GROUP_COMMIT,
     async (ids) => {
       const rows = await this.dataSource.query<RefundablePaymentRow[]>(
@@ -102,7 +92,7 @@ export class PaymentsRepository {
     merchantId: string,
     id: string,
   ): Promise<RefundablePayment | undefined> {
-    const payment = await this.refundables.submit(id);
+    const payment = await this.lookups.submit(id);
     return payment?.merchantId === merchantId ? payment : undefined;
   }
 

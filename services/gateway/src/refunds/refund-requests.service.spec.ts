@@ -13,7 +13,9 @@ import type { RefundOpening, RefundsRepository } from './refunds.repository';
 /**
  * How a refund is opened: from the payment as read, in a shared statement that reserves
  * the amount only if the payment still covers it; a refund that lost that race twice is
- * decided again under the payment's row lock. The repositories are fakes: the statements
+ * decided again under the payment's row lock. And how its outcome is applied: once, from
+ * the refund as read; a redelivered outcome, or one another delivery applied meanwhile,
+ * answers the refund as it is. The repositories are fakes: the statements
  * themselves are tested against PostgreSQL (`test/refund-statements.int-spec.ts`).
  */
 
@@ -40,6 +42,23 @@ const PAYMENT: RefundablePayment = {
 
 const asRefund = (opening: RefundOpening): Refund => opening.refund;
 
+const PENDING: Refund = {
+  id: 're_1',
+  merchantId: 'mer_1',
+  paymentId: 'pay_1',
+  amount: 400n,
+  currency: 'usd',
+  status: 'pending',
+  reason: null,
+  failureReason: null,
+  processorReference: null,
+  metadata: {},
+  createdAt: new Date(0),
+  updatedAt: new Date(0),
+};
+const SUCCEEDED: Refund = { ...PENDING, status: 'succeeded', processorReference: 'sandbox_re_1' };
+const ENDED_AT = new Date(1_000);
+
 function setUp(sharedAnswers: ('opened' | 'lost')[]) {
   const outbox = { taskIds: [] };
   const refunds = {
@@ -49,6 +68,9 @@ function setUp(sharedAnswers: ('opened' | 'lost')[]) {
     open: jest.fn((_manager: unknown, opening: RefundOpening) =>
       Promise.resolve({ refund: asRefund(opening), outbox }),
     ),
+    findByIdShared: jest.fn((): Promise<Refund | undefined> => Promise.resolve(PENDING)),
+    findById: jest.fn((): Promise<Refund | undefined> => Promise.resolve(SUCCEEDED)),
+    settleOne: jest.fn((): Promise<Date | null> => Promise.resolve(ENDED_AT)),
   };
   const payments = {
     findRefundableShared: jest.fn(() => Promise.resolve(PAYMENT)),
@@ -106,5 +128,54 @@ describe('RefundRequestsService: opening a refund', () => {
     expect(refund.amount).toBe(200n);
     // What a retry of the request resumes from.
     expect(claim.reference).toBe(refund.id);
+  });
+});
+
+describe('RefundRequestsService: applying an outcome', () => {
+  const outcome = {
+    refund_id: 're_1',
+    status: 'failed' as const,
+    failure_reason: 'expired_or_canceled_card',
+  };
+
+  it('ends a pending refund once, with its event, and answers it as the outcome left it', async () => {
+    const { service, refunds } = setUp([]);
+    await expect(service.settle(outcome)).resolves.toMatchObject({
+      status: 'failed',
+      failureReason: 'expired_or_canceled_card',
+      updatedAt: ENDED_AT,
+    });
+    expect(refunds.settleOne).toHaveBeenCalledWith({
+      id: 're_1',
+      end: {
+        status: 'failed',
+        failureReason: 'expired_or_canceled_card',
+        processorReference: null,
+      },
+      event: {
+        type: 'refund.failed',
+        data: expect.objectContaining({ id: 're_1', status: 'failed' }) as unknown,
+      },
+    });
+  });
+
+  it('applies nothing for a refund that had ended, and answers it as it is', async () => {
+    const { service, refunds } = setUp([]);
+    refunds.findByIdShared.mockResolvedValueOnce(SUCCEEDED);
+    await expect(service.settle(outcome)).resolves.toBe(SUCCEEDED);
+    expect(refunds.settleOne).not.toHaveBeenCalled();
+  });
+
+  it('answers the refund as another delivery left it when that one ended it first', async () => {
+    const { service, refunds } = setUp([]);
+    refunds.settleOne.mockResolvedValueOnce(null);
+    await expect(service.settle(outcome)).resolves.toBe(SUCCEEDED);
+    expect(refunds.findById).toHaveBeenCalledWith('re_1');
+  });
+
+  it('refuses an outcome for a refund that does not exist (refund_not_found)', async () => {
+    const { service, refunds } = setUp([]);
+    refunds.findByIdShared.mockResolvedValueOnce(undefined);
+    await expect(service.settle(outcome)).rejects.toMatchObject({ code: 'refund_not_found' });
   });
 });

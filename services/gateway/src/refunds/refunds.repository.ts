@@ -177,8 +177,8 @@ export class RefundsRepository {
   }
 
   /** For the outcome task, which knows the refund id only. */
-  async findById(id: string, db: Queryable = this.dataSource): Promise<Refund | undefined> {
-    const rows = await db.query<RefundRow[]>(
+  async findById(id: string): Promise<Refund | undefined> {
+    const rows = await this.dataSource.query<RefundRow[]>(
       `SELECT ${REFUND_COLUMNS} FROM refunds WHERE id = $1`,
       [id],
     );
