@@ -1,4 +1,5 @@
 import { dataSourceOptions, statementDeadlineOptions } from './data-source-options';
+import { PreparingClient } from './prepared-statements';
 
 describe('dataSourceOptions deadlines', () => {
   it('sets statement, lock and idle-in-transaction timeouts on every connection, and a pool timeout', () => {
@@ -12,9 +13,18 @@ describe('dataSourceOptions deadlines', () => {
     });
     expect(options.extra).toMatchObject({
       options:
-        '-c statement_timeout=15000 -c lock_timeout=5000 -c idle_in_transaction_session_timeout=60000',
+        '-c statement_timeout=15000 -c lock_timeout=5000 -c idle_in_transaction_session_timeout=60000' +
+        ' -c plan_cache_mode=force_custom_plan',
       connectionTimeoutMillis: 4_000,
     });
+  });
+
+  it('runs marked statements prepared, planned for their parameters each time', () => {
+    const options = dataSourceOptions({ url: 'postgres://u:p@127.0.0.1/db', applicationName: 't' });
+    expect(options.extra).toMatchObject({ Client: PreparingClient });
+    expect((options.extra as { options: string }).options).toContain(
+      '-c plan_cache_mode=force_custom_plan',
+    );
   });
 
   it('has deadlines by default, and 0 turns one off (migrations)', () => {

@@ -1,4 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
+import { PreparingClient } from './prepared-statements';
 
 /** A statement that runs longer is cancelled (SQLSTATE 57014), by default. */
 export const STATEMENT_TIMEOUT_MS_DEFAULT = 15_000;
@@ -74,7 +75,8 @@ export function statementDeadlineOptions(deadlines: StatementDeadlines = {}): st
 /**
  * The one way Clearline opens PostgreSQL: schema only through migrations
  * (`synchronize` is off everywhere, tests included), bounded pool, named connections,
- * and a deadline on every wait: statements, locks, idle transactions and the pool.
+ * a deadline on every wait: statements, locks, idle transactions and the pool, and the
+ * statements marked with `preparedStatement` prepared once per connection.
  */
 export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
   return {
@@ -93,9 +95,13 @@ export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
         'poolTimeoutMs',
         options.poolTimeoutMs ?? POOL_TIMEOUT_MS_DEFAULT,
       ),
-      options: statementDeadlineOptions(options),
+      // Prepared statements (`preparedStatement`) are planned for their parameters every
+      // time: a generic plan is kept until the table's statistics change, so one made while
+      // a table was small (a seq scan) would outlive the table's growth.
+      options: `${statementDeadlineOptions(options)} -c plan_cache_mode=force_custom_plan`,
       // A peer that vanished without a reset (a cut network) is noticed by the kernel.
       keepAlive: true,
+      Client: PreparingClient,
     },
   };
 }

@@ -1,9 +1,26 @@
 import { Logger } from '@nestjs/common';
 import { strict as assert } from 'node:assert';
 import type { DataSource } from 'typeorm';
-import { BatchCollector, readCommitted } from '@clearline/persistence';
+import { BatchCollector, preparedStatement, readCommitted } from '@clearline/persistence';
 import type { Publisher } from '../broker/publisher';
 import type { OutboxMessage, OutboxStatement } from './task-outbox';
+
+/**
+ * Marks a batch of committed rows sent, by row id or task id; a row another sender holds
+ * is skipped.
+ */
+const MARK_SENT_SQL = {
+  id: markSentSql('id = ANY($1::bigint[])'),
+  task_id: markSentSql('task_id = ANY($1::text[])'),
+} as const;
+
+function markSentSql(rows: string): string {
+  return preparedStatement(
+    `UPDATE task_outbox SET sent_at = now(), attempts = attempts + 1
+      WHERE id IN (SELECT id FROM task_outbox WHERE ${rows} AND sent_at IS NULL FOR UPDATE SKIP LOCKED)
+      RETURNING task_id`,
+  );
+}
 
 /** TypeORM answers an UPDATE with `[rows, affected]` instead of the rows. */
 export function updatedRows<T>(answer: unknown): T[] {
@@ -97,17 +114,7 @@ export class CommittedOutbox {
     messages: Map<string, OutboxMessage>,
   ): Promise<void> {
     await readCommitted(this.dataSource, async (manager) => {
-      const rows = updatedRows<{ task_id: string }>(
-        await manager.query(
-          `UPDATE task_outbox SET sent_at = now(), attempts = attempts + 1
-            WHERE id IN (SELECT id FROM task_outbox
-                          WHERE ${by === 'id' ? 'id = ANY($1::bigint[])' : 'task_id = ANY($1::text[])'}
-                            AND sent_at IS NULL
-                            FOR UPDATE SKIP LOCKED)
-            RETURNING task_id`,
-          [ids],
-        ),
-      );
+      const rows = updatedRows<{ task_id: string }>(await manager.query(MARK_SENT_SQL[by], [ids]));
       await Promise.all(
         rows.map((row) => {
           const message = messages.get(row.task_id);

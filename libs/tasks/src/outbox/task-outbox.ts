@@ -1,5 +1,6 @@
 import type { Options } from 'amqplib';
 import type { EntityManager } from 'typeorm';
+import { preparedStatement } from '@clearline/persistence';
 import { buildTask } from '../client/task-message-factory';
 import type { SendOptions } from '../client/send-options';
 import type { CeleryEmbed } from '../protocol/celery-message';
@@ -229,7 +230,7 @@ async function writeOutbox(
   if (tasks.length === 0) return outbox;
   const woken = sentBy === 'relay' ? outbox.notifyAfter('queued') : '1';
   await manager.query(
-    `WITH queued AS (${outbox.insert(outbox.rows('o'))}) SELECT ${woken}`,
+    preparedStatement(`WITH queued AS (${outbox.insert(outbox.rows('o'))}) SELECT ${woken}`),
     outbox.parameters,
   );
   return outbox;
@@ -261,7 +262,9 @@ export async function claimInbox(
   task: string,
 ): Promise<boolean> {
   const rows: unknown[] = await manager.query(
-    `INSERT INTO task_inbox (task_id, task) VALUES ($1, $2) ON CONFLICT (task_id) DO NOTHING RETURNING task_id`,
+    preparedStatement(
+      `INSERT INTO task_inbox (task_id, task) VALUES ($1, $2) ON CONFLICT (task_id) DO NOTHING RETURNING task_id`,
+    ),
     [taskId, task],
   );
   return rows.length === 1;
@@ -281,10 +284,10 @@ export async function claimInboxMany(
     a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0,
   );
   const rows: { task_id: string }[] = await manager.query(
-    `INSERT INTO task_inbox (task_id, task)
+    preparedStatement(`INSERT INTO task_inbox (task_id, task)
        SELECT task_id, task FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(task_id, task, n)
         ORDER BY n
-     ON CONFLICT (task_id) DO NOTHING RETURNING task_id`,
+     ON CONFLICT (task_id) DO NOTHING RETURNING task_id`),
     [ordered.map((c) => c.taskId), ordered.map((c) => c.task)],
   );
   return new Set(rows.map((row) => row.task_id));

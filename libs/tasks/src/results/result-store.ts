@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import { readCommitted } from '@clearline/persistence';
+import { preparedStatement, readCommitted } from '@clearline/persistence';
 import type { Publisher } from '../broker/publisher';
 import {
   leadsOn,
@@ -53,7 +53,7 @@ function storableText(text: string | null | undefined): string | null {
  * SUCCESS never at all: the task's effects committed, whatever a late copy of it (one
  * that ran out of retries before its inbox claim, a revoke that came too late) records.
  */
-const UPSERT_SQL = `
+const UPSERT_SQL = preparedStatement(`
   WITH incoming AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
                          $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[], $13::text[],
@@ -100,7 +100,7 @@ const UPSERT_SQL = `
   SELECT count(pg_notify('${RESULTS_CHANNEL}',
            CASE WHEN octet_length(body) < ${NOTIFY_PAYLOAD_MAX} THEN body ELSE json_build_object('id', id)::text END))
            AS notified
-    FROM payloads`;
+    FROM payloads`);
 
 /**
  * The upsert with a chain's next tasks (or callbacks) written into the outbox by the
@@ -114,12 +114,19 @@ function upsertWithOutboxSql(outbox: OutboxStatement): string {
     UPSERT_SQL.slice(0, UPSERT_SQL.indexOf(UPSERT_END)),
     UPSERT_SQL.slice(UPSERT_SQL.indexOf(UPSERT_END)),
   ];
-  return `${ctes}, follow_ups AS (${outbox.insert(outbox.rows('o'))})\n${end}`;
+  return preparedStatement(`${ctes}, follow_ups AS (${outbox.insert(outbox.rows('o'))})\n${end}`);
 }
 
 /** Successes of tasks that ignore their result: notified to waiters, never stored. */
-const NOTIFY_ONLY_SQL = `SELECT count(pg_notify('${RESULTS_CHANNEL}', body)) AS notified
-                           FROM unnest($1::text[]) AS body`;
+const NOTIFY_ONLY_SQL =
+  preparedStatement(`SELECT count(pg_notify('${RESULTS_CHANNEL}', body)) AS notified
+                           FROM unnest($1::text[]) AS body`);
+
+const GET_MANY_SQL = preparedStatement(
+  `SELECT id, task, queue, state, result, error_type, error_message, traceback, retries,
+          root_id, parent_id, group_id, worker, created_at, started_at, date_done
+     FROM task_results WHERE id = ANY($1::text[])`,
+);
 
 type Query = (sql: string, parameters: unknown[]) => Promise<unknown>;
 
@@ -361,12 +368,7 @@ export class ResultStore {
   }
 
   async getMany(ids: readonly string[]): Promise<TaskResultRecord[]> {
-    const rows: RawResultRow[] = await this.dataSource.query(
-      `SELECT id, task, queue, state, result, error_type, error_message, traceback, retries,
-              root_id, parent_id, group_id, worker, created_at, started_at, date_done
-         FROM task_results WHERE id = ANY($1::text[])`,
-      [ids],
-    );
+    const rows: RawResultRow[] = await this.dataSource.query(GET_MANY_SQL, [ids]);
     return rows.map(toRecord);
   }
 

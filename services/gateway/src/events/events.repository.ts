@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { paginate, type Page, type PageRequest } from '@clearline/persistence';
+import { paginate, type Page, type PageRequest, preparedStatement } from '@clearline/persistence';
 import { OutboxStatement } from '@clearline/tasks';
 import { newId } from '@clearline/contracts';
 import { DELIVER_WEBHOOK_TASK, type DeliverWebhookPayload } from '../webhooks/webhook.task';
@@ -98,9 +98,9 @@ export class EventsRepository {
     const keyed = events.map((event, i) => ({ ...event, key: String(i) }));
     const writes = EventWrites.of(keyed, 3);
     const rows = await manager.query<(EventRow & { woken: unknown })[]>(
-      `WITH source AS (SELECT key, $2::text AS merchant_id FROM unnest($1::text[]) AS k(key)),
+      preparedStatement(`WITH source AS (SELECT key, $2::text AS merchant_id FROM unnest($1::text[]) AS k(key)),
             ${writes.ctes('source')}
-       SELECT ${COLUMNS}, ${writes.notify()} AS woken FROM recorded_events`,
+       SELECT ${COLUMNS}, ${writes.notify()} AS woken FROM recorded_events`),
       [keyed.map((e) => e.key), merchantId, ...writes.parameters],
     );
     return rows.map((row) => toEvent(row));
@@ -108,7 +108,7 @@ export class EventsRepository {
 
   async find(merchantId: string, id: string): Promise<Event | undefined> {
     const rows = await this.dataSource.query<EventRow[]>(
-      `SELECT ${COLUMNS} FROM events WHERE merchant_id = $1 AND id = $2`,
+      preparedStatement(`SELECT ${COLUMNS} FROM events WHERE merchant_id = $1 AND id = $2`),
       [merchantId, id],
     );
     return rows[0] && toEvent(rows[0]);
@@ -117,7 +117,7 @@ export class EventsRepository {
   /** For webhook delivery, which knows the event id only. */
   async findById(id: string): Promise<Event | undefined> {
     const rows = await this.dataSource.query<EventRow[]>(
-      `SELECT ${COLUMNS} FROM events WHERE id = $1`,
+      preparedStatement(`SELECT ${COLUMNS} FROM events WHERE id = $1`),
       [id],
     );
     return rows[0] && toEvent(rows[0]);

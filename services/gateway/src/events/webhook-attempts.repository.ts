@@ -1,3 +1,4 @@
+import { preparedStatement } from '@clearline/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { WebhookAttempt, WebhookAttemptError } from './event.model';
@@ -22,10 +23,10 @@ export class WebhookAttemptsRepository {
   /** Records an attempt, numbered after the event's earlier ones. */
   async insert(attempt: NewWebhookAttempt): Promise<WebhookAttempt> {
     const rows = await this.dataSource.query<WebhookAttemptRow[]>(
-      `INSERT INTO webhook_attempts (event_id, attempt, url, status_code, error, succeeded, duration_ms)
+      preparedStatement(`INSERT INTO webhook_attempts (event_id, attempt, url, status_code, error, succeeded, duration_ms)
        SELECT $1, coalesce(max(attempt), 0) + 1, $2, $3, $4, $5, $6
          FROM webhook_attempts WHERE event_id = $1
-       RETURNING ${COLUMNS}`,
+       RETURNING ${COLUMNS}`),
       [
         attempt.eventId,
         attempt.url,
@@ -44,8 +45,8 @@ export class WebhookAttemptsRepository {
   async forEvents(eventIds: readonly string[]): Promise<WebhookAttempt[]> {
     if (eventIds.length === 0) return [];
     const rows = await this.dataSource.query<WebhookAttemptRow[]>(
-      `SELECT ${COLUMNS} FROM webhook_attempts WHERE event_id = ANY($1::text[])
-        ORDER BY event_id, attempt`,
+      preparedStatement(`SELECT ${COLUMNS} FROM webhook_attempts WHERE event_id = ANY($1::text[])
+        ORDER BY event_id, attempt`),
       [eventIds],
     );
     return rows.map((row) => toWebhookAttempt(row));
@@ -54,7 +55,7 @@ export class WebhookAttemptsRepository {
   /** Whether the event was delivered already (a redelivered task must not post it twice). */
   async delivered(eventId: string): Promise<boolean> {
     const rows = await this.dataSource.query<unknown[]>(
-      `SELECT 1 FROM webhook_attempts WHERE event_id = $1 AND succeeded LIMIT 1`,
+      preparedStatement(`SELECT 1 FROM webhook_attempts WHERE event_id = $1 AND succeeded LIMIT 1`),
       [eventId],
     );
     return rows.length > 0;

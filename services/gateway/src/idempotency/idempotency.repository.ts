@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { GroupCommit } from '@clearline/persistence';
+import { GroupCommit, preparedStatement } from '@clearline/persistence';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 
 /** How long a key and its response are kept; after that the key may be used again. */
@@ -49,7 +49,7 @@ type Affected = [unknown[], number];
  * get a row back. It takes arrays, so concurrent claims share it (a key named twice in
  * one statement fails it, and each claim then runs alone).
  */
-const CLAIM_SQL = `
+const CLAIM_SQL = preparedStatement(`
   INSERT INTO idempotency_keys AS k
     (scope, key, request_hash, method, path, state, locked_at, expires_at)
   SELECT i.scope, i.key, i.request_hash, i.method, i.path, 'in_progress', now(),
@@ -73,7 +73,7 @@ const CLAIM_SQL = `
      OR (k.state = 'in_progress'
          AND k.request_hash = excluded.request_hash
          AND (k.locked_at IS NULL OR k.locked_at < now() - $7 * interval '1 millisecond'))
-  RETURNING k.scope, k.key, k.reference`;
+  RETURNING k.scope, k.key, k.reference`);
 
 interface ClaimedRow {
   scope: string;
@@ -178,8 +178,8 @@ export class IdempotencyRepository {
 
   async find(scope: string, key: string): Promise<IdempotencyRow | undefined> {
     const rows = await this.dataSource.query<IdempotencyRow[]>(
-      `SELECT request_hash, state, status_code, response_body, response_headers
-         FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+      preparedStatement(`SELECT request_hash, state, status_code, response_body, response_headers
+         FROM idempotency_keys WHERE scope = $1 AND key = $2`),
       [scope, key],
     );
     return rows[0];
@@ -188,10 +188,10 @@ export class IdempotencyRepository {
   /** Stores the response; false if the claim was lost (it expired and was taken over). */
   async complete(db: Queryable, claim: ClaimInput, response: StoredResponse): Promise<boolean> {
     const [, affected] = await db.query<Affected>(
-      `UPDATE idempotency_keys
+      preparedStatement(`UPDATE idempotency_keys
           SET state = 'done', status_code = $4, response_body = $5, response_headers = $6,
               completed_at = now(), locked_at = NULL
-        WHERE scope = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'`,
+        WHERE scope = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'`),
       [
         claim.scope,
         claim.key,
@@ -213,7 +213,7 @@ export class IdempotencyRepository {
   ): Promise<boolean[]> {
     // TypeORM answers an UPDATE with [rows RETURNING, affected count], not the rows alone.
     const [rows] = await this.dataSource.query<[{ scope: string; key: string }[], number]>(
-      `UPDATE idempotency_keys k
+      preparedStatement(`UPDATE idempotency_keys k
           SET state = 'done', status_code = i.status_code, response_body = i.response_body,
               response_headers = i.response_headers::jsonb, completed_at = now(),
               locked_at = NULL
@@ -221,7 +221,7 @@ export class IdempotencyRepository {
            AS i(scope, key, request_hash, status_code, response_body, response_headers)
         WHERE k.scope = i.scope AND k.key = i.key AND k.request_hash = i.request_hash
           AND k.state = 'in_progress'
-       RETURNING k.scope, k.key`,
+       RETURNING k.scope, k.key`),
       [
         items.map((item) => item.claim.scope),
         items.map((item) => item.claim.key),
@@ -237,7 +237,7 @@ export class IdempotencyRepository {
 
   async setReference(db: Queryable, claim: ClaimKey, reference: string): Promise<void> {
     const references = IdempotencyReferences.of([{ claim, reference }], 1);
-    await db.query(`WITH ${references.cte()} SELECT 1`, references.parameters);
+    await db.query(preparedStatement(`WITH ${references.cte()} SELECT 1`), references.parameters);
   }
 
   /**
@@ -247,7 +247,7 @@ export class IdempotencyRepository {
    */
   async release(claim: ClaimInput): Promise<void> {
     await this.dataSource.query(
-      `WITH mine AS (
+      preparedStatement(`WITH mine AS (
          SELECT scope, key, reference FROM idempotency_keys
           WHERE scope = $1 AND key = $2 AND request_hash = $3 AND state = 'in_progress'
        ), deleted AS (
@@ -255,7 +255,7 @@ export class IdempotencyRepository {
           WHERE k.scope = mine.scope AND k.key = mine.key AND mine.reference IS NULL
        )
        UPDATE idempotency_keys k SET locked_at = NULL FROM mine
-        WHERE k.scope = mine.scope AND k.key = mine.key AND mine.reference IS NOT NULL`,
+        WHERE k.scope = mine.scope AND k.key = mine.key AND mine.reference IS NOT NULL`),
       [claim.scope, claim.key, claim.requestHash],
     );
   }
@@ -263,8 +263,8 @@ export class IdempotencyRepository {
   /** Deletes up to a batch of expired keys; returns how many. */
   async sweepExpired(): Promise<number> {
     const [, affected] = await this.dataSource.query<Affected>(
-      `DELETE FROM idempotency_keys WHERE (scope, key) IN (
-         SELECT scope, key FROM idempotency_keys WHERE expires_at <= now() LIMIT $1)`,
+      preparedStatement(`DELETE FROM idempotency_keys WHERE (scope, key) IN (
+         SELECT scope, key FROM idempotency_keys WHERE expires_at <= now() LIMIT $1)`),
       [IDEMPOTENCY_SWEEP_BATCH_MAX],
     );
     return affected;

@@ -1,3 +1,4 @@
+import { preparedStatement } from '@clearline/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { IssuedApiKey } from '../auth/api-key';
@@ -17,8 +18,8 @@ export class ApiKeysRepository {
    */
   async findActive(keyHash: string): Promise<Pick<ApiKeyRow, 'id' | 'merchant_id'> | undefined> {
     const rows = await this.dataSource.query<Pick<ApiKeyRow, 'id' | 'merchant_id'>[]>(
-      `SELECT id, merchant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL
-          FOR SHARE`,
+      preparedStatement(`SELECT id, merchant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL
+          FOR SHARE`),
       [keyHash],
     );
     return rows[0];
@@ -26,8 +27,8 @@ export class ApiKeysRepository {
 
   async insert(manager: EntityManager, merchantId: string, key: IssuedApiKey): Promise<ApiKey> {
     const rows = await manager.query<ApiKeyRow[]>(
-      `INSERT INTO api_keys (id, merchant_id, key_hash, prefix) VALUES ($1, $2, $3, $4)
-       RETURNING id, merchant_id, prefix, created_at, revoked_at`,
+      preparedStatement(`INSERT INTO api_keys (id, merchant_id, key_hash, prefix) VALUES ($1, $2, $3, $4)
+       RETURNING id, merchant_id, prefix, created_at, revoked_at`),
       [newId('key'), merchantId, key.hash, key.prefix],
     );
     const [row] = rows;
@@ -38,8 +39,8 @@ export class ApiKeysRepository {
   /** Revokes every active key of the merchant; returns their ids. */
   async revokeAll(manager: EntityManager, merchantId: string): Promise<string[]> {
     const [rows] = await manager.query<[{ id: string }[], number]>(
-      `UPDATE api_keys SET revoked_at = now()
-        WHERE merchant_id = $1 AND revoked_at IS NULL RETURNING id`,
+      preparedStatement(`UPDATE api_keys SET revoked_at = now()
+        WHERE merchant_id = $1 AND revoked_at IS NULL RETURNING id`),
       [merchantId],
     );
     return rows.map((row) => row.id);

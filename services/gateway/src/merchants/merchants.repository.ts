@@ -1,3 +1,4 @@
+import { preparedStatement } from '@clearline/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Merchant } from './merchant.model';
@@ -32,8 +33,8 @@ export class MerchantsRepository {
 
   async insert(manager: EntityManager, merchant: NewMerchant): Promise<Merchant> {
     const rows = await manager.query<MerchantRow[]>(
-      `INSERT INTO merchants (id, name, webhook_url, webhook_secret, pricing_percent_bps, pricing_fixed)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+      preparedStatement(`INSERT INTO merchants (id, name, webhook_url, webhook_secret, pricing_percent_bps, pricing_fixed)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`),
       [
         merchant.id,
         merchant.name,
@@ -51,7 +52,7 @@ export class MerchantsRepository {
   /** The merchant, locked for the rest of the transaction (key rolls serialize on it). */
   async lock(manager: EntityManager, id: string): Promise<Merchant | undefined> {
     const rows = await manager.query<MerchantRow[]>(
-      `SELECT ${COLUMNS} FROM merchants WHERE id = $1 FOR UPDATE`,
+      preparedStatement(`SELECT ${COLUMNS} FROM merchants WHERE id = $1 FOR UPDATE`),
       [id],
     );
     return rows[0] && toMerchant(rows[0]);
@@ -70,13 +71,13 @@ export class MerchantsRepository {
     previousForMs: number,
   ): Promise<Merchant | undefined> {
     const [rows] = await manager.query<Updated<MerchantRow>>(
-      `UPDATE merchants
+      preparedStatement(`UPDATE merchants
           SET previous_webhook_secret = CASE WHEN $3::bigint > 0 THEN webhook_secret END,
               previous_webhook_secret_expires_at =
                 CASE WHEN $3::bigint > 0 THEN now() + $3::bigint * interval '1 millisecond' END,
               webhook_secret = $2
         WHERE id = $1
-       RETURNING ${COLUMNS}`,
+       RETURNING ${COLUMNS}`),
       [id, secret, previousForMs],
     );
     return rows[0] && toMerchant(rows[0]);
@@ -85,11 +86,11 @@ export class MerchantsRepository {
   /** Applies the changes in one statement; undefined when there is no such merchant. */
   async update(id: string, changes: MerchantChanges): Promise<Merchant | undefined> {
     const [rows] = await this.dataSource.query<Updated<MerchantRow>>(
-      `UPDATE merchants
+      preparedStatement(`UPDATE merchants
           SET name        = CASE WHEN $2::boolean THEN $3::text ELSE name END,
               webhook_url = CASE WHEN $4::boolean THEN $5::text ELSE webhook_url END
         WHERE id = $1
-       RETURNING ${COLUMNS}`,
+       RETURNING ${COLUMNS}`),
       [
         id,
         changes.name !== undefined,
@@ -103,7 +104,7 @@ export class MerchantsRepository {
 
   async find(id: string): Promise<Merchant | undefined> {
     const rows = await this.dataSource.query<MerchantRow[]>(
-      `SELECT ${COLUMNS} FROM merchants WHERE id = $1`,
+      preparedStatement(`SELECT ${COLUMNS} FROM merchants WHERE id = $1`),
       [id],
     );
     return rows[0] && toMerchant(rows[0]);

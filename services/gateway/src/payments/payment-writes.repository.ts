@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PAYMENT_TASK, paymentTaskId, type PaymentTaskPayload } from '@clearline/contracts';
-import { GroupCommit } from '@clearline/persistence';
+import { GroupCommit, preparedStatement } from '@clearline/persistence';
 import { CommittedOutbox, OutboxStatement, type OutboxTask } from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites } from '../events/events.repository';
@@ -183,15 +183,18 @@ export class PaymentWritesRepository {
       claims.map((c) => c.task),
       { firstParameter: 6 + references.parameters.length, keys: claims.map((c) => c.paymentId) },
     );
-    const rows = await this.dataSource.query<PaymentRow[]>(claimSql(references, outbox), [
-      claims.map((c) => c.paymentId),
-      claims.map((c) => c.merchantId),
-      claims.map((c) => c.from),
-      claims.map((c) => c.to),
-      claims.map((c) => c.amountToCapture),
-      ...references.parameters,
-      ...outbox.parameters,
-    ]);
+    const rows = await this.dataSource.query<PaymentRow[]>(
+      preparedStatement(claimSql(references, outbox)),
+      [
+        claims.map((c) => c.paymentId),
+        claims.map((c) => c.merchantId),
+        claims.map((c) => c.from),
+        claims.map((c) => c.to),
+        claims.map((c) => c.amountToCapture),
+        ...references.parameters,
+        ...outbox.parameters,
+      ],
+    );
     const moved = new Map(rows.map((row) => [row.id, toPayment(row)]));
     // Committed (one statement): the tasks of the payments claimed go out now.
     this.committed.sendCommitted(outbox, new Set(moved.keys()));
@@ -236,18 +239,21 @@ export class PaymentWritesRepository {
       }),
       { firstParameter: 9 + references.parameters.length },
     );
-    const rows = await this.dataSource.query<PaymentRow[]>(createSql(references, outbox), [
-      payments.map((p) => p.id),
-      payments.map((p) => p.merchantId),
-      payments.map((p) => p.amount),
-      payments.map((p) => p.currency),
-      payments.map((p) => p.captureMethod),
-      payments.map((p) => p.source),
-      payments.map((p) => p.description),
-      payments.map((p) => JSON.stringify(p.metadata)),
-      ...references.parameters,
-      ...outbox.parameters,
-    ]);
+    const rows = await this.dataSource.query<PaymentRow[]>(
+      preparedStatement(createSql(references, outbox)),
+      [
+        payments.map((p) => p.id),
+        payments.map((p) => p.merchantId),
+        payments.map((p) => p.amount),
+        payments.map((p) => p.currency),
+        payments.map((p) => p.captureMethod),
+        payments.map((p) => p.source),
+        payments.map((p) => p.description),
+        payments.map((p) => JSON.stringify(p.metadata)),
+        ...references.parameters,
+        ...outbox.parameters,
+      ],
+    );
     // Committed: the authorize tasks go out now, not when a relay wakes (it sweeps any
     // this process fails to send).
     this.committed.sendCommitted(outbox);
@@ -269,7 +275,7 @@ export class PaymentWritesRepository {
       9,
     );
     const rows = await this.dataSource.query<{ id: string; updated_at: Date }[]>(
-      settleSql(events),
+      preparedStatement(settleSql(events)),
       [
         settlements.map((s) => s.paymentId),
         settlements.map((s) => s.from),

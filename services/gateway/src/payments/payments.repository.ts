@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { GroupCommit, paginate, type Page, type PageRequest } from '@clearline/persistence';
+import {
+  GroupCommit,
+  paginate,
+  type Page,
+  type PageRequest,
+  preparedStatement,
+} from '@clearline/persistence';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import type { Payment, PaymentState, RefundablePayment } from './payment.model';
 import {
@@ -73,7 +79,9 @@ export class PaymentsRepository {
     HOT_PATH_GROUP_COMMIT,
     async (ids) => {
       const rows = await this.dataSource.query<RefundablePaymentRow[]>(
-        `SELECT ${PAYMENT_COLUMNS}, amount_refund_reserved FROM payments WHERE id = ANY($1::text[])`,
+        preparedStatement(
+          `SELECT ${PAYMENT_COLUMNS}, amount_refund_reserved FROM payments WHERE id = ANY($1::text[])`,
+        ),
         [ids],
       );
       const byId = new Map(rows.map((row) => [row.id, toRefundablePayment(row)]));
@@ -107,7 +115,9 @@ export class PaymentsRepository {
     db: Queryable = this.dataSource,
   ): Promise<Payment | undefined> {
     const rows = await db.query<PaymentRow[]>(
-      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE merchant_id = $1 AND id = $2`,
+      preparedStatement(
+        `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE merchant_id = $1 AND id = $2`,
+      ),
       [merchantId, id],
     );
     return rows[0] && toPayment(rows[0]);
@@ -116,7 +126,7 @@ export class PaymentsRepository {
   /** For the payment tasks, which know the payment id only. */
   async findById(id: string): Promise<Payment | undefined> {
     const rows = await this.dataSource.query<PaymentRow[]>(
-      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE id = $1`,
+      preparedStatement(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE id = $1`),
       [id],
     );
     return rows[0] && toPayment(rows[0]);
@@ -135,12 +145,12 @@ export class PaymentsRepository {
     transition: { from: PaymentState; to: PaymentState; amountMax?: number },
   ): Promise<Payment | undefined> {
     const [rows] = await manager.query<Updated>(
-      `UPDATE payments SET status = $4, updated_at = now(), resume_count = 0, resumed_at = NULL,
+      preparedStatement(`UPDATE payments SET status = $4, updated_at = now(), resume_count = 0, resumed_at = NULL,
               amount_to_capture = CASE WHEN $4 = 'capturing'
                                        THEN coalesce($5::bigint, amount_capturable) END
         WHERE merchant_id = $1 AND id = $2 AND status = $3
           AND ($5::bigint IS NULL OR amount_capturable >= $5::bigint)
-        RETURNING ${PAYMENT_COLUMNS}`,
+        RETURNING ${PAYMENT_COLUMNS}`),
       [merchantId, id, transition.from, transition.to, transition.amountMax ?? null],
     );
     return rows[0] && toPayment(rows[0]);
@@ -156,8 +166,8 @@ export class PaymentsRepository {
     id: string,
   ): Promise<RefundablePayment | undefined> {
     const rows = await manager.query<RefundablePaymentRow[]>(
-      `SELECT ${PAYMENT_COLUMNS}, amount_refund_reserved
-         FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`,
+      preparedStatement(`SELECT ${PAYMENT_COLUMNS}, amount_refund_reserved
+         FROM payments WHERE merchant_id = $1 AND id = $2 FOR UPDATE`),
       [merchantId, id],
     );
     return rows[0] && toRefundablePayment(rows[0]);

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { GroupCommit, paginate, type Page, type PageRequest } from '@clearline/persistence';
+import {
+  GroupCommit,
+  paginate,
+  type Page,
+  type PageRequest,
+  preparedStatement,
+} from '@clearline/persistence';
 import { CommittedOutbox, OutboxStatement, type OutboxTask } from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites, type NewEvent } from '../events/events.repository';
@@ -76,7 +82,7 @@ export class RefundsRepository {
     HOT_PATH_GROUP_COMMIT,
     async (ids) => {
       const rows = await this.dataSource.query<RefundRow[]>(
-        `SELECT ${REFUND_COLUMNS} FROM refunds WHERE id = ANY($1::text[])`,
+        preparedStatement(`SELECT ${REFUND_COLUMNS} FROM refunds WHERE id = ANY($1::text[])`),
         [ids],
       );
       const byId = new Map(rows.map((row) => [row.id, toRefund(row)]));
@@ -148,19 +154,22 @@ export class RefundsRepository {
       openings.map((opening) => ({ key: opening.refund.id, ...opening.event })),
       9 + references.parameters.length + outbox.parameters.length,
     );
-    const rows = await db.query<RefundRow[]>(openSql(references, outbox, events), [
-      keys,
-      refunds.map((refund) => refund.merchantId),
-      refunds.map((refund) => refund.paymentId),
-      refunds.map((refund) => refund.amount.toString()),
-      refunds.map((refund) => refund.currency),
-      refunds.map((refund) => refund.reason),
-      refunds.map((refund) => JSON.stringify(refund.metadata)),
-      refunds.map((refund) => refund.createdAt),
-      ...references.parameters,
-      ...outbox.parameters,
-      ...events.parameters,
-    ]);
+    const rows = await db.query<RefundRow[]>(
+      preparedStatement(openSql(references, outbox, events)),
+      [
+        keys,
+        refunds.map((refund) => refund.merchantId),
+        refunds.map((refund) => refund.paymentId),
+        refunds.map((refund) => refund.amount.toString()),
+        refunds.map((refund) => refund.currency),
+        refunds.map((refund) => refund.reason),
+        refunds.map((refund) => JSON.stringify(refund.metadata)),
+        refunds.map((refund) => refund.createdAt),
+        ...references.parameters,
+        ...outbox.parameters,
+        ...events.parameters,
+      ],
+    );
     return { opened: new Map(rows.map((row) => [row.id, toRefund(row)])), outbox };
   }
 
@@ -170,7 +179,7 @@ export class RefundsRepository {
     db: Queryable = this.dataSource,
   ): Promise<Refund | undefined> {
     const rows = await db.query<RefundRow[]>(
-      `SELECT ${REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND id = $2`,
+      preparedStatement(`SELECT ${REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND id = $2`),
       [merchantId, id],
     );
     return rows[0] && toRefund(rows[0]);
@@ -179,7 +188,7 @@ export class RefundsRepository {
   /** For the outcome task, which knows the refund id only. */
   async findById(id: string): Promise<Refund | undefined> {
     const rows = await this.dataSource.query<RefundRow[]>(
-      `SELECT ${REFUND_COLUMNS} FROM refunds WHERE id = $1`,
+      preparedStatement(`SELECT ${REFUND_COLUMNS} FROM refunds WHERE id = $1`),
       [id],
     );
     return rows[0] && toRefund(rows[0]);
@@ -212,7 +221,7 @@ export class RefundsRepository {
       5,
     );
     const rows = await this.dataSource.query<{ id: string; updated_at: Date }[]>(
-      `WITH input AS (
+      preparedStatement(`WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
            AS i(id, status, failure_reason, processor_reference)
        ), ended AS (
@@ -222,7 +231,7 @@ export class RefundsRepository {
           WHERE r.id = i.id AND r.status = 'pending'
          RETURNING r.id AS key, r.merchant_id, r.payment_id, r.amount, r.status, r.updated_at
        ), ${settleRefundReservations('ended')}, ${events.ctes('ended')}
-       SELECT key AS id, updated_at, ${events.notify()} AS woken FROM ended`,
+       SELECT key AS id, updated_at, ${events.notify()} AS woken FROM ended`),
       [
         endings.map((e) => e.id),
         endings.map((e) => e.end.status),

@@ -1,3 +1,4 @@
+import { preparedStatement } from '@clearline/persistence';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Account, AccountInput, PendingStatus, Transfer } from '@clearline/ledger-core';
@@ -66,7 +67,9 @@ export class LedgerRepository {
   async lockPendings(manager: EntityManager, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     await manager.query(
-      `SELECT id FROM ledger_pending_transfers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+      preparedStatement(
+        `SELECT id FROM ledger_pending_transfers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+      ),
       [ids],
     );
   }
@@ -75,8 +78,8 @@ export class LedgerRepository {
   async lockAccounts(manager: EntityManager, ids: readonly string[]): Promise<Account[]> {
     if (ids.length === 0) return [];
     const rows: AccountRow[] = await manager.query(
-      `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::text[])
-        ORDER BY id FOR UPDATE`,
+      preparedStatement(`SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::text[])
+        ORDER BY id FOR UPDATE`),
       [ids],
     );
     return rows.map(accountFromRow);
@@ -88,7 +91,7 @@ export class LedgerRepository {
   ): Promise<{ transfer: Transfer; status: PendingStatus | null; createdAt: Date }[]> {
     if (ids.length === 0) return [];
     const rows: TransferRow[] = await manager.query(
-      `${TRANSFER_SELECT} WHERE t.id = ANY($1::text[])`,
+      preparedStatement(`${TRANSFER_SELECT} WHERE t.id = ANY($1::text[])`),
       [ids],
     );
     return rows.map((row) => ({
@@ -100,7 +103,9 @@ export class LedgerRepository {
 
   async findAccounts(ids: readonly string[]): Promise<Account[]> {
     const rows: AccountRow[] = await this.dataSource.query(
-      `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::text[])`,
+      preparedStatement(
+        `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::text[])`,
+      ),
       [ids],
     );
     return rows.map(accountFromRow);
@@ -108,7 +113,9 @@ export class LedgerRepository {
 
   async findAccountsOfOwner(owner: string): Promise<Account[]> {
     const rows: AccountRow[] = await this.dataSource.query(
-      `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE owner = $1 ORDER BY id`,
+      preparedStatement(
+        `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE owner = $1 ORDER BY id`,
+      ),
       [owner],
     );
     return rows.map(accountFromRow);
@@ -136,7 +143,7 @@ export class LedgerRepository {
     const { transfers, pending, accounts } = changes;
     const column = <T>(pick: (t: Transfer) => T): T[] => transfers.map(pick);
     await manager.query(
-      `WITH new_transfers AS (
+      preparedStatement(`WITH new_transfers AS (
          INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, currency,
            code, pending, post_pending, void_pending, linked, pending_id, timeout_s, created_at)
          SELECT *, $13::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
@@ -155,7 +162,7 @@ export class LedgerRepository {
              AS b(id, debits_pending, debits_posted, credits_pending, credits_posted)
           WHERE a.id = b.id
        )
-       SELECT 1`,
+       SELECT 1`),
       [
         column((t) => t.id),
         column((t) => t.debitAccountId),
@@ -189,10 +196,10 @@ export class LedgerRepository {
   ): Promise<Set<string>> {
     if (accounts.length === 0) return new Set();
     const rows: { id: string }[] = await manager.query(
-      `INSERT INTO ledger_accounts (id, currency, code, owner, debits_must_not_exceed_credits,
+      preparedStatement(`INSERT INTO ledger_accounts (id, currency, code, owner, debits_must_not_exceed_credits,
          credits_must_not_exceed_debits)
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::bool[])
-       ON CONFLICT (id) DO NOTHING RETURNING id`,
+       ON CONFLICT (id) DO NOTHING RETURNING id`),
       [
         accounts.map((a) => a.id),
         accounts.map((a) => a.currency),
@@ -208,9 +215,9 @@ export class LedgerRepository {
   /** Pending transfers past their timeout, locked for the sweep (other sweepers skip them). */
   async lockExpiredPendings(manager: EntityManager, limit: number): Promise<string[]> {
     const rows: { id: string }[] = await manager.query(
-      `SELECT id FROM ledger_pending_transfers
+      preparedStatement(`SELECT id FROM ledger_pending_transfers
         WHERE status = 'pending' AND expires_at <= now()
-        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`),
       [limit],
     );
     return rows.map((row) => row.id);

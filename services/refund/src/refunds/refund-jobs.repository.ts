@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { GroupCommit, type GroupCommitOptions } from '@clearline/persistence';
+import { GroupCommit, type GroupCommitOptions, preparedStatement } from '@clearline/persistence';
 import { CommittedOutbox, OutboxStatement, type OutboxTask } from '@clearline/tasks';
 import type { RefundJobRow } from './refund-job.rows';
 import type { FundingAccount } from './refund-ledger';
@@ -65,7 +65,7 @@ export class RefundJobsRepository {
   /** Each request's job (added, or as it was), or null where the snapshot cannot see it. */
   private async openMany(requests: readonly RefundRequest[]): Promise<(RefundJobRow | null)[]> {
     const rows: RefundJobRow[] = await this.dataSource.query(
-      `WITH input AS (
+      preparedStatement(`WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
            AS i(refund_id, payment_id, merchant_id, amount, currency)
        ), added AS (
@@ -80,7 +80,7 @@ export class RefundJobsRepository {
        UNION ALL
        SELECT ${COLUMNS} FROM refund_jobs
         WHERE refund_id IN (SELECT refund_id FROM input)
-          AND refund_id NOT IN (SELECT refund_id FROM added)`,
+          AND refund_id NOT IN (SELECT refund_id FROM added)`),
       [
         requests.map((r) => r.refundId),
         requests.map((r) => r.paymentId),
@@ -115,7 +115,7 @@ export class RefundJobsRepository {
       { firstParameter: 6, keys: ends.map((end) => end.refundId) },
     );
     const rows: { refund_id: string }[] = await this.dataSource.query(
-      `WITH input AS (
+      preparedStatement(`WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
            AS i(refund_id, status, failure_reason, processor_refund_id, funded_from)
        ), locked AS (
@@ -136,7 +136,7 @@ export class RefundJobsRepository {
        ), announced AS (
          ${outbox.insert(`${outbox.rows('o')} JOIN ended e ON e.refund_id = o.key`)}
        )
-       SELECT refund_id FROM ended`,
+       SELECT refund_id FROM ended`),
       [
         ends.map((end) => end.refundId),
         ends.map((end) => end.outcome.status),
