@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
+import { preparedStatement } from '@clearline/persistence';
 import type { Publisher } from '../broker/publisher';
 import { defaultQueue } from '../client/send-options';
 import { CommittedOutbox, updatedRows } from '../outbox/committed-outbox';
@@ -142,7 +143,7 @@ export class WorkflowContinuations {
     }
     const counted = updatedRows<{ id: string; done: number; size: number }>(
       await manager.query(
-        `WITH m AS (SELECT * FROM unnest($1::text[], $2::int[]) AS m(chord_id, member_index)),
+        preparedStatement(`WITH m AS (SELECT * FROM unnest($1::text[], $2::int[]) AS m(chord_id, member_index)),
        joined AS (
          INSERT INTO task_chord_members (chord_id, member_index)
          SELECT m.chord_id, m.member_index
@@ -151,7 +152,7 @@ export class WorkflowContinuations {
        counted AS (SELECT chord_id, count(*)::int AS n FROM joined GROUP BY chord_id)
        UPDATE task_chords c SET done = c.done + counted.n, updated_at = now()
          FROM counted WHERE c.id = counted.chord_id
-       RETURNING c.id, c.done, c.size`,
+       RETURNING c.id, c.done, c.size`),
         [chordIds, indexes],
       ),
     );
@@ -160,16 +161,16 @@ export class WorkflowContinuations {
     // A chord failed by a member that was then replayed and succeeded fires now, once.
     const fired = updatedRows<ChordFired>(
       await manager.query(
-        `UPDATE task_chords SET state = 'fired', fired_at = now(), updated_at = now()
-          WHERE id = ANY($1::text[]) AND state <> 'fired' RETURNING id, callback, root_id`,
+        preparedStatement(`UPDATE task_chords SET state = 'fired', fired_at = now(), updated_at = now()
+          WHERE id = ANY($1::text[]) AND state <> 'fired' RETURNING id, callback, root_id`),
         [complete],
       ),
     );
     if (fired.length === 0) return [];
     const results: { group_id: string; results: unknown[]; n: number }[] = await manager.query(
-      `SELECT group_id, jsonb_agg(result ORDER BY group_index) AS results, count(*)::int AS n
+      preparedStatement(`SELECT group_id, jsonb_agg(result ORDER BY group_index) AS results, count(*)::int AS n
          FROM task_results WHERE group_id = ANY($1::text[]) AND state = 'SUCCESS'
-        GROUP BY group_id`,
+        GROUP BY group_id`),
       [fired.map((row) => row.id)],
     );
     const byChord = new Map(results.map((row) => [row.group_id, row]));
@@ -198,12 +199,12 @@ export class WorkflowContinuations {
   ): Promise<WorkflowTask[]> {
     const failedChords = updatedRows<ChordFired>(
       await manager.query(
-        `UPDATE task_chords c SET state = 'failed', updated_at = now()
+        preparedStatement(`UPDATE task_chords c SET state = 'failed', updated_at = now()
          FROM unnest($1::text[], $2::int[]) AS f(chord_id, member_index)
         WHERE c.id = f.chord_id AND c.state = 'pending'
           AND NOT EXISTS (SELECT 1 FROM task_chord_members m
                            WHERE m.chord_id = f.chord_id AND m.member_index = f.member_index)
-        RETURNING c.id, c.callback, c.root_id`,
+        RETURNING c.id, c.callback, c.root_id`),
         [members.map((m) => m.message.group ?? ''), members.map((m) => m.message.groupIndex ?? -1)],
       ),
     );
@@ -279,7 +280,7 @@ async function insertOutbox(
       firstParameter: 1,
     });
     const rows: { id: string }[] = await manager.query(
-      outbox.insert(outbox.rows('o'), 'o', 'id'),
+      preparedStatement(outbox.insert(outbox.rows('o'), 'o', 'id')),
       outbox.parameters,
     );
     ids.push(...rows.map((row) => row.id));

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { preparedStatement } from '@clearline/persistence';
 import { enqueueTask } from '@clearline/tasks';
 import { SETTLEMENT_TASK, settlementEventTaskId } from '@clearline/contracts';
 import type { PayoutRow } from './settlement.rows';
@@ -12,7 +13,9 @@ export class PayoutsRepository {
 
   async find(id: string): Promise<PayoutRow | undefined> {
     const rows: PayoutRow[] = await this.dataSource.query(
-      `SELECT id, merchant_id, currency, amount, status, settlement_id FROM payouts WHERE id = $1`,
+      preparedStatement(
+        `SELECT id, merchant_id, currency, amount, status, settlement_id FROM payouts WHERE id = $1`,
+      ),
       [id],
     );
     return rows[0];
@@ -25,10 +28,10 @@ export class PayoutsRepository {
   ): Promise<void> {
     await this.dataSource.transaction('READ COMMITTED', async (manager) => {
       const moved: unknown[] = await manager.query(
-        `WITH ended AS (
+        preparedStatement(`WITH ended AS (
            UPDATE payouts SET status = $2, failure_code = $3, updated_at = now()
             WHERE id = $1 AND status = 'pending' RETURNING id)
-         SELECT id FROM ended`,
+         SELECT id FROM ended`),
         [payout.id, outcome.status, outcome.status === 'failed' ? outcome.reason : null],
       );
       if (moved.length === 0) return;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { preparedStatement } from '@clearline/persistence';
 import { ACCOUNT_CODES } from '@clearline/ledger-core';
 import { TRANSFER_CODE } from '@clearline/contracts';
 import type { RunRow } from './settlement.rows';
@@ -16,13 +17,13 @@ export class SettlementRunsRepository {
     cutOff: Date,
   ): Promise<{ run: RunRow; isNew: boolean }> {
     const inserted: RunRow[] = await manager.query(
-      `INSERT INTO settlement_runs (id, cut_off, status) VALUES ($1, $2, 'running')
-       ON CONFLICT (cut_off) DO NOTHING RETURNING ${RUN_COLUMNS}`,
+      preparedStatement(`INSERT INTO settlement_runs (id, cut_off, status) VALUES ($1, $2, 'running')
+       ON CONFLICT (cut_off) DO NOTHING RETURNING ${RUN_COLUMNS}`),
       [id, cutOff],
     );
     if (inserted[0] !== undefined) return { run: inserted[0], isNew: true };
     const found: RunRow[] = await manager.query(
-      `SELECT ${RUN_COLUMNS} FROM settlement_runs WHERE cut_off = $1 FOR UPDATE`,
+      preparedStatement(`SELECT ${RUN_COLUMNS} FROM settlement_runs WHERE cut_off = $1 FOR UPDATE`),
       [cutOff],
     );
     const run = found[0];
@@ -32,7 +33,9 @@ export class SettlementRunsRepository {
 
   async run(manager: EntityManager, id: string, lock = false): Promise<RunRow | undefined> {
     const rows: RunRow[] = await manager.query(
-      `SELECT ${RUN_COLUMNS} FROM settlement_runs WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`,
+      preparedStatement(
+        `SELECT ${RUN_COLUMNS} FROM settlement_runs WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`,
+      ),
       [id],
     );
     return rows[0];
@@ -44,7 +47,7 @@ export class SettlementRunsRepository {
    */
   async merchantsWithActivity(manager: EntityManager, cutOff: Date): Promise<string[]> {
     const rows: { owner: string }[] = await manager.query(
-      `SELECT a.owner FROM ledger_accounts a
+      preparedStatement(`SELECT a.owner FROM ledger_accounts a
         WHERE a.code IN (${ACCOUNT_CODES.merchantPending}, ${ACCOUNT_CODES.merchantAvailable})
           AND (EXISTS (
                 SELECT 1 FROM ledger_transfers t
@@ -56,7 +59,7 @@ export class SettlementRunsRepository {
                  WHERE t.debit_account_id = a.id AND t.code = ${TRANSFER_CODE.refund}
                    AND t.post_pending AND t.created_at <= $1
                    AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.transfer_id = t.id)))
-        GROUP BY a.owner ORDER BY a.owner`,
+        GROUP BY a.owner ORDER BY a.owner`),
       [cutOff],
     );
     return rows.map((row) => row.owner);
@@ -68,14 +71,14 @@ export class SettlementRunsRepository {
     merchantIds: readonly string[],
   ): Promise<void> {
     await manager.query(
-      `INSERT INTO settlement_run_merchants (run_id, merchant_id, status)
-       SELECT $1, m, 'pending' FROM unnest($2::text[]) AS m`,
+      preparedStatement(`INSERT INTO settlement_run_merchants (run_id, merchant_id, status)
+       SELECT $1, m, 'pending' FROM unnest($2::text[]) AS m`),
       [runId, merchantIds],
     );
-    await manager.query(`UPDATE settlement_runs SET merchants = $2 WHERE id = $1`, [
-      runId,
-      merchantIds.length,
-    ]);
+    await manager.query(
+      preparedStatement(`UPDATE settlement_runs SET merchants = $2 WHERE id = $1`),
+      [runId, merchantIds.length],
+    );
   }
 
   /**
@@ -90,16 +93,18 @@ export class SettlementRunsRepository {
   ): Promise<{ attempt: number; merchants: string[] }> {
     const attempt = run.attempt + 1;
     const rows: { merchant_id: string }[] = await manager.query(
-      `WITH restarted AS (
+      preparedStatement(`WITH restarted AS (
          UPDATE settlement_run_merchants
             SET status = 'pending', attempt = $2, failure_code = NULL, failure_message = NULL,
                 updated_at = now()
           WHERE run_id = $1 AND status IN ('failed', 'pending') RETURNING merchant_id)
-       SELECT merchant_id FROM restarted`,
+       SELECT merchant_id FROM restarted`),
       [run.id, attempt],
     );
     await manager.query(
-      `UPDATE settlement_runs SET status = 'running', attempt = $2, completed_at = NULL WHERE id = $1`,
+      preparedStatement(
+        `UPDATE settlement_runs SET status = 'running', attempt = $2, completed_at = NULL WHERE id = $1`,
+      ),
       [run.id, attempt],
     );
     return { attempt, merchants: rows.map((row) => row.merchant_id).sort() };
@@ -108,7 +113,7 @@ export class SettlementRunsRepository {
   /** Ends the run: completed when every merchant settled, else partially failed. */
   async finish(manager: EntityManager, runId: string): Promise<RunRow | undefined> {
     const rows: RunRow[] = await manager.query(
-      `WITH finished AS (
+      preparedStatement(`WITH finished AS (
          UPDATE settlement_runs r
           SET status = CASE WHEN EXISTS (
                 SELECT 1 FROM settlement_run_merchants m
@@ -116,7 +121,7 @@ export class SettlementRunsRepository {
               THEN 'partially_failed' ELSE 'completed' END,
               completed_at = now()
         WHERE r.id = $1 AND r.status = 'running' RETURNING ${RUN_COLUMNS})
-       SELECT ${RUN_COLUMNS} FROM finished`,
+       SELECT ${RUN_COLUMNS} FROM finished`),
       [runId],
     );
     return rows[0];

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { preparedStatement } from '@clearline/persistence';
 import { ACCOUNT_CODES, type Pricing } from '@clearline/ledger-core';
 import { TRANSFER_CODE } from '@clearline/contracts';
 import type { PricingRow, RunMerchantRow, RunRow, SettlementRow } from './settlement.rows';
@@ -101,9 +102,10 @@ export class SettlementRepository {
   }
 
   async lockMerchant(manager: EntityManager, merchantId: string): Promise<void> {
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-      `clearline.settlement:${merchantId}`,
-    ]);
+    await manager.query(
+      preparedStatement(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`),
+      [`clearline.settlement:${merchantId}`],
+    );
   }
 
   async runMerchant(
@@ -112,9 +114,9 @@ export class SettlementRepository {
     merchantId: string,
   ): Promise<(RunMerchantRow & Pick<RunRow, 'cut_off'>) | undefined> {
     const rows: (RunMerchantRow & Pick<RunRow, 'cut_off'>)[] = await manager.query(
-      `SELECT m.run_id, m.merchant_id, m.status, m.attempt, r.cut_off
+      preparedStatement(`SELECT m.run_id, m.merchant_id, m.status, m.attempt, r.cut_off
          FROM settlement_run_merchants m JOIN settlement_runs r ON r.id = m.run_id
-        WHERE m.run_id = $1 AND m.merchant_id = $2 FOR UPDATE OF m`,
+        WHERE m.run_id = $1 AND m.merchant_id = $2 FOR UPDATE OF m`),
       [runId, merchantId],
     );
     return rows[0];
@@ -126,8 +128,8 @@ export class SettlementRepository {
     merchantId: string,
   ): Promise<SettlementRow[]> {
     return manager.query(
-      `SELECT ${SETTLEMENT_COLUMNS} FROM settlements
-        WHERE run_id = $1 AND merchant_id = $2 ORDER BY currency`,
+      preparedStatement(`SELECT ${SETTLEMENT_COLUMNS} FROM settlements
+        WHERE run_id = $1 AND merchant_id = $2 ORDER BY currency`),
       [runId, merchantId],
     );
   }
@@ -135,8 +137,8 @@ export class SettlementRepository {
   /** The merchant's pending and available accounts that ever moved (one per currency used). */
   async movedAccounts(manager: EntityManager, merchantId: string): Promise<MovedAccount[]> {
     return manager.query(
-      `SELECT id, code, lower(currency) AS currency FROM ledger_accounts
-        WHERE owner = $1 AND code IN ($2, $3) AND (credits_posted > 0 OR debits_posted > 0)`,
+      preparedStatement(`SELECT id, code, lower(currency) AS currency FROM ledger_accounts
+        WHERE owner = $1 AND code IN ($2, $3) AND (credits_posted > 0 OR debits_posted > 0)`),
       [merchantId, ACCOUNT_CODES.merchantPending, ACCOUNT_CODES.merchantAvailable],
     );
   }
@@ -173,7 +175,7 @@ export class SettlementRepository {
       .map((account) => account.id);
     if (pending.length === 0) return [];
     const rows: ClaimedSumsRow[] = await manager.query(
-      `WITH mark AS (
+      preparedStatement(`WITH mark AS (
          SELECT coalesce(
                   (SELECT posted_at_max FROM settlement_merchant_marks WHERE merchant_id = $9),
                   '-infinity'::timestamptz) AS settled_to
@@ -219,7 +221,7 @@ export class SettlementRepository {
               coalesce(sum(fee), 0)::text AS fees,
               coalesce(sum(amount) FILTER (WHERE kind = 'refund' AND funded_from = 'pending'), 0)::text
                 AS refunds_from_pending
-         FROM inserted GROUP BY settlement_id`,
+         FROM inserted GROUP BY settlement_id`),
       [
         pending,
         claim.accounts.map((account) => account.id),
@@ -247,7 +249,7 @@ export class SettlementRepository {
 
   async pricing(manager: EntityManager, merchantId: string): Promise<PricingRow | undefined> {
     const rows: PricingRow[] = await manager.query(
-      `SELECT pricing_percent_bps, pricing_fixed FROM merchants WHERE id = $1`,
+      preparedStatement(`SELECT pricing_percent_bps, pricing_fixed FROM merchants WHERE id = $1`),
       [merchantId],
     );
     return rows[0];
@@ -256,7 +258,9 @@ export class SettlementRepository {
   /** Fees the merchant still owes, per lower-case currency. */
   async feeDebts(manager: EntityManager, merchantId: string): Promise<Map<string, bigint>> {
     const rows: { currency: string; owed: string }[] = await manager.query(
-      `SELECT currency, owed FROM settlement_fee_debts WHERE merchant_id = $1 AND owed > 0`,
+      preparedStatement(
+        `SELECT currency, owed FROM settlement_fee_debts WHERE merchant_id = $1 AND owed > 0`,
+      ),
       [merchantId],
     );
     return new Map(rows.map((row) => [row.currency, BigInt(row.owed)]));
@@ -270,9 +274,9 @@ export class SettlementRepository {
   ): Promise<void> {
     for (const s of settlements) {
       await manager.query(
-        `INSERT INTO settlements (id, run_id, merchant_id, currency, status, attempt, count, gross,
+        preparedStatement(`INSERT INTO settlements (id, run_id, merchant_id, currency, status, attempt, count, gross,
            refunds, fees, net, fees_owed_in, fees_collected, fees_owed_out, to_available)
-         VALUES ($1, $2, $3, $4, 'posting', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+         VALUES ($1, $2, $3, $4, 'posting', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`),
         [
           s.id,
           run.runId,
@@ -301,8 +305,8 @@ export class SettlementRepository {
     owed: bigint,
   ): Promise<void> {
     await manager.query(
-      `INSERT INTO settlement_fee_debts (merchant_id, currency, owed) VALUES ($1, $2, $3)
-       ON CONFLICT (merchant_id, currency) DO UPDATE SET owed = EXCLUDED.owed, updated_at = now()`,
+      preparedStatement(`INSERT INTO settlement_fee_debts (merchant_id, currency, owed) VALUES ($1, $2, $3)
+       ON CONFLICT (merchant_id, currency) DO UPDATE SET owed = EXCLUDED.owed, updated_at = now()`),
       [merchantId, currency, owed.toString()],
     );
   }
@@ -318,11 +322,11 @@ export class SettlementRepository {
     failure: { code: string; message: string },
   ): Promise<void> {
     const undone: { currency: string; fees_owed_in: string }[] = await manager.query(
-      `WITH undone AS (
+      preparedStatement(`WITH undone AS (
          DELETE FROM settlements WHERE run_id = $1 AND merchant_id = $2 AND status = 'posting'
          RETURNING id, currency, fees_owed_in),
        freed AS (DELETE FROM settlement_items WHERE settlement_id IN (SELECT id FROM undone))
-       SELECT currency, fees_owed_in FROM undone`,
+       SELECT currency, fees_owed_in FROM undone`),
       [runId, merchantId],
     );
     for (const row of undone) {
@@ -338,9 +342,9 @@ export class SettlementRepository {
     failure: { code: string; message: string },
   ): Promise<void> {
     await manager.query(
-      `UPDATE settlement_run_merchants
+      preparedStatement(`UPDATE settlement_run_merchants
           SET status = 'failed', failure_code = $3, failure_message = left($4, 1000), updated_at = now()
-        WHERE run_id = $1 AND merchant_id = $2 AND status = 'pending'`,
+        WHERE run_id = $1 AND merchant_id = $2 AND status = 'pending'`),
       [runId, merchantId, failure.code, failure.message],
     );
   }
@@ -348,8 +352,8 @@ export class SettlementRepository {
   /** What the merchant can be paid in `currency` now: its available balance, less holds. */
   async availableBalance(manager: EntityManager, accountId: string): Promise<bigint> {
     const rows: { free: string }[] = await manager.query(
-      `SELECT credits_posted - debits_posted - debits_pending AS free
-         FROM ledger_accounts WHERE id = $1`,
+      preparedStatement(`SELECT credits_posted - debits_posted - debits_pending AS free
+         FROM ledger_accounts WHERE id = $1`),
       [accountId],
     );
     return rows[0] === undefined ? 0n : BigInt(rows[0].free);
@@ -360,10 +364,10 @@ export class SettlementRepository {
     settlementId: string,
     payoutId: string | null,
   ): Promise<void> {
-    await manager.query(`UPDATE settlements SET status = 'settled', payout_id = $2 WHERE id = $1`, [
-      settlementId,
-      payoutId,
-    ]);
+    await manager.query(
+      preparedStatement(`UPDATE settlements SET status = 'settled', payout_id = $2 WHERE id = $1`),
+      [settlementId, payoutId],
+    );
   }
 
   async insertPayout(
@@ -377,8 +381,8 @@ export class SettlementRepository {
     },
   ): Promise<void> {
     await manager.query(
-      `INSERT INTO payouts (id, merchant_id, currency, amount, status, settlement_id)
-       VALUES ($1, $2, $3, $4, 'pending', $5)`,
+      preparedStatement(`INSERT INTO payouts (id, merchant_id, currency, amount, status, settlement_id)
+       VALUES ($1, $2, $3, $4, 'pending', $5)`),
       [
         payout.id,
         payout.merchantId,
@@ -391,8 +395,8 @@ export class SettlementRepository {
 
   async merchantSettled(manager: EntityManager, runId: string, merchantId: string): Promise<void> {
     await manager.query(
-      `UPDATE settlement_run_merchants SET status = 'settled', updated_at = now()
-        WHERE run_id = $1 AND merchant_id = $2`,
+      preparedStatement(`UPDATE settlement_run_merchants SET status = 'settled', updated_at = now()
+        WHERE run_id = $1 AND merchant_id = $2`),
       [runId, merchantId],
     );
   }
