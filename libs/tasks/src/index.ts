@@ -19,6 +19,7 @@ import { CreateTaskCanvas1796300000000 } from './migrations/1796300000000-Create
 import { CreateTaskControl1796300100000 } from './migrations/1796300100000-CreateTaskControl';
 import { CreateTaskSchedules1796300200000 } from './migrations/1796300200000-CreateTaskSchedules';
 import { AddTaskOutboxSender1796300300000 } from './migrations/1796300300000-AddTaskOutboxSender';
+import { AddTaskOutboxRelayAfter1796300500000 } from './migrations/1796300500000-AddTaskOutboxRelayAfter';
 import { GrantTaskTables1796300400000 } from './migrations/1796300400000-GrantTaskTables';
 
 // ------------------------------------------------------------------- the Nest module
@@ -191,6 +192,7 @@ export const TASK_MIGRATIONS = [
   CreateTaskSchedules1796300200000,
   AddTaskOutboxSender1796300300000,
   GrantTaskTables1796300400000,
+  AddTaskOutboxRelayAfter1796300500000,
 ];
 
 /**

@@ -13,8 +13,9 @@
  *
  * A writer that publishes its own rows right after the commit (`CommittedOutbox`, as the
  * gateway does for a payment's authorize task) wakes no relay: its row is published and
- * marked sent; a row a relay holds locked at that moment is left to the relay (never sent
- * twice); a publish that fails leaves the row unsent for the relay's sweep.
+ * marked sent by one statement, in no transaction; the relay leaves the row to its writer
+ * for the grace (`OUTBOX_WRITER_GRACE_MS`) and sends it after, if the writer died; a
+ * publish that fails hands the row to the relay at once.
  */
 import type { Options } from 'amqplib';
 import { Client, type Notification } from 'pg';
@@ -151,21 +152,26 @@ describe('outbox wake-up channels', () => {
   });
 
   describe('rows their writer sends after the commit', () => {
-    /** Commits one row as sender A with no wake-up; its statement. */
+    /** Commits one row as sender A for its writer to send, with no wake-up; its statement. */
     const commitSilently = async (): Promise<OutboxStatement> => {
       outboxSender.user = SENDER_A;
       const outbox = OutboxStatement.of([{ task: 'gateway.ping', payload: {} }], {
         firstParameter: 1,
+        sentBy: 'writer',
       });
       await dataSource.query(outbox.insert(outbox.rows('o')), outbox.parameters);
       return outbox;
     };
-    const sentAt = async (outbox: OutboxStatement): Promise<Date | null> => {
-      const rows: { sent_at: Date | null }[] = await dataSource.query(
-        `SELECT sent_at FROM task_outbox WHERE task_id = $1`,
+    const rowOf = async (
+      outbox: OutboxStatement,
+    ): Promise<{ sent_at: Date | null; relay_ready: boolean }> => {
+      const rows: { sent_at: Date | null; relay_ready: boolean }[] = await dataSource.query(
+        `SELECT sent_at, relay_after <= now() AS relay_ready FROM task_outbox WHERE task_id = $1`,
         [outbox.taskIds[0]],
       );
-      return rows[0]?.sent_at ?? null;
+      const row = rows[0];
+      if (!row) throw new Error(`no outbox row for ${String(outbox.taskIds[0])}`);
+      return row;
     };
     const recordingPublisher = (published: string[], fail = false): Publisher =>
       ({
@@ -176,6 +182,18 @@ describe('outbox wake-up channels', () => {
           return Promise.resolve();
         },
       }) as unknown as Publisher;
+    /** One relay pass of sender A (its timer never sweeps; no wake-up comes): what it sent. */
+    const relayPass = async (): Promise<string[]> => {
+      const published: string[] = [];
+      const relay = new OutboxRelay(dataSource, recordingPublisher(published), {
+        databaseUrl: infra.databaseUrl,
+        pollIntervalMs: SWEEP_NEVER_MS,
+      });
+      // start() runs a first pass; stop() waits for it.
+      await relay.start();
+      await relay.stop();
+      return published;
+    };
 
     it('publishes a committed row and marks it sent, notifying nobody', async () => {
       const published: string[] = [];
@@ -185,56 +203,68 @@ describe('outbox wake-up channels', () => {
       committed.sendCommitted(outbox);
       await committed.drain();
       expect(published).toEqual(outbox.taskIds);
-      expect(await sentAt(outbox)).not.toBeNull();
+      expect((await rowOf(outbox)).sent_at).not.toBeNull();
       // A marker: had the insert notified anyone, it would have arrived before it.
       await db.query(`SELECT pg_notify($1, 'marker')`, [OUTBOX_CHANNEL]);
       await eventually(() => heard.some((m) => m.payload === 'marker'), { what: 'the marker' });
       expect(heard.filter((m) => m.payload !== 'marker')).toEqual([]);
     });
 
-    it('publishes the rows of writers that commit together in one claiming transaction', async () => {
+    it('marks the rows of writers that commit together in one statement, in no transaction', async () => {
       const published: string[] = [];
       const committed = new CommittedOutbox(dataSource, recordingPublisher(published));
       const outboxes: OutboxStatement[] = [];
       for (let i = 0; i < 20; i += 1) outboxes.push(await commitSilently());
       const transactions = jest.spyOn(dataSource, 'transaction');
+      const queries = jest.spyOn(dataSource, 'query');
       try {
         for (const outbox of outboxes) committed.sendCommitted(outbox);
         await committed.drain();
-        expect(transactions).toHaveBeenCalledTimes(1);
+        expect(transactions).not.toHaveBeenCalled();
+        expect(queries).toHaveBeenCalledTimes(1);
       } finally {
         transactions.mockRestore();
+        queries.mockRestore();
       }
       expect(published.sort()).toEqual(outboxes.flatMap((outbox) => outbox.taskIds).sort());
-      for (const outbox of outboxes) expect(await sentAt(outbox)).not.toBeNull();
+      for (const outbox of outboxes) expect((await rowOf(outbox)).sent_at).not.toBeNull();
     });
 
-    it('leaves a row a relay holds to the relay', async () => {
-      const published: string[] = [];
-      const committed = new CommittedOutbox(dataSource, recordingPublisher(published));
+    it('refuses rows the relay sends: they would go out twice', () => {
+      const committed = new CommittedOutbox(dataSource, recordingPublisher([]));
+      const outbox = OutboxStatement.of([{ task: 'gateway.ping', payload: {} }], {
+        firstParameter: 1,
+      });
+      expect(() => committed.sendCommitted(outbox)).toThrow(/sentBy relay/);
+    });
+
+    it("leaves a writer's row to its writer for the grace, then the relay sends it", async () => {
+      await dataSource.query(`DELETE FROM task_outbox`);
       const outbox = await commitSilently();
-      const relay = dataSource.createQueryRunner();
-      await relay.startTransaction();
-      try {
-        await relay.query(`SELECT id FROM task_outbox WHERE task_id = $1 FOR UPDATE`, [
-          outbox.taskIds[0],
-        ]);
-        committed.sendCommitted(outbox);
-        await committed.drain();
-        expect(published).toEqual([]);
-      } finally {
-        await relay.rollbackTransaction();
-        await relay.release();
-      }
-      expect(await sentAt(outbox)).toBeNull();
+      // Its writer died before publishing: within the grace no relay touches the row…
+      expect(await relayPass()).toEqual([]);
+      expect(await rowOf(outbox)).toEqual({ sent_at: null, relay_ready: false });
+      // …and once the grace has passed (moved into the past here), the relay's sweep sends it.
+      await dataSource.query(
+        `UPDATE task_outbox SET relay_after = now() - interval '1 second' WHERE task_id = $1`,
+        [outbox.taskIds[0]],
+      );
+      expect(await relayPass()).toEqual(outbox.taskIds);
+      expect((await rowOf(outbox)).sent_at).not.toBeNull();
     });
 
-    it('leaves a row it could not publish unsent, for the relay', async () => {
+    it('hands a row it could not publish to the relay at once, waking its relays', async () => {
+      await dataSource.query(`DELETE FROM task_outbox`);
       const committed = new CommittedOutbox(dataSource, recordingPublisher([], true));
       const outbox = await commitSilently();
+      heard.length = 0;
       committed.sendCommitted(outbox);
       await committed.drain();
-      expect(await sentAt(outbox)).toBeNull();
+      expect(await rowOf(outbox)).toEqual({ sent_at: null, relay_ready: true });
+      await eventually(() => heard.some((m) => m.channel === outboxChannel(SENDER_A)), {
+        what: "the wake-up of sender A's relays",
+      });
+      expect(await relayPass()).toEqual(outbox.taskIds);
     });
   });
 });

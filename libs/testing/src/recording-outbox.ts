@@ -9,6 +9,9 @@ export function recordingCommittedOutbox(): { committed: CommittedOutbox; sent: 
   const sent: string[] = [];
   const recorder: Pick<CommittedOutbox, 'sendCommitted'> = {
     sendCommitted: (outbox, written) => {
+      // As the real one: rows the relay sends would go out twice.
+      if (outbox.sentBy !== 'writer')
+        throw new Error('outbox: sentBy relay rows sent by their writer');
       sent.push(...(written ? outbox.taskIdsOf(written) : outbox.taskIds));
     },
   };

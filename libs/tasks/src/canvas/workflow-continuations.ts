@@ -88,8 +88,8 @@ export class WorkflowContinuations {
     if (joins.length > 0) tasks.push(...(await this.join(manager, joins)));
     if (failures.length > 0) tasks.push(...(await this.failChords(manager, failures)));
     if (tasks.length === 0) return NOTHING_STAGED;
-    const { ids, messages } = await insertOutbox(manager, tasks);
-    return () => this.outbox.sendRows('id', ids, messages);
+    const messages = await insertOutbox(manager, tasks);
+    return () => this.outbox.sendMessages(messages);
   }
 
   /**
@@ -267,24 +267,20 @@ function errbacksOf(
 
 /**
  * Outbox rows for the follow-ups, with no wake-up for the relay: this process publishes
- * them right after the commit. Returns the rows' ids.
+ * them right after the commit (`sentBy: 'writer'`). Returns their messages by task id.
  */
 async function insertOutbox(
   manager: EntityManager,
   tasks: WorkflowTask[],
-): Promise<{ ids: string[]; messages: Map<string, OutboxMessage> }> {
-  const ids: string[] = [];
+): Promise<Map<string, OutboxMessage>> {
   const messages = new Map<string, OutboxMessage>();
   for (let from = 0; from < tasks.length; from += OUTBOX_BATCH_MAX) {
     const outbox = OutboxStatement.of(tasks.slice(from, from + OUTBOX_BATCH_MAX), {
       firstParameter: 1,
+      sentBy: 'writer',
     });
-    const rows: { id: string }[] = await manager.query(
-      preparedStatement(outbox.insert(outbox.rows('o'), 'o', 'id')),
-      outbox.parameters,
-    );
-    ids.push(...rows.map((row) => row.id));
+    await manager.query(preparedStatement(outbox.insert(outbox.rows('o'))), outbox.parameters);
     for (const [taskId, message] of outbox.messages()) messages.set(taskId, message);
   }
-  return { ids, messages };
+  return messages;
 }

@@ -57,6 +57,19 @@ const OUTBOX_COLUMNS = [
 const OUTBOX_TYPES = ['text', 'text', 'text', 'text', 'bytea', 'jsonb', 'text'];
 
 /**
+ * How long a row its writer sends itself (`sentBy: 'writer'`) is left to the writer
+ * before the relay may send it. A live writer has published it (or handed it back to the
+ * relay at once, when its publish failed) long before: a publish ends within the
+ * publisher's confirm deadline (5 s by default). So only a writer that died sends a row
+ * late, and a writer that outlives it as well is a duplicate delivery, which the
+ * consumers' inboxes and state guards absorb, never a loss.
+ */
+export const OUTBOX_WRITER_GRACE_MS = 10_000;
+
+/** Who publishes an outbox row: the relay (woken or by its sweep), or the writer after its commit. */
+export type OutboxSentBy = 'relay' | 'writer';
+
+/**
  * The broker user this process publishes as (TasksModule sets it when it connects): each
  * outbox row names it, and only a relay of the same user sends the row, so the task's
  * `user_id` is the service that wrote it. Empty: any relay sends the row.
@@ -90,6 +103,11 @@ export class OutboxStatement {
     readonly taskIds: string[],
     /** The broker user the rows name as their sender. */
     private readonly sender: string,
+    /**
+     * `writer`: the writer publishes the rows after its commit (`CommittedOutbox`), and
+     * the relay only if the writer has not within `OUTBOX_WRITER_GRACE_MS`.
+     */
+    readonly sentBy: OutboxSentBy,
   ) {}
 
   /**
@@ -133,11 +151,13 @@ export class OutboxStatement {
 
   /**
    * Encodes `tasks` (as `TaskClient.send` would) into parameters numbered from
-   * `firstParameter` (`$n`); `keys`, when given, pairs each task with a key.
+   * `firstParameter` (`$n`); `keys`, when given, pairs each task with a key. `sentBy`
+   * (`relay` unless said): a writer that sends the rows itself after its commit says
+   * `writer`, and hands the statement to `CommittedOutbox.sendCommitted`.
    */
   static of(
     tasks: readonly EmbeddedOutboxTask[],
-    options: { firstParameter: number; keys?: readonly string[] },
+    options: { firstParameter: number; keys?: readonly string[]; sentBy?: OutboxSentBy },
   ): OutboxStatement {
     const keys = options.keys ?? tasks.map(() => null);
     if (keys.length !== tasks.length) throw new Error('outbox: one key per task');
@@ -158,7 +178,13 @@ export class OutboxStatement {
       ];
       row.forEach((value, i) => columns[i + 1]?.push(value));
     }
-    return new OutboxStatement(columns, options.firstParameter, taskIds, sender);
+    return new OutboxStatement(
+      columns,
+      options.firstParameter,
+      taskIds,
+      sender,
+      options.sentBy ?? 'relay',
+    );
   }
 
   /**
@@ -176,8 +202,13 @@ export class OutboxStatement {
    * `from` is a FROM clause (joins and a WHERE welcome) in which `alias` names `rows()`.
    */
   insert(from: string, alias = 'o', returning = '1'): string {
-    const selected = OUTBOX_COLUMNS.map((column) => `${alias}.${column}`).join(', ');
-    return `INSERT INTO task_outbox (${OUTBOX_COLUMNS.join(', ')}) SELECT ${selected} FROM ${from} RETURNING ${returning}`;
+    const columns = [...OUTBOX_COLUMNS];
+    const selected = OUTBOX_COLUMNS.map((column) => `${alias}.${column}`);
+    if (this.sentBy === 'writer') {
+      columns.push('relay_after');
+      selected.push(`now() + interval '${OUTBOX_WRITER_GRACE_MS} milliseconds'`);
+    }
+    return `INSERT INTO task_outbox (${columns.join(', ')}) SELECT ${selected.join(', ')} FROM ${from} RETURNING ${returning}`;
   }
 
   /**
@@ -221,12 +252,12 @@ export function stageTasks(
 async function writeOutbox(
   manager: EntityManager,
   tasks: readonly OutboxTask[],
-  sentBy: 'relay' | 'writer',
+  sentBy: OutboxSentBy,
 ): Promise<OutboxStatement> {
   if (tasks.length > OUTBOX_BATCH_MAX) {
     throw new Error(`outbox: ${tasks.length} tasks, more than ${OUTBOX_BATCH_MAX} at once`);
   }
-  const outbox = OutboxStatement.of(tasks, { firstParameter: 1 });
+  const outbox = OutboxStatement.of(tasks, { firstParameter: 1, sentBy });
   if (tasks.length === 0) return outbox;
   const woken = sentBy === 'relay' ? outbox.notifyAfter('queued') : '1';
   await manager.query(

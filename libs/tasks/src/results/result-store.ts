@@ -296,7 +296,7 @@ export class ResultStore {
     const followUps = workflows.followUpsOf(finishedNow);
     const { notified } = splitIgnored(updates, NOTIFY_PAYLOAD_MAX);
     if (followUps && followUps.length <= OUTBOX_BATCH_MAX && notified.length === 0) {
-      const outbox = OutboxStatement.of(followUps, { firstParameter: 15 });
+      const outbox = OutboxStatement.of(followUps, { firstParameter: 15, sentBy: 'writer' });
       await this.dataSource.query(upsertWithOutboxSql(outbox), [
         ...toParameters(updates),
         ...outbox.parameters,

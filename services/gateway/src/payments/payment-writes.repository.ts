@@ -181,7 +181,11 @@ export class PaymentWritesRepository {
     );
     const outbox = OutboxStatement.of(
       claims.map((c) => c.task),
-      { firstParameter: 6 + references.parameters.length, keys: claims.map((c) => c.paymentId) },
+      {
+        firstParameter: 6 + references.parameters.length,
+        keys: claims.map((c) => c.paymentId),
+        sentBy: 'writer',
+      },
     );
     const rows = await this.dataSource.query<PaymentRow[]>(
       preparedStatement(claimSql(references, outbox)),
@@ -237,7 +241,7 @@ export class PaymentWritesRepository {
           options: { id: paymentTaskId(p.id, 'authorize') },
         };
       }),
-      { firstParameter: 9 + references.parameters.length },
+      { firstParameter: 9 + references.parameters.length, sentBy: 'writer' },
     );
     const rows = await this.dataSource.query<PaymentRow[]>(
       preparedStatement(createSql(references, outbox)),

@@ -148,7 +148,7 @@ export class RefundsRepository {
     const keys = refunds.map((refund) => refund.id);
     const outbox = OutboxStatement.of(
       openings.map((opening) => opening.task),
-      { firstParameter: 9 + references.parameters.length, keys },
+      { firstParameter: 9 + references.parameters.length, keys, sentBy: 'writer' },
     );
     const events = EventWrites.of(
       openings.map((opening) => ({ key: opening.refund.id, ...opening.event })),

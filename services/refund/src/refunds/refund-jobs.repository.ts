@@ -112,7 +112,7 @@ export class RefundJobsRepository {
     const ends = [...byRefund.values()];
     const outbox = OutboxStatement.of(
       ends.map((end) => end.announce),
-      { firstParameter: 6, keys: ends.map((end) => end.refundId) },
+      { firstParameter: 6, keys: ends.map((end) => end.refundId), sentBy: 'writer' },
     );
     const rows: { refund_id: string }[] = await this.dataSource.query(
       preparedStatement(`WITH input AS (
