@@ -95,7 +95,7 @@ export type { TaskOutcome } from './worker/task-outcome';
 export type { TaskMessage } from './protocol/celery-message';
 
 // ------------------------------------------------------------------------ operating
-export { ResultStore } from './results/result-store';
+export { ResultStore, ResultStatement, type KeyedResult } from './results/result-store';
 export { TASK_STATES, type TaskState, type TaskResultRecord } from './results/task-state';
 export {
   DeadLetterAdmin,

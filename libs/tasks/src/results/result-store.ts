@@ -13,9 +13,10 @@ import {
 import { outsideTask } from '../canvas/workflow-scope';
 import { readTree, type WorkflowTree } from '../canvas/workflow-tree';
 import type { TaskMessage } from '../protocol/celery-message';
-import { OUTBOX_BATCH_MAX, OutboxStatement } from '../outbox/task-outbox';
+import { ORIGIN } from '../client/task-message-factory';
+import { OUTBOX_BATCH_MAX, OutboxStatement, outboxSender } from '../outbox/task-outbox';
 import { splitIgnored } from '../control/ignored-results';
-import { type ResultUpdate, type TaskResultRecord, type TaskState } from './task-state';
+import { isReady, type ResultUpdate, type TaskResultRecord, type TaskState } from './task-state';
 
 export const RESULTS_CHANNEL = 'clearline_task_results';
 const BATCH_SIZE_MAX = 1_000;
@@ -46,21 +47,28 @@ function storableText(text: string | null | undefined): string | null {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text;
 }
 
-/**
- * One statement upserts a batch of state changes and, for finished tasks, notifies
- * waiting callers; PostgreSQL delivers the notifications only when the rows commit.
- * A finished state is never overwritten by an earlier one from a late duplicate, and
- * SUCCESS never at all: the task's effects committed, whatever a late copy of it (one
- * that ran out of retries before its inbox claim, a revoke that came too late) records.
- */
-const UPSERT_SQL = preparedStatement(`
-  WITH incoming AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
+/** The columns a batch of state changes arrives in, as `unnest` arrays, in order. */
+const RESULT_INPUT = `$1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[],
                          $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[], $13::text[],
-                         $14::int[])
-      AS r(id, task, queue, state, result, error_type, error_message, traceback, retries,
-           root_id, parent_id, group_id, worker, group_index)
-  ), written AS (
+                         $14::int[]`;
+const RESULT_INPUT_COLUMNS = `id, task, queue, state, result, error_type, error_message, traceback, retries,
+           root_id, parent_id, group_id, worker, group_index`;
+
+/** `RESULT_INPUT` with its parameters numbered from `first` instead of 1. */
+function resultInput(first: number): string {
+  return RESULT_INPUT.replace(/\$(\d+)/g, (_all, n: string) => `$${Number(n) + first - 1}`);
+}
+
+/**
+ * The CTEs that upsert state changes from `incoming` (a CTE of `RESULT_INPUT_COLUMNS`)
+ * into `task_results` (`<prefix>written`) and build the notification of each finished
+ * one (`<prefix>payloads`). A finished state is never overwritten by an earlier one from a
+ * late duplicate, and SUCCESS never at all: the task's effects committed, whatever a late
+ * copy of it (one that ran out of retries before its inbox claim, a revoke that came too
+ * late) records.
+ */
+function resultWriteCtes(incoming: string, prefix: string): string {
+  return `${prefix}written AS (
     INSERT INTO task_results AS t
       (id, task, queue, state, result, error_type, error_message, traceback, retries,
        root_id, parent_id, group_id, worker, group_index, started_at, date_done, updated_at)
@@ -69,7 +77,7 @@ const UPSERT_SQL = preparedStatement(`
            CASE WHEN state = 'STARTED' THEN now() END,
            CASE WHEN state IN ('SUCCESS', 'FAILURE', 'REVOKED') THEN now() END,
            now()
-      FROM incoming
+      FROM ${incoming}
     ON CONFLICT (id) DO UPDATE SET
       task = excluded.task,
       queue = coalesce(excluded.queue, t.queue),
@@ -87,27 +95,44 @@ const UPSERT_SQL = preparedStatement(`
       AND (t.state NOT IN ('FAILURE', 'REVOKED') OR excluded.state IN ('SUCCESS', 'FAILURE', 'REVOKED'))
     RETURNING t.id, t.task, t.queue, t.state, t.result, t.error_type, t.error_message, t.retries,
               t.root_id, t.parent_id, t.group_id, t.worker, t.created_at, t.started_at, t.date_done
-  ), payloads AS (
+  ), ${prefix}payloads AS (
     SELECT id, json_build_object(
              'id', id, 'task', task, 'queue', queue, 'state', state, 'result', result,
              'error_type', error_type, 'error_message', error_message, 'retries', retries,
              'root_id', root_id, 'parent_id', parent_id, 'group_id', group_id, 'worker', worker,
              'created_at', created_at, 'started_at', started_at, 'date_done', date_done)::text AS body
-      FROM written WHERE state IN ('SUCCESS', 'FAILURE', 'REVOKED')
-  )
-  -- The finished row travels in the notification, so a waiting caller needs no query;
-  -- a row too big for a notification sends its id only and the caller reads it.
-  SELECT count(pg_notify('${RESULTS_CHANNEL}',
+      FROM ${prefix}written WHERE state IN ('SUCCESS', 'FAILURE', 'REVOKED')
+  )`;
+}
+
+/**
+ * The finished rows travel in the notification, so a waiting caller needs no query; a row
+ * too big for a notification sends its id only and the caller reads it. A scalar.
+ */
+function notifyResults(payloads: string): string {
+  return `(SELECT count(pg_notify('${RESULTS_CHANNEL}',
            CASE WHEN octet_length(body) < ${NOTIFY_PAYLOAD_MAX} THEN body ELSE json_build_object('id', id)::text END))
-           AS notified
-    FROM payloads`);
+      FROM ${payloads})`;
+}
+
+/**
+ * One statement upserts a batch of state changes and, for finished tasks, notifies
+ * waiting callers; PostgreSQL delivers the notifications only when the rows commit.
+ */
+const UPSERT_SQL = preparedStatement(`
+  WITH incoming AS (
+    SELECT * FROM unnest(${RESULT_INPUT})
+      AS r(${RESULT_INPUT_COLUMNS})
+  ), ${resultWriteCtes('incoming', '')}
+  -- The finished row travels in the notification.
+  SELECT ${notifyResults('payloads')} AS notified`);
 
 /**
  * The upsert with a chain's next tasks (or callbacks) written into the outbox by the
  * same statement: atomic without a transaction, one round trip per batch. PostgreSQL
  * runs a data-modifying CTE whether or not the final SELECT reads it.
  */
-const UPSERT_END = '  -- The finished row travels';
+const UPSERT_END = '  -- The finished row travels in the notification.';
 assert(UPSERT_SQL.includes(UPSERT_END), 'the upsert ends with its notifying SELECT');
 function upsertWithOutboxSql(outbox: OutboxStatement): string {
   const [ctes, end] = [
@@ -376,5 +401,65 @@ export class ResultStore {
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;
     await this.workflows?.drain();
+  }
+}
+
+/** A finished task's result, for a {@link ResultStatement}: paired with the key of the writer's row it belongs to. */
+export type KeyedResult = ResultUpdate & { key: string };
+
+/**
+ * Results of tasks their writer ran in place of publishing them, for a statement of the
+ * writer's own (a statement part, as `OutboxStatement` is): the writer's rows, the results
+ * and their notifications commit atomically, in one round trip. A result is written only
+ * for the keys the statement keeps (its `keysCte`), and the task's outbox row — written
+ * `sentBy: 'writer'`, so the relay leaves it alone for the grace — is marked sent in the
+ * same statement: the task ran, so it is never published. A result already recorded as
+ * SUCCESS (the task ran elsewhere as well) is kept, as the upsert does.
+ */
+export class ResultStatement {
+  private constructor(
+    /** The statement parameters, in order from `firstParameter`. */
+    readonly parameters: unknown[],
+    private readonly firstParameter: number,
+  ) {}
+
+  /** Results numbered from `firstParameter` (`$n`). Only finished, stored results belong here. */
+  static of(results: readonly KeyedResult[], firstParameter: number): ResultStatement {
+    for (const result of results) {
+      if (result.ignoreResult === true || !isReady(result.state)) {
+        throw new Error(`result statement: ${result.id} is not a finished, stored result`);
+      }
+    }
+    // The task ran here: this process is its worker, as for a task it consumed.
+    const ran = results.map((result) => ({ ...result, worker: result.worker ?? ORIGIN }));
+    return new ResultStatement(
+      [ran.map((result) => result.key), ...toParameters(ran), outboxSender.user],
+      firstParameter,
+    );
+  }
+
+  /**
+   * CTEs `result_in`, `result_written`, `result_payloads` and `result_ran`: the results of
+   * the keys in `keysCte` (a CTE with a `key` column), and their tasks' outbox rows marked
+   * sent.
+   */
+  ctes(keysCte: string): string {
+    const first = this.firstParameter;
+    const sender = first + 15;
+    return `result_in AS (
+    SELECT r.* FROM unnest($${first}::text[], ${resultInput(first + 1)})
+      AS r(key, ${RESULT_INPUT_COLUMNS})
+     WHERE r.key IN (SELECT key FROM ${keysCte})
+  ), ${resultWriteCtes('result_in', 'result_')}, result_ran AS (
+    UPDATE task_outbox SET sent_at = now()
+     WHERE sender IN ('', $${sender}::text) AND sent_at IS NULL
+       AND task_id IN (SELECT id FROM result_in)
+    RETURNING 1
+  )`;
+  }
+
+  /** A scalar expression for the statement's final SELECT: notifies the results' waiters. */
+  notify(): string {
+    return notifyResults('result_payloads');
   }
 }

@@ -12,7 +12,8 @@ import {
   type ProcessorOperation,
 } from '@clearline/processor';
 import { PaymentLedger } from './payment-ledger';
-import { toPaymentDto } from './payment.mapper';
+import type { KeyedResult } from '@clearline/tasks';
+import { toPaymentDto, toPaymentTaskResult } from './payment.mapper';
 import { applyChange, type Payment, type PaymentChange, type PaymentState } from './payment.model';
 import { PaymentWritesRepository } from './payment-writes.repository';
 import { PaymentError, PaymentErrorCode } from './payments.exception';
@@ -27,12 +28,42 @@ export interface TaskRun {
   round: number;
   /** The task layer runs the task again if this attempt throws `error` (`TaskContext.willRetry`). */
   willRetry: (error: unknown) => boolean;
+  /**
+   * Set when the request runs the task in place (`InPlaceAuthorizations`) instead of a
+   * worker consuming it: the outcome's statement records the task's result (in `queue`,
+   * where the task would have gone) and marks its outbox row sent.
+   */
+  inPlace?: { task: string; queue: string };
 }
 
 type PaymentEvent =
   'payment.succeeded' | 'payment.requires_capture' | 'payment.failed' | 'payment.canceled';
 
 const PROCESSING_ERROR_MESSAGE = 'The payment could not be processed; no money was taken.';
+
+/**
+ * The result of a task the request ran in place, as a worker would have stored it: the
+ * task returns the payment as the change leaves it (`toPaymentTaskResult`). Its
+ * `updated_at` is this process's clock, not the statement's: only the result's version
+ * and fields are read back (`withTaskResult`), never its time.
+ */
+function ranInPlace(
+  payment: Payment,
+  change: PaymentChange,
+  run: TaskRun,
+  inPlace: { task: string; queue: string },
+): KeyedResult {
+  return {
+    key: payment.id,
+    id: run.taskId,
+    task: inPlace.task,
+    queue: inPlace.queue,
+    state: 'SUCCESS',
+    result: toPaymentTaskResult(applyChange(payment, change, new Date())),
+    retries: run.attempt,
+    rootId: run.taskId,
+  };
+}
 
 /** Whether this attempt is the last one the task gets for this error. */
 function lastAttempt(error: unknown, run: TaskRun): boolean {
@@ -71,6 +102,21 @@ export class PaymentProcessingService {
   async authorize(paymentId: string, run: TaskRun): Promise<Payment> {
     const payment = await this.load(paymentId);
     if (payment.status !== 'processing') return payment;
+    return this.authorizeLoaded(payment, run);
+  }
+
+  /**
+   * `authorize` for a payment the caller holds as it is (`processing`, just created): the
+   * request that created it runs its authorization in place (`run.inPlace`), with no read.
+   */
+  authorizeLoaded(payment: Payment, run: TaskRun): Promise<Payment> {
+    if (payment.status !== 'processing') {
+      throw new Error(`payment ${payment.id} is ${payment.status}, not processing`);
+    }
+    return this.authorizeProcessing(payment, run);
+  }
+
+  private async authorizeProcessing(payment: Payment, run: TaskRun): Promise<Payment> {
     const capture = payment.captureMethod === 'automatic';
     const outcome = await this.authorizeAtProcessor(payment, run, capture);
     if (outcome.status === 'declined') {
@@ -291,6 +337,7 @@ export class PaymentProcessingService {
       change,
       eventType,
       eventObject: event,
+      ...(run.inPlace ? { ran: ranInPlace(payment, change, run, run.inPlace) } : {}),
     });
     const settled = movedAt
       ? applyChange(payment, change, movedAt)

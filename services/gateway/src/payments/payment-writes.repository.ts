@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PAYMENT_TASK, paymentTaskId, type PaymentTaskPayload } from '@clearline/contracts';
 import { GroupCommit, preparedStatement } from '@clearline/persistence';
-import { CommittedOutbox, OutboxStatement, type OutboxTask } from '@clearline/tasks';
+import {
+  CommittedOutbox,
+  OutboxStatement,
+  ResultStatement,
+  type KeyedResult,
+  type OutboxTask,
+} from '@clearline/tasks';
 import { HOT_PATH_GROUP_COMMIT } from '../batching/hot-path';
 import { EventWrites } from '../events/events.repository';
 import { IdempotencyReferences, type ClaimKey } from '../idempotency/idempotency.repository';
@@ -20,6 +26,21 @@ export interface PaymentIntake {
   description: string | null;
   metadata: Record<string, string>;
   claim: ClaimKey | null;
+  /**
+   * The request runs the authorization itself (`PaymentsService`): its task is not
+   * published after the commit but kept as the durable fallback (the relay sends it once
+   * the writer's grace has passed, if nobody ran it), and handed over on demand.
+   */
+  inPlace: boolean;
+}
+
+/** A payment created, and for one authorized in place, how to hand its task over. */
+export interface CreatedPayment {
+  payment: Payment;
+  /** Publishes the payment's authorize task now (the in-place run did not finish it); null when it went out already. */
+  handOver: (() => void) | null;
+  /** The queue its authorize task goes to (for the result of an in-place run). */
+  queue: string;
 }
 
 /** A status change of a payment task, with the event that reports it. */
@@ -30,6 +51,11 @@ export interface Settlement {
   eventType: string;
   /** The payment object as it is after the change (the event's data). */
   eventObject: unknown;
+  /**
+   * The result of the payment's task, when the request ran it in place: recorded with the
+   * change (only if the payment moved), and the task's outbox row marked sent.
+   */
+  ran?: KeyedResult;
 }
 
 /**
@@ -109,7 +135,7 @@ function createSql(references: IdempotencyReferences, outbox: OutboxStatement): 
  * An approval's processor reference is written with the move that records it; a change
  * without one (a capture, a void) leaves the reference as it was.
  */
-function settleSql(events: EventWrites): string {
+function settleSql(events: EventWrites, results: ResultStatement): string {
   return `
   WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
@@ -126,8 +152,9 @@ function settleSql(events: EventWrites): string {
       FROM input i
      WHERE p.id = i.id AND p.status = i.from_status
     RETURNING p.id AS key, p.merchant_id, p.updated_at
-  ), ${events.ctes('moved')}
-  SELECT m.key AS id, m.updated_at, ${events.notify()} AS woken FROM moved m`;
+  ), ${events.ctes('moved')}, ${results.ctes('moved')}
+  SELECT m.key AS id, m.updated_at, ${events.notify()} AS woken, ${results.notify()} AS notified
+    FROM moved m`;
 }
 
 /**
@@ -138,7 +165,7 @@ function settleSql(events: EventWrites): string {
  */
 @Injectable()
 export class PaymentWritesRepository {
-  private readonly creations = new GroupCommit<PaymentIntake, Payment>(
+  private readonly creations = new GroupCommit<PaymentIntake, CreatedPayment>(
     HOT_PATH_GROUP_COMMIT,
     (items) => this.createInOrder(items),
   );
@@ -206,7 +233,7 @@ export class PaymentWritesRepository {
   }
 
   /** Creates one payment, in a statement shared with the requests that come at the same time. */
-  createOne(payment: PaymentIntake): Promise<Payment> {
+  createOne(payment: PaymentIntake): Promise<CreatedPayment> {
     return this.creations.submit(payment);
   }
 
@@ -218,16 +245,32 @@ export class PaymentWritesRepository {
     return this.settlements.submit(settlement);
   }
 
-  private async createInOrder(payments: readonly PaymentIntake[]): Promise<Payment[]> {
-    const created = new Map((await this.create(payments)).map((row) => [row.id, row]));
+  private async createInOrder(payments: readonly PaymentIntake[]): Promise<CreatedPayment[]> {
+    const { rows, outbox } = await this.create(payments);
+    const created = new Map(rows.map((row) => [row.id, row]));
+    // Committed: the authorize tasks go out now, not when a relay wakes (it sweeps any
+    // this process fails to send); those run in place are kept for a hand-over.
+    const published = new Set(payments.filter((p) => !p.inPlace).map((p) => p.id));
+    this.committed.sendCommitted(outbox, published);
+    const messages = outbox.messages();
     return payments.map((payment) => {
       const row = created.get(payment.id);
       if (!row) throw new Error(`payment ${payment.id} was not created`);
-      return toPayment(row);
+      const message = messages.get(paymentTaskId(payment.id, 'authorize'));
+      if (!message) throw new Error(`payment ${payment.id} has no authorize task`);
+      const handOver = payment.inPlace
+        ? () =>
+            this.committed.sendMessages(
+              new Map([[paymentTaskId(payment.id, 'authorize'), message]]),
+            )
+        : null;
+      return { payment: toPayment(row), handOver, queue: message.routingKey };
     });
   }
 
-  private async create(payments: readonly PaymentIntake[]): Promise<PaymentRow[]> {
+  private async create(
+    payments: readonly PaymentIntake[],
+  ): Promise<{ rows: PaymentRow[]; outbox: OutboxStatement }> {
     const references = IdempotencyReferences.of(
       payments.flatMap((p) => (p.claim ? [{ claim: p.claim, reference: p.id }] : [])),
       9,
@@ -241,7 +284,11 @@ export class PaymentWritesRepository {
           options: { id: paymentTaskId(p.id, 'authorize') },
         };
       }),
-      { firstParameter: 9 + references.parameters.length, sentBy: 'writer' },
+      {
+        firstParameter: 9 + references.parameters.length,
+        keys: payments.map((p) => p.id),
+        sentBy: 'writer',
+      },
     );
     const rows = await this.dataSource.query<PaymentRow[]>(
       preparedStatement(createSql(references, outbox)),
@@ -258,10 +305,7 @@ export class PaymentWritesRepository {
         ...outbox.parameters,
       ],
     );
-    // Committed: the authorize tasks go out now, not when a relay wakes (it sweeps any
-    // this process fails to send).
-    this.committed.sendCommitted(outbox);
-    return rows;
+    return { rows, outbox };
   }
 
   /**
@@ -278,8 +322,12 @@ export class PaymentWritesRepository {
       settlements.map((s) => ({ key: s.paymentId, type: s.eventType, data: s.eventObject })),
       9,
     );
+    const results = ResultStatement.of(
+      settlements.flatMap((s) => (s.ran ? [s.ran] : [])),
+      9 + events.parameters.length,
+    );
     const rows = await this.dataSource.query<{ id: string; updated_at: Date }[]>(
-      preparedStatement(settleSql(events)),
+      preparedStatement(settleSql(events, results)),
       [
         settlements.map((s) => s.paymentId),
         settlements.map((s) => s.from),
@@ -290,6 +338,7 @@ export class PaymentWritesRepository {
         settlements.map((s) => s.change.failureMessage ?? null),
         settlements.map((s) => s.change.processorReference ?? null),
         ...events.parameters,
+        ...results.parameters,
       ],
     );
     return new Map(rows.map((row) => [row.id, row.updated_at]));

@@ -7,6 +7,7 @@ import type { GatewayEnvironment } from '../gateway.env';
 import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { PaymentLedger } from './payment-ledger';
 import { PaymentProcessingService } from './payment-processing.service';
+import { InPlaceAuthorizations } from './in-place-authorizations';
 import { PaymentWaiter } from './payment-waiter';
 import { PaymentWritesRepository } from './payment-writes.repository';
 import { PaymentsConsumer } from './payments.consumer';
@@ -32,6 +33,7 @@ import { PaymentsService } from './payments.service';
     PaymentLedger,
     LedgerClient,
     PaymentWaiter,
+    InPlaceAuthorizations,
   ],
   exports: [PaymentsRepository],
 })

@@ -15,7 +15,8 @@ import type { CapturePaymentDto, CreatePaymentDto } from './payment.dto';
 import { publicStatus } from './payment.mapper';
 import type { Payment, PaymentState } from './payment.model';
 import { PaymentWaiter } from './payment-waiter';
-import { PaymentWritesRepository } from './payment-writes.repository';
+import { PaymentWritesRepository, type CreatedPayment } from './payment-writes.repository';
+import { InPlaceAuthorizations } from './in-place-authorizations';
 import { PaymentError, PaymentErrorCode } from './payments.exception';
 import { PaymentsRepository } from './payments.repository';
 
@@ -43,6 +44,7 @@ export class PaymentsService {
     private readonly payments: PaymentsRepository,
     private readonly writes: PaymentWritesRepository,
     private readonly waiter: PaymentWaiter,
+    private readonly inPlace: InPlaceAuthorizations,
     @Inject(PAYMENT_PROCESSOR) private readonly processor: PaymentProcessor,
     config: ConfigService<GatewayEnvironment, true>,
   ) {
@@ -63,20 +65,48 @@ export class PaymentsService {
       ? await this.payments.find(merchantId, claim.reference)
       : undefined;
     const wait = waitMs ?? this.defaultWaitMs;
-    const payment = resumed ?? (await this.intake(merchantId, input, claim, wait > 0));
-    return this.waiter.outcome(payment, paymentTaskId(payment.id, 'authorize'), wait);
+    if (resumed) return this.waiter.outcome(resumed, paymentTaskId(resumed.id, 'authorize'), wait);
+    // A request that waits runs the authorization itself when it can (`InPlaceAuthorizations`).
+    const inPlace = wait > 0 && this.inPlace.acquire();
+    const started = Date.now();
+    let created: CreatedPayment;
+    try {
+      created = await this.intake(merchantId, input, claim, wait > 0 && !inPlace, inPlace);
+    } catch (error) {
+      if (inPlace) this.inPlace.release();
+      throw error;
+    }
+    const taskId = paymentTaskId(created.payment.id, 'authorize');
+    if (!inPlace) return this.waiter.outcome(created.payment, taskId, wait);
+    const outcome = await this.inPlace.run(created, Math.max(0, wait - (Date.now() - started)));
+    switch (outcome.kind) {
+      case 'settled':
+        return outcome.payment;
+      case 'handed_over':
+        return this.waiter.outcome(
+          created.payment,
+          taskId,
+          Math.max(0, wait - (Date.now() - started)),
+        );
+      case 'timed_out':
+        return created.payment;
+    }
   }
 
-  /** The payment, its idempotency reference and its authorize task: one (shared) statement. */
+  /**
+   * The payment, its idempotency reference and its authorize task: one (shared) statement.
+   * A task run in place is kept unpublished (`inPlace`), for a hand-over.
+   */
   private async intake(
     merchantId: string,
     input: CreatePaymentDto,
     claim: IdempotencyClaim | null,
     willWait: boolean,
-  ): Promise<Payment> {
+    inPlace: boolean,
+  ): Promise<CreatedPayment> {
     const id = newId('pay');
     if (willWait) this.waiter.expectFresh(paymentTaskId(id, 'authorize'));
-    const payment = await this.writes.createOne({
+    const created = await this.writes.createOne({
       id,
       merchantId,
       amount: input.amount,
@@ -86,9 +116,10 @@ export class PaymentsService {
       description: input.description ?? null,
       metadata: input.metadata ?? {},
       claim,
+      inPlace,
     });
     if (claim) claim.reference = id;
-    return payment;
+    return created;
   }
 
   async retrieve(merchantId: string, id: string): Promise<Payment> {
