@@ -96,6 +96,7 @@ export type { TaskMessage } from './protocol/celery-message';
 
 // ------------------------------------------------------------------------ operating
 export { ResultStore, ResultStatement, type KeyedResult } from './results/result-store';
+export { inPlaceTaskSpan } from './tracing/task-tracing';
 export { TASK_STATES, type TaskState, type TaskResultRecord } from './results/task-state';
 export {
   DeadLetterAdmin,

@@ -100,3 +100,32 @@ export async function inBatchSpans<T>(
     throw error;
   }
 }
+
+/**
+ * A task its sender runs in place instead of publishing it (the gateway's in-place
+ * authorizations): its span, named as a worker's would be, is a child of the active span
+ * (the request's), so what the task sends continues the same trace.
+ */
+export async function inPlaceTaskSpan<T>(
+  options: Pick<TaskSpanOptions, 'task' | 'taskId' | 'queue'>,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!tracingOn()) return work();
+  const span = tracer.startSpan(`process ${options.task}`, {
+    kind: SpanKind.INTERNAL,
+    attributes: {
+      'messaging.destination.name': options.queue,
+      'messaging.message.id': options.taskId,
+      'clearline.task.name': options.task,
+      'clearline.task.in_place': true,
+    },
+  });
+  try {
+    const result = await context.with(trace.setSpan(context.active(), span), work);
+    endSpan(span, undefined);
+    return result;
+  } catch (error) {
+    endSpan(span, error);
+    throw error;
+  }
+}

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { PAYMENT_TASK, paymentTaskId } from '@clearline/contracts';
+import { inPlaceTaskSpan } from '@clearline/tasks';
 import type { Payment } from './payment.model';
 import { PaymentProcessingService, type TaskRun } from './payment-processing.service';
 import type { CreatedPayment } from './payment-writes.repository';
@@ -83,7 +84,10 @@ export class InPlaceAuthorizations {
       willRetry: () => true,
       inPlace: { task: PAYMENT_TASK.authorize, queue: created.queue },
     };
-    const work = this.processing.authorizeLoaded(payment, run).then(
+    const work = inPlaceTaskSpan(
+      { task: PAYMENT_TASK.authorize, taskId: run.taskId, queue: created.queue },
+      () => this.processing.authorizeLoaded(payment, run),
+    ).then(
       (settled): InPlaceOutcome => {
         outcomes.inc({ outcome: 'settled' });
         return { kind: 'settled', payment: settled };
