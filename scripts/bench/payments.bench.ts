@@ -3,8 +3,9 @@
  * as a merchant sees it. The ledger and the gateway run as their own processes (as in
  * production); autocannon POSTs /v1/payments (tok_visa, automatic capture, a fresh
  * Idempotency-Key per request), each request waiting for its payment's outcome:
- * HTTP → payment row + outbox → gateway worker → sandbox processor → ledger (pending
- * transfer + post) → payment succeeded + event → result NOTIFY → 200.
+ * HTTP → payment row + outbox task → the request authorizes in place (the task kept as
+ * its fallback) → sandbox processor → ledger task (pending transfer + post) → payment
+ * succeeded + event + task result, one statement → 200.
  *   (0) the gateway's bare HTTP ceiling in the same run: `GET /health/live` as fast as
  *       BENCH_CONNECTIONS connections go, for BENCH_CEILING_S (default BENCH_DURATION_S),
  *       so that figures of different machines can be compared;

@@ -31,8 +31,9 @@ type Operation = keyof typeof CLAIMS;
 /**
  * The merchant's payment requests. Each writes its change, its idempotency reference
  * and the outbox task that carries it out in one statement, then waits (up to
- * `waitMs`, or the configured `PAYMENT_WAIT_MS` when null) for the task's outcome: the
- * request never does the work itself, so a crash after the commit loses nothing, and the
+ * `waitMs`, or the configured `PAYMENT_WAIT_MS` when null) for the task's outcome. A new
+ * payment's request that waits runs the authorization itself (`InPlaceAuthorizations`),
+ * its committed task the fallback: a crash after the commit loses nothing, and the
  * answer is the same whoever finishes the task. Each returns the payment as it stands
  * when the wait ends.
  */
