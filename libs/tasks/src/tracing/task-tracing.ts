@@ -62,10 +62,8 @@ function endSpan(span: Span, error: unknown): void {
   span.end();
 }
 
-/** Runs a task's work in a consumer span continuing its sender's trace. */
-export async function inTaskSpan<T>(options: TaskSpanOptions, work: () => Promise<T>): Promise<T> {
-  if (!tracingOn()) return work();
-  const span = startTaskSpan(options);
+/** Runs `work` with `span` active, and ends the span with its outcome. */
+async function inSpan<T>(span: Span, work: () => Promise<T>): Promise<T> {
   try {
     const result = await context.with(trace.setSpan(context.active(), span), work);
     endSpan(span, undefined);
@@ -74,6 +72,12 @@ export async function inTaskSpan<T>(options: TaskSpanOptions, work: () => Promis
     endSpan(span, error);
     throw error;
   }
+}
+
+/** Runs a task's work in a consumer span continuing its sender's trace. */
+export async function inTaskSpan<T>(options: TaskSpanOptions, work: () => Promise<T>): Promise<T> {
+  if (!tracingOn()) return work();
+  return inSpan(startTaskSpan(options), work);
 }
 
 /**
@@ -120,12 +124,5 @@ export async function inPlaceTaskSpan<T>(
       'clearline.task.in_place': true,
     },
   });
-  try {
-    const result = await context.with(trace.setSpan(context.active(), span), work);
-    endSpan(span, undefined);
-    return result;
-  } catch (error) {
-    endSpan(span, error);
-    throw error;
-  }
+  return inSpan(span, work);
 }
