@@ -20,6 +20,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import '@clearline/platform';
 import '@clearline/tasks';
 import '../services/gateway/src/http/http-metrics';
+import '../services/gateway/src/payments/in-place-authorizations';
 import '../services/gateway/src/recovery/recovery-metrics';
 import '../services/gateway/src/webhooks/webhooks.service';
 import '../services/ledger/src/ledger/ledger-metrics';
