@@ -15,7 +15,7 @@ import type { BeatOptions } from './beat/beat-scheduler';
 import type { TaskSchedule } from './beat/task-schedule';
 import { BrokerConnection } from './broker/broker-connection';
 import { CeleryEventPublisher } from './celery/event-publisher';
-import { Publisher } from './broker/publisher';
+import { CONFIRM_TIMEOUT_MS_DEFAULT, Publisher } from './broker/publisher';
 import { ReplyQueue } from './client/reply-queue';
 import { TaskClient } from './client/task-client';
 import { REVOCATION_EXPIRES_MS_DEFAULT } from './control/revocations';
@@ -23,7 +23,7 @@ import { TaskControl } from './control/task-control';
 import { workerName } from './control/worker-control';
 import { DeadLetterAdmin } from './dead-letters/dead-letter-admin';
 import { OutboxRelay } from './outbox/outbox-relay';
-import { outboxSender } from './outbox/task-outbox';
+import { outboxSender, outboxWriterGraceMs } from './outbox/task-outbox';
 import { CommittedOutbox } from './outbox/committed-outbox';
 import type { TaskMessage } from './protocol/celery-message';
 import { ResultStore } from './results/result-store';
@@ -199,8 +199,12 @@ export class TasksModule {
               connectionName: `${o.serviceName}-publish`,
               topology: buildTopology(o.workQueues),
             });
-            // Outbox rows written in this process are relayed by this user only.
+            // Outbox rows written in this process are relayed by this user only, and its
+            // writer rows are its own for twice its confirm deadline.
             outboxSender.user = connection.user;
+            outboxSender.writerGraceMs = outboxWriterGraceMs(
+              o.confirmTimeoutMs ?? CONFIRM_TIMEOUT_MS_DEFAULT,
+            );
             return connection;
           },
         },

@@ -15,7 +15,8 @@
  * gateway does for a payment's authorize task) wakes no relay: its row is published and
  * marked sent by one statement, in no transaction; the relay leaves the row to its writer
  * for the grace (`OUTBOX_WRITER_GRACE_MS`) and sends it after, if the writer died; a
- * publish that fails hands the row to the relay at once.
+ * publish that fails hands the row to the relay at once. A process whose publisher waits
+ * longer for confirms keeps its rows twice that deadline.
  */
 import type { Options } from 'amqplib';
 import { Client, type Notification } from 'pg';
@@ -24,6 +25,7 @@ import {
   eventually,
   holdsFor,
   isolatedInfrastructure,
+  startTaskApp,
   type IsolatedInfrastructure,
 } from '@clearline/testing';
 import type { Publisher } from '../src/broker/publisher';
@@ -265,6 +267,26 @@ describe('outbox wake-up channels', () => {
         what: "the wake-up of sender A's relays",
       });
       expect(await relayPass()).toEqual(outbox.taskIds);
+    });
+
+    it('keeps the rows of a process whose confirm deadline is long for twice that deadline', async () => {
+      const grace = outboxSender.writerGraceMs;
+      const app = await startTaskApp({ infra, env: { TASK_CONFIRM_TIMEOUT_MS: '30000' } });
+      try {
+        expect(outboxSender.writerGraceMs).toBe(60_000);
+        const outbox = await commitSilently();
+        const [row] = await dataSource.query<{ kept_s: number }[]>(
+          `SELECT extract(epoch FROM relay_after - now())::float8 AS kept_s
+             FROM task_outbox WHERE task_id = $1`,
+          [outbox.taskIds[0]],
+        );
+        // Twice the 30 s deadline, less the moments since the insert.
+        expect(row?.kept_s).toBeGreaterThan(50);
+        expect(row?.kept_s).toBeLessThanOrEqual(60);
+      } finally {
+        await app.close();
+        outboxSender.writerGraceMs = grace;
+      }
     });
   });
 });

@@ -41,7 +41,7 @@ const SEND_BATCHES_IN_FLIGHT = 2;
 /**
  * Publishes outbox rows this process has just committed, right after the commit, so no
  * relay needs waking for them. The rows are the writer's (`OutboxStatement.of(…, {sentBy:
- * 'writer'})`): the relay leaves them alone for `OUTBOX_WRITER_GRACE_MS`, so the writer
+ * 'writer'})`): the relay leaves them alone for the writer's grace (`outboxWriterGraceMs`), so the writer
  * claims nothing. It publishes the messages from memory (rows are never read back),
  * waits for the broker's confirms, then one statement marks the confirmed rows sent and
  * hands those that failed to the relay at once. No transaction, no row lock and no

@@ -164,7 +164,7 @@ export class OutboxRelay {
       const rows: OutboxRow[] = await manager.query(
         // Only this process's own rows (and rows that name no sender): the task's user_id
         // must be the service that wrote it. A row its writer sends itself is the writer's
-        // until `relay_after` (OUTBOX_WRITER_GRACE_MS), or until the writer hands it back.
+        // until `relay_after` (its writer's grace), or until the writer hands it back.
         `SELECT id, exchange, routing_key, body, properties FROM task_outbox
           WHERE sent_at IS NULL AND sender IN ('', $2) AND relay_after <= now()
           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,

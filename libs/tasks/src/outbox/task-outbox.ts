@@ -57,24 +57,36 @@ const OUTBOX_COLUMNS = [
 const OUTBOX_TYPES = ['text', 'text', 'text', 'text', 'bytea', 'jsonb', 'text'];
 
 /**
- * How long a row its writer sends itself (`sentBy: 'writer'`) is left to the writer
- * before the relay may send it. A live writer has published it (or handed it back to the
- * relay at once, when its publish failed) long before: a publish ends within the
- * publisher's confirm deadline (5 s by default). So only a writer that died sends a row
- * late, and a writer that outlives it as well is a duplicate delivery, which the
- * consumers' inboxes and state guards absorb, never a loss.
+ * How long, at least, a row its writer sends itself (`sentBy: 'writer'`) is left to the
+ * writer before the relay may send it. A live writer has published it (or handed it back
+ * to the relay at once, when its publish failed) long before: a publish ends within the
+ * publisher's confirm deadline (5 s by default; a process whose deadline is longer keeps
+ * twice it, {@link outboxWriterGraceMs}). So only a writer that died sends a row late,
+ * and a writer that outlives it as well is a duplicate delivery, which the consumers'
+ * inboxes and state guards absorb, never a loss.
  */
 export const OUTBOX_WRITER_GRACE_MS = 10_000;
+
+/**
+ * The grace a process's writer rows get: twice its publisher's confirm deadline, and never
+ * less than {@link OUTBOX_WRITER_GRACE_MS}, so a relay never sends a row whose writer is
+ * still waiting for the broker's confirm of it.
+ */
+export function outboxWriterGraceMs(confirmTimeoutMs: number): number {
+  return Math.max(OUTBOX_WRITER_GRACE_MS, 2 * confirmTimeoutMs);
+}
 
 /** Who publishes an outbox row: the relay (woken or by its sweep), or the writer after its commit. */
 export type OutboxSentBy = 'relay' | 'writer';
 
 /**
- * The broker user this process publishes as (TasksModule sets it when it connects): each
- * outbox row names it, and only a relay of the same user sends the row, so the task's
- * `user_id` is the service that wrote it. Empty: any relay sends the row.
+ * This process as the writer of outbox rows; TasksModule sets both when it connects.
+ * `user`: the broker user it publishes as: each outbox row names it, and only a relay of
+ * the same user sends the row, so the task's `user_id` is the service that wrote it
+ * (empty: any relay sends the row). `writerGraceMs`: how long its writer rows are left to
+ * it ({@link outboxWriterGraceMs} of its publisher's confirm deadline).
  */
-export const outboxSender = { user: '' };
+export const outboxSender = { user: '', writerGraceMs: OUTBOX_WRITER_GRACE_MS };
 
 /**
  * Outbox rows for a statement that writes rows of its own too: the caller's rows and
@@ -105,9 +117,11 @@ export class OutboxStatement {
     private readonly sender: string,
     /**
      * `writer`: the writer publishes the rows after its commit (`CommittedOutbox`), and
-     * the relay only if the writer has not within `OUTBOX_WRITER_GRACE_MS`.
+     * the relay only if the writer has not within `writerGraceMs`.
      */
     readonly sentBy: OutboxSentBy,
+    /** How long the relay leaves `writer` rows alone (`outboxSender.writerGraceMs`). */
+    private readonly writerGraceMs: number,
   ) {}
 
   /**
@@ -184,6 +198,7 @@ export class OutboxStatement {
       taskIds,
       sender,
       options.sentBy ?? 'relay',
+      outboxSender.writerGraceMs,
     );
   }
 
@@ -206,7 +221,7 @@ export class OutboxStatement {
     const selected = OUTBOX_COLUMNS.map((column) => `${alias}.${column}`);
     if (this.sentBy === 'writer') {
       columns.push('relay_after');
-      selected.push(`now() + interval '${OUTBOX_WRITER_GRACE_MS} milliseconds'`);
+      selected.push(`now() + interval '${this.writerGraceMs} milliseconds'`);
     }
     return `INSERT INTO task_outbox (${columns.join(', ')}) SELECT ${selected.join(', ')} FROM ${from} RETURNING ${returning}`;
   }
