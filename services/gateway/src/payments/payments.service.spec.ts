@@ -56,6 +56,16 @@ function createdFrom(row: { id: string }): CreatedPayment {
   return { payment, handOver: jest.fn(), queue: 'gateway' };
 }
 
+/** A service whose payments are written: each row it writes is kept in `rows`. */
+function writing(): ReturnType<typeof service> & { rows: { inPlace: boolean }[] } {
+  const rows: { inPlace: boolean }[] = [];
+  const written = service((row) => {
+    rows.push(row);
+    return Promise.resolve(createdFrom(row));
+  });
+  return { ...written, rows };
+}
+
 describe('PaymentsService.create and its in-place slot', () => {
   it('gives the slot back when the payment could not be written', async () => {
     const { payments, inPlace } = service(() => Promise.reject(new Error('connection terminated')));
@@ -68,11 +78,7 @@ describe('PaymentsService.create and its in-place slot', () => {
   });
 
   it('runs a waiting request in place and frees its slot once the run ends', async () => {
-    const rows: { inPlace: boolean }[] = [];
-    const { payments, inPlace, waited } = service((row) => {
-      rows.push(row);
-      return Promise.resolve(createdFrom(row));
-    });
+    const { payments, inPlace, waited, rows } = writing();
     const payment = await payments.create('mer_1', input, null, null);
     expect(payment.status).toBe('succeeded');
     expect(rows).toEqual([expect.objectContaining({ inPlace: true })]);
@@ -83,11 +89,7 @@ describe('PaymentsService.create and its in-place slot', () => {
   });
 
   it('takes no slot for a request that does not wait, and leaves its task to the broker', async () => {
-    const rows: { inPlace: boolean }[] = [];
-    const { payments, inPlace, waited } = service((row) => {
-      rows.push(row);
-      return Promise.resolve(createdFrom(row));
-    });
+    const { payments, inPlace, waited, rows } = writing();
     const payment = await payments.create('mer_1', input, null, 0);
     expect(payment.status).toBe('processing');
     expect(rows).toEqual([expect.objectContaining({ inPlace: false })]);
@@ -96,11 +98,7 @@ describe('PaymentsService.create and its in-place slot', () => {
   });
 
   it('uses the task path when every slot is taken', async () => {
-    const rows: { inPlace: boolean }[] = [];
-    const { payments, inPlace, waited } = service((row) => {
-      rows.push(row);
-      return Promise.resolve(createdFrom(row));
-    });
+    const { payments, inPlace, waited, rows } = writing();
     for (let i = 0; i < IN_PLACE_AUTHORIZATIONS_MAX; i += 1) inPlace.acquire();
     const payment = await payments.create('mer_1', input, null, null);
     expect(rows).toEqual([expect.objectContaining({ inPlace: false })]);
