@@ -41,10 +41,10 @@ const SEND_BATCHES_IN_FLIGHT = 2;
 /**
  * Publishes outbox rows this process has just committed, right after the commit, so no
  * relay needs waking for them. The rows are the writer's (`OutboxStatement.of(…, {sentBy:
- * 'writer'})`): the relay leaves them alone for the writer's grace (`outboxWriterGraceMs`), so the writer
- * claims nothing. It publishes the messages from memory (rows are never read back),
- * waits for the broker's confirms, then one statement marks the confirmed rows sent and
- * hands those that failed to the relay at once. No transaction, no row lock and no
+ * 'writer'})`): the relay leaves them alone for the writer's grace
+ * (`outboxWriterGraceMs`), so the writer claims nothing. It publishes the messages from
+ * memory (rows are never read back), waits for the broker's confirms, then one statement
+ * marks the confirmed rows sent and hands those that failed to the relay at once. No transaction, no row lock and no
  * connection is held while the broker confirms. A writer that dies before marking its
  * rows leaves them to the relay's sweep once the grace has passed: a row it had
  * published is then delivered twice, which consumers absorb (inbox, state guards).
